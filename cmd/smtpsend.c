@@ -1,0 +1,68 @@
+/*
+ * smtpsend: a queue-less, sendmail-compatible mail submission client.
+ * main() only: the work is in libsmtpsend (src/).
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "run.h"
+#include "status.h"
+
+/* fds 0-2 open before anything else is, so no socket becomes stderr. */
+static void
+check_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+report(const struct failure *f)
+{
+	fprintf(stderr, "smtpsend: %s\n", f->text);
+	return status_exit(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct failure f = { 0 };
+	struct options o;
+	int status;
+
+	check_fds();
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	if (args_parse(&o, argc, argv, &f) == -1) {
+		args_free(&o);
+		return report(&f);
+	}
+	switch (o.mode) {
+	case MODE_HELP:
+		fputs(usage_text, stdout);
+		status = 0;
+		break;
+	case MODE_VERSION:
+		run_version();
+		status = 0;
+		break;
+	case MODE_NOOP:
+		status = 0;
+		break;
+	default:
+		status = run_submit(&o, STDIN_FILENO, &f) == -1 || failed(&f) ?
+		    report(&f) : 0;
+		break;
+	}
+	args_free(&o);
+	return status;
+}

@@ -1,0 +1,256 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+
+const char usage_text[] =
+"usage: smtpsend [-itv] [-B type] [-C file] [-F name] [-f sender] [-N dsn]\n"
+"                [-R ret] [-V envid] [-a account] [long options] [--]\n"
+"                [recipient ...]\n"
+"       smtpsend --pretend | --help | --version\n"
+"long options:\n"
+"  --account=NAME  --pretend  --read-envelope-from  --host=HOST  --port=PORT\n"
+"  --tls[=on|off]  --tls-starttls[=on|off]  --tls-certcheck[=on|off]\n"
+"  --tls-trust-file=FILE  --tls-fingerprint=SHA256  --auth[=on|off|METHOD]\n"
+"  --user=USER  --passwordeval=CMD  --domain=NAME  --timeout=SECONDS\n"
+"  --logfile=FILE  --syslog[=on|off|FACILITY]  --help  --version\n";
+
+/* Long options that only carry a value: index = 256 + key. */
+#define KEYOPT(k)	(256 + (k))
+
+enum {
+	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
+	OPT_READ_ENVELOPE_FROM
+};
+
+static const struct option long_options[] = {
+	{ "account",		required_argument, NULL, 'a' },
+	{ "auth",		optional_argument, NULL, KEYOPT(K_AUTH) },
+	{ "domain",		required_argument, NULL, KEYOPT(K_DOMAIN) },
+	{ "help",		no_argument,	   NULL, OPT_HELP },
+	{ "host",		required_argument, NULL, KEYOPT(K_HOST) },
+	{ "logfile",		required_argument, NULL, KEYOPT(K_LOGFILE) },
+	{ "passwordeval",	required_argument, NULL,
+	    KEYOPT(K_PASSWORDEVAL) },
+	{ "port",		required_argument, NULL, KEYOPT(K_PORT) },
+	{ "pretend",		no_argument,	   NULL, OPT_PRETEND },
+	{ "read-envelope-from",	no_argument,	   NULL,
+	    OPT_READ_ENVELOPE_FROM },
+	{ "syslog",		optional_argument, NULL, KEYOPT(K_SYSLOG) },
+	{ "timeout",		required_argument, NULL, KEYOPT(K_TIMEOUT) },
+	{ "tls",		optional_argument, NULL, KEYOPT(K_TLS) },
+	{ "tls-certcheck",	optional_argument, NULL,
+	    KEYOPT(K_TLS_CERTCHECK) },
+	{ "tls-fingerprint",	required_argument, NULL,
+	    KEYOPT(K_TLS_FINGERPRINT) },
+	{ "tls-starttls",	optional_argument, NULL,
+	    KEYOPT(K_TLS_STARTTLS) },
+	{ "tls-trust-file",	required_argument, NULL,
+	    KEYOPT(K_TLS_TRUST_FILE) },
+	{ "user",		required_argument, NULL, KEYOPT(K_USER) },
+	{ "version",		no_argument,	   NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * '+': stop at the first non-option (a recipient is never an option).
+ * ':': report a missing value as ':' so we can word the error.
+ */
+static const char short_options[] =
+    "+:A:B:C:F:GIL:N:O:R:UV:X:a:b:f:h:io:q::r:tv";
+
+static int
+set_key(struct options *o, enum key k, const char *value, struct failure *f)
+{
+	const char *why;
+
+	if (value == NULL)
+		value = "on";
+	if ((why = key_check(k, value)) != NULL) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--%s: %s", key_name(k),
+		    why);
+		return -1;
+	}
+	free(o->over[k]);
+	if ((o->over[k] = strdup(value)) == NULL) {
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* -b MODE */
+static int
+set_b_mode(struct options *o, const char *m, struct failure *f)
+{
+	if (strcmp(m, "m") == 0)
+		o->mode = MODE_DELIVER;
+	else if (strcmp(m, "i") == 0)
+		o->mode = MODE_NOOP;
+	else if (strcmp(m, "p") == 0 || strcmp(m, "s") == 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
+		    "-b%s is not supported yet", m);
+		return -1;
+	} else {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
+		    "-b%s is not supported: only -bm and -bi are", m);
+		return -1;
+	}
+	return 0;
+}
+
+/* -o and -O: only -oi means something; the rest is sendmail tuning. */
+static void
+set_o_option(struct options *o, int c, const char *v)
+{
+	if (c == 'o' && strcmp(v, "i") == 0)
+		o->dot_is_data = true;
+}
+
+static int
+set_body_type(struct options *o, const char *v, struct failure *f)
+{
+	if (strcasecmp(v, "8BITMIME") == 0)
+		o->body_8bitmime = true;
+	else if (strcasecmp(v, "7BIT") == 0)
+		o->body_8bitmime = false;
+	else {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
+		    "-B %s: body type must be 7BIT or 8BITMIME", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_dsn(struct options *o, int c, const char *v, struct failure *f)
+{
+	const char *why = key_check(c == 'N' ? K_DSN_NOTIFY : K_DSN_RETURN, v);
+
+	if (why != NULL) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-%c %s: %s", c, v, why);
+		return -1;
+	}
+	if (c == 'N')
+		o->dsn_notify = v;
+	else
+		o->dsn_return = v;
+	return 0;
+}
+
+static int
+short_option(struct options *o, int c, struct failure *f)
+{
+	switch (c) {
+	case 'a': o->account = optarg; break;
+	case 'B': return set_body_type(o, optarg, f);
+	case 'b': return set_b_mode(o, optarg, f);
+	case 'C': o->config_file = optarg; break;
+	case 'F': o->full_name = optarg; break;
+	case 'f':
+	case 'r': o->sender = optarg; break;
+	case 'I': o->mode = MODE_NOOP; break;
+	case 'i': o->dot_is_data = true; break;
+	case 'N':
+	case 'R': return set_dsn(o, c, optarg, f);
+	case 'O':
+	case 'o': set_o_option(o, c, optarg); break;
+	case 'q':
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-q is not supported yet");
+		return -1;
+	case 't': o->recipients_from_headers = true; break;
+	case 'V': o->envid = optarg; break;
+	case 'v': o->verbose++; break;
+	case 'A': case 'G': case 'h': case 'L': case 'U':
+		break;		/* sendmail tuning: accepted and ignored */
+	case 'X':
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
+		    "-X is not supported: it would write a file named on the "
+		    "command line");
+		return -1;
+	default:
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option -%c", c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+long_option(struct options *o, int c, struct failure *f)
+{
+	switch (c) {
+	case OPT_HELP: o->mode = MODE_HELP; return 0;
+	case OPT_VERSION: o->mode = MODE_VERSION; return 0;
+	case OPT_PRETEND: o->mode = MODE_PRETEND; return 0;
+	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = true; return 0;
+	default:
+		break;
+	}
+	if (c >= KEYOPT(0) && c < KEYOPT(KEY_COUNT))
+		return set_key(o, (enum key)(c - KEYOPT(0)), optarg, f);
+	return short_option(o, c, f);
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+static void
+bad_option(struct failure *f, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "option %s needs a value",
+		    optopt ? (char[]){ '-', (char)optopt, '\0' } : arg);
+	else if (optopt)
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option -%c",
+		    optopt);
+	else
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s", arg);
+}
+
+int
+args_parse(struct options *o, int argc, char **argv, struct failure *f)
+{
+	const char *name = argc > 0 ? base_name(argv[0]) : "smtpsend";
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	if (strcmp(name, "newaliases") == 0)
+		o->mode = MODE_NOOP;
+	else if (strcmp(name, "mailq") == 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "mailq is not supported yet");
+		return -1;
+	}
+	optind = 0;	/* glibc: full reinitialisation, for the tests */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_options, long_options,
+	    NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			bad_option(f, c, argv);
+			return -1;
+		}
+		if (long_option(o, c, f) == -1)
+			return -1;
+	}
+	o->recipients = argv + optind;
+	o->nrecipients = argc - optind;
+	return 0;
+}
+
+void
+args_free(struct options *o)
+{
+	int k;
+
+	for (k = 0; k < KEY_COUNT; k++)
+		free(o->over[k]);
+}

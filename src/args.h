@@ -1,0 +1,48 @@
+/* The sendmail command line (CONTRACT section 2). */
+#ifndef SMTPSEND_ARGS_H
+#define SMTPSEND_ARGS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "status.h"
+
+enum mode {
+	MODE_DELIVER,		/* -bm, the default */
+	MODE_PRETEND,		/* --pretend */
+	MODE_HELP,
+	MODE_VERSION,
+	MODE_NOOP,		/* -bi, -I, newaliases */
+	MODE_LIST_OUTBOX,	/* -bp, mailq */
+	MODE_RUN_OUTBOX,	/* -q */
+	MODE_SMTP_STDIO,	/* -bs */
+	MODE_SERVERINFO		/* --serverinfo */
+};
+
+struct options {
+	enum mode	 mode;
+	bool		 recipients_from_headers;	/* -t */
+	bool		 dot_is_data;			/* -i, -oi */
+	bool		 read_envelope_from;
+	const char	*sender;			/* -f, -r; "" = <> */
+	const char	*full_name;			/* -F */
+	const char	*dsn_notify;			/* -N */
+	const char	*dsn_return;			/* -R */
+	const char	*envid;				/* -V */
+	bool		 body_8bitmime;			/* -B 8BITMIME */
+	int		 verbose;			/* -v */
+	const char	*config_file;			/* -C */
+	const char	*account;			/* -a */
+	char		*over[KEY_COUNT];		/* long options */
+	char	       **recipients;			/* argv after options */
+	int		 nrecipients;
+};
+
+/* Parse argv; on failure f says why (exit 64). argv[0]'s name selects
+ * the mode for mailq and newaliases. */
+int	args_parse(struct options *, int argc, char **argv, struct failure *f);
+void	args_free(struct options *);
+/* The usage text, for --help and smtpsend.1's SYNOPSIS. */
+extern const char usage_text[];
+
+#endif

@@ -1,0 +1,689 @@
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "config.h"
+#include "escape.h"
+
+const char *config_system_path = "/etc/smtpsend.conf";
+
+enum vtype {
+	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
+	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_ADDRESS,
+	V_FROM
+};
+
+struct keydef {
+	const char	*name;
+	enum vtype	 type;
+};
+
+static const struct keydef keys[KEY_COUNT] = {
+	[K_HOST] = { "host", V_HOST },
+	[K_PORT] = { "port", V_PORT },
+	[K_TLS] = { "tls", V_BOOL },
+	[K_TLS_STARTTLS] = { "tls_starttls", V_BOOL },
+	[K_TLS_TRUST_FILE] = { "tls_trust_file", V_STRING },
+	[K_TLS_FINGERPRINT] = { "tls_fingerprint", V_FINGERPRINT },
+	[K_TLS_CERT_FILE] = { "tls_cert_file", V_STRING },
+	[K_TLS_KEY_FILE] = { "tls_key_file", V_STRING },
+	[K_TLS_CERTCHECK] = { "tls_certcheck", V_BOOL },
+	[K_AUTH] = { "auth", V_AUTH },
+	[K_USER] = { "user", V_STRING },
+	[K_PASSWORD] = { "password", V_STRING },
+	[K_PASSWORDEVAL] = { "passwordeval", V_STRING },
+	[K_FROM] = { "from", V_FROM },
+	[K_FROM_FULL_NAME] = { "from_full_name", V_STRING },
+	[K_ALLOW_FROM_OVERRIDE] = { "allow_from_override", V_BOOL },
+	[K_DOMAIN] = { "domain", V_HOST },
+	[K_TIMEOUT] = { "timeout", V_SECONDS },
+	[K_DSN_NOTIFY] = { "dsn_notify", V_NOTIFY },
+	[K_DSN_RETURN] = { "dsn_return", V_RETURN },
+	[K_SET_FROM_HEADER] = { "set_from_header", V_ONOFF_AUTO },
+	[K_SET_DATE_HEADER] = { "set_date_header", V_AUTO_OFF },
+	[K_SET_MSGID_HEADER] = { "set_msgid_header", V_AUTO_OFF },
+	[K_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", V_BOOL },
+	[K_ALIASES] = { "aliases", V_STRING },
+	[K_MAILDOMAIN] = { "maildomain", V_HOST },
+	[K_LOGFILE] = { "logfile", V_STRING },
+	[K_SYSLOG] = { "syslog", V_SYSLOG },
+	[K_SOURCE_IP] = { "source_ip", V_HOST },
+	[K_PROXY_HOST] = { "proxy_host", V_HOST },
+	[K_PROXY_PORT] = { "proxy_port", V_PORT },
+	[K_OUTBOX] = { "outbox", V_STRING },
+	[K_PARTIAL_DELIVERY] = { "partial_delivery", V_BOOL },
+};
+
+/* msmtp keys we read past with a warning rather than an error. */
+static const char *const msmtp_only_keys[] = {
+	"add_missing_date_header", "add_missing_from_header", "auto_from",
+	"eval", "keepbcc", "logfile_time_format", "ntlmdomain", "protocol",
+	"socket", "tls_crl_file", "tls_force_sslv3", "tls_host_override",
+	"tls_min_dh_prime_bits", "tls_nocertcheck", "tls_priorities",
+	"undisclosed_recipients", NULL
+};
+
+static const struct {
+	const char	*name;
+	int		 facility;
+} facilities[] = {
+	{ "LOG_MAIL", LOG_MAIL }, { "LOG_USER", LOG_USER },
+	{ "LOG_LOCAL0", LOG_LOCAL0 }, { "LOG_LOCAL1", LOG_LOCAL1 },
+	{ "LOG_LOCAL2", LOG_LOCAL2 }, { "LOG_LOCAL3", LOG_LOCAL3 },
+	{ "LOG_LOCAL4", LOG_LOCAL4 }, { "LOG_LOCAL5", LOG_LOCAL5 },
+	{ "LOG_LOCAL6", LOG_LOCAL6 }, { "LOG_LOCAL7", LOG_LOCAL7 },
+};
+
+const char *
+key_name(enum key k)
+{
+	return keys[k].name;
+}
+
+static int
+key_lookup(const char *name)
+{
+	int k;
+
+	for (k = 0; k < KEY_COUNT; k++)
+		if (strcmp(keys[k].name, name) == 0)
+			return k;
+	return -1;
+}
+
+static bool
+word_in(const char *v, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strcasecmp(v, *words) == 0)
+			return true;
+	return false;
+}
+
+static int
+syslog_facility(const char *v)
+{
+	size_t i;
+
+	if (strcasecmp(v, "on") == 0)
+		return LOG_MAIL;
+	if (strcasecmp(v, "off") == 0)
+		return -1;
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcasecmp(v, facilities[i].name) == 0)
+			return facilities[i].facility;
+	return -2;
+}
+
+/* "never" or any subset of success,failure,delay. */
+static const char *
+check_notify(const char *v)
+{
+	static const char *const words[] = { "success", "failure", "delay",
+	    NULL };
+	char copy[64], *w, *save;
+
+	if (strcasecmp(v, "never") == 0)
+		return NULL;
+	if (strlcpy(copy, v, sizeof(copy)) >= sizeof(copy) || *v == '\0')
+		return "must be never or a list of success, failure, delay";
+	for (w = strtok_r(copy, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save))
+		if (!word_in(w, words))
+			return "must be never or a list of success, failure, "
+			    "delay";
+	return NULL;
+}
+
+/* 32 hex pairs with colons: the certificate's SHA-256 as msmtp writes it. */
+static const char *
+check_fingerprint(const char *v)
+{
+	int i;
+
+	if (strlen(v) != 95)
+		return "must be a SHA-256 fingerprint, 32 hex pairs separated "
+		    "by colons";
+	for (i = 0; i < 95; i++)
+		if ((i % 3 == 2) ? v[i] != ':' : !isxdigit((unsigned char)v[i]))
+			return "must be a SHA-256 fingerprint, 32 hex pairs "
+			    "separated by colons";
+	return NULL;
+}
+
+static const char *
+check_number(const char *v, long long lo, long long hi, const char *what)
+{
+	const char *errstr;
+
+	strtonum(v, lo, hi, &errstr);
+	return errstr != NULL ? what : NULL;
+}
+
+static const char *
+check_address(const char *v)
+{
+	static char why[160];
+
+	if (*v == '\0')
+		return NULL;
+	return addr_check(v, why, sizeof(why)) == -1 ? why : NULL;
+}
+
+const char *
+key_check(enum key k, const char *v)
+{
+	static const char *const onoff[] = { "on", "off", NULL };
+	static const char *const onoffauto[] = { "on", "off", "auto", NULL };
+	static const char *const autooff[] = { "auto", "off", NULL };
+	static const char *const auths[] = { "on", "off", "plain", "login",
+	    "cram-md5", "xoauth2", "oauthbearer", "external", NULL };
+	static const char *const returns[] = { "full", "hdrs", "headers",
+	    NULL };
+
+	if (has_control(v, strlen(v)))
+		return "control character in value";
+	switch (keys[k].type) {
+	case V_STRING:	return NULL;
+	case V_FROM:	return check_address(v);
+	case V_ADDRESS:	return check_address(v);
+	case V_HOST:
+		return *v == '\0' || strpbrk(v, " \t/") != NULL ?
+		    "must be a host name" : NULL;
+	case V_PORT:
+		return check_number(v, 1, 65535, "must be a port, 1 to 65535");
+	case V_SECONDS:
+		return check_number(v, 1, 86400,
+		    "must be a number of seconds, 1 to 86400");
+	case V_BOOL:
+		return word_in(v, onoff) ? NULL : "must be on or off";
+	case V_ONOFF_AUTO:
+		return word_in(v, onoffauto) ? NULL : "must be auto, on or off";
+	case V_AUTO_OFF:
+		return word_in(v, autooff) ? NULL : "must be auto or off";
+	case V_AUTH:
+		return word_in(v, auths) ? NULL : "must be on, off, plain, "
+		    "login, cram-md5, xoauth2, oauthbearer or external";
+	case V_NOTIFY:	return check_notify(v);
+	case V_RETURN:
+		return word_in(v, returns) ? NULL : "must be full or hdrs";
+	case V_SYSLOG:
+		return syslog_facility(v) == -2 ? "must be on, off or a "
+		    "facility such as LOG_MAIL" : NULL;
+	case V_FINGERPRINT: return check_fingerprint(v);
+	}
+	return NULL;
+}
+
+/* Parsing state for one file. */
+struct parser {
+	struct config	*cfg;
+	const char	*path;
+	int		 line;
+	int		 errors;
+	FILE		*errs;
+	struct account	 defaults;
+	struct account	*cur;		/* NULL: the defaults section */
+	size_t		 first;		/* index of this file's first account */
+	bool		 has_secret;
+};
+
+static void
+perr(struct parser *p, const char *fmt, const char *arg)
+{
+	fprintf(p->errs, "smtpsend: %s:%d: ", p->path, p->line);
+	fprintf(p->errs, fmt, arg);
+	fputc('\n', p->errs);
+	p->errors++;
+}
+
+static void
+account_clear(struct account *a)
+{
+	int k;
+
+	free(a->name);
+	for (k = 0; k < KEY_COUNT; k++)
+		free(a->value[k]);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Copy every value set in src over dst. */
+static int
+account_inherit(struct account *dst, const struct account *src)
+{
+	int k;
+
+	for (k = 0; k < KEY_COUNT; k++) {
+		if (src->value[k] == NULL)
+			continue;
+		free(dst->value[k]);
+		if ((dst->value[k] = strdup(src->value[k])) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static struct account *
+find_in(struct account *v, size_t from, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = from; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* "NAME" or "NAME : PARENT[,PARENT]" */
+static int
+start_account(struct parser *p, char *arg)
+{
+	struct config *c = p->cfg;
+	char *colon = strchr(arg, ':'), *name = arg, *parent, *save;
+	struct account *a, *v;
+
+	if (colon != NULL)
+		*colon = '\0';
+	name[strcspn(name, " \t")] = '\0';
+	if (*name == '\0' || strchr(name, ',') != NULL) {
+		perr(p, "account needs a name%s", "");
+		return 0;
+	}
+	if ((a = find_in(c->accounts, p->first, c->naccounts, name)) != NULL) {
+		perr(p, "account %s defined twice", name);
+		return 0;
+	}
+	if ((a = find_in(c->accounts, 0, c->naccounts, name)) != NULL) {
+		/* A user-file account replaces the system one of that name. */
+		account_clear(a);
+	} else {
+		v = reallocarray(c->accounts, c->naccounts + 1, sizeof(*v));
+		if (v == NULL)
+			return -1;
+		c->accounts = v;
+		a = &v[c->naccounts++];
+		memset(a, 0, sizeof(*a));
+	}
+	if ((a->name = strdup(name)) == NULL ||
+	    account_inherit(a, &p->defaults) == -1)
+		return -1;
+	a->file = p->path;
+	a->line = p->line;
+	p->cur = a;
+	if (colon == NULL)
+		return 0;
+	for (parent = strtok_r(colon + 1, ", \t", &save); parent != NULL;
+	    parent = strtok_r(NULL, ", \t", &save)) {
+		const struct account *from =
+		    find_in(c->accounts, 0, c->naccounts, parent);
+
+		if (from == NULL || from == a)
+			perr(p, "account %s is not defined before", parent);
+		else if (account_inherit(a, from) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A value, unquoted if it is in double quotes; NULL if malformed. */
+static char *
+unquote(char *v)
+{
+	char *r, *w;
+
+	if (*v != '"')
+		return v;
+	for (r = v + 1, w = v; *r != '"'; r++, w++) {
+		if (*r == '\0')
+			return NULL;
+		if (*r == '\\' && r[1] != '\0')
+			r++;
+		*w = *r;
+	}
+	if (r[1] != '\0')
+		return NULL;
+	*w = '\0';
+	return v;
+}
+
+static int
+set_value(struct parser *p, int k, const char *value)
+{
+	struct account *a = p->cur != NULL ? p->cur : &p->defaults;
+	const char *why;
+
+	if (*value == '\0' && (keys[k].type == V_BOOL))
+		value = "on";
+	if ((why = key_check((enum key)k, value)) != NULL) {
+		fprintf(p->errs, "smtpsend: %s:%d: %s: %s\n", p->path, p->line,
+		    keys[k].name, why);
+		p->errors++;
+		return 0;
+	}
+	if (k == K_PASSWORD || k == K_PASSWORDEVAL)
+		p->has_secret = true;
+	free(a->value[k]);
+	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
+}
+
+static int
+parse_line(struct parser *p, char *line)
+{
+	char *key, *value;
+	int k;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	key = line + strspn(line, " \t");
+	if (*key == '\0' || *key == '#')
+		return 0;
+	value = key + strcspn(key, " \t");
+	if (*value != '\0')
+		*value++ = '\0';
+	value += strspn(value, " \t");
+	while (*value != '\0' && strchr(" \t", value[strlen(value) - 1]))
+		value[strlen(value) - 1] = '\0';
+	if (strcmp(key, "defaults") == 0) {
+		p->cur = NULL;
+		return 0;
+	}
+	if (strcmp(key, "account") == 0)
+		return start_account(p, value);
+	if ((value = unquote(value)) == NULL) {
+		perr(p, "%s: unterminated quoted value", key);
+		return 0;
+	}
+	if ((k = key_lookup(key)) >= 0)
+		return set_value(p, k, value);
+	if (word_in(key, msmtp_only_keys)) {
+		fprintf(p->errs, "smtpsend: %s:%d: warning: msmtp key %s is not "
+		    "supported and is ignored\n", p->path, p->line, key);
+		p->cfg->warnings++;
+	} else
+		perr(p, "unknown key %.64s", key);
+	return 0;
+}
+
+/*
+ * Secrets only in a file nobody else can read or change: owned by us (or
+ * root for the system file), no access for others (and no group write).
+ */
+static void
+check_secret_file(struct parser *p, int fd, bool system)
+{
+	struct stat st;
+	mode_t forbidden = system ? (S_IWGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+
+	if (fstat(fd, &st) == -1) {
+		perr(p, "%s", strerror(errno));
+		return;
+	}
+	p->line = 0;
+	if (st.st_uid != getuid() && !(system && st.st_uid == 0))
+		perr(p, "holds a password but is owned by another user%s", "");
+	else if (st.st_mode & forbidden)
+		perr(p, "holds a password but others can access it; "
+		    "run chmod 600 on it%s", "");
+}
+
+static int
+parse_file(struct config *c, const char *path, bool system, FILE *errs,
+    int *errors)
+{
+	struct parser p = { .cfg = c, .path = path, .errs = errs,
+	    .first = c->naccounts };
+	char *line = NULL;
+	size_t cap = 0;
+	int fd, r = 0;
+	FILE *fp;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while (r == 0 && getline(&line, &cap, fp) != -1) {
+		p.line++;
+		r = parse_line(&p, line);
+	}
+	if (r == 0 && ferror(fp)) {
+		perr(&p, "read error: %s", strerror(errno));
+	}
+	if (r == 0 && p.has_secret)
+		check_secret_file(&p, fileno(fp), system);
+	free(line);
+	fclose(fp);
+	account_clear(&p.defaults);
+	*errors += p.errors;
+	return r == -1 ? -2 : 0;
+}
+
+int
+config_user_path(char *dst, size_t size)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char path[4096];
+
+	if (xdg != NULL && *xdg == '/') {
+		snprintf(path, sizeof(path), "%s/smtpsend/config", xdg);
+		if (access(path, F_OK) == 0)
+			return strlcpy(dst, path, size) < size ? 0 : -1;
+	}
+	if (home == NULL || *home != '/')
+		return -1;
+	snprintf(path, sizeof(path), "%s/.config/smtpsend/config", home);
+	if (access(path, F_OK) == 0)
+		return strlcpy(dst, path, size) < size ? 0 : -1;
+	snprintf(dst, size, "%s/.smtpsendrc", home);
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
+{
+	char user[4096];
+	int errors = 0, r;
+
+	memset(c, 0, sizeof(*c));
+	if ((c->files[0] = strdup(config_system_path)) == NULL)
+		goto nomem;
+	r = parse_file(c, c->files[0], true, errs, &errors);
+	if (r == -2)
+		goto nomem;
+	if (r == -1 && errno != ENOENT) {
+		fprintf(errs, "smtpsend: %s: %s\n", c->files[0],
+		    strerror(errno));
+		errors++;
+	}
+	if (cfile == NULL && config_user_path(user, sizeof(user)) == -1)
+		user[0] = '\0';
+	if (cfile != NULL || user[0] != '\0') {
+		if ((c->files[1] = strdup(cfile ? cfile : user)) == NULL)
+			goto nomem;
+		r = parse_file(c, c->files[1], false, errs, &errors);
+		if (r == -2)
+			goto nomem;
+		if (r == -1 && (cfile != NULL || errno != ENOENT)) {
+			fprintf(errs, "smtpsend: %s: %s\n", c->files[1],
+			    strerror(errno));
+			errors++;
+		}
+	}
+	if (errors == 0)
+		return 0;
+	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%d error%s in the configuration",
+	    errors, errors == 1 ? "" : "s");
+	return -1;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "reading the configuration");
+	return -1;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++)
+		account_clear(&c->accounts[i]);
+	free(c->accounts);
+	free(c->default_name);
+	free(c->files[0]);
+	free(c->files[1]);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct account *
+config_find(const struct config *c, const char *name)
+{
+	return find_in(c->accounts, 0, c->naccounts, name);
+}
+
+const struct account *
+config_match_from(const struct config *c, const char *address)
+{
+	const char *dom = addr_domain(address), *from;
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++) {
+		from = c->accounts[i].value[K_FROM];
+		if (from != NULL && addr_equal(from, address))
+			return &c->accounts[i];
+	}
+	for (i = 0; dom != NULL && i < c->naccounts; i++) {
+		from = c->accounts[i].value[K_FROM];
+		if (from != NULL && strncmp(from, "*@", 2) == 0 &&
+		    strcasecmp(from + 2, dom) == 0)
+			return &c->accounts[i];
+	}
+	return NULL;
+}
+
+static bool
+is_on(const char *v, bool unset)
+{
+	return v == NULL ? unset : strcasecmp(v, "on") == 0;
+}
+
+static enum header_policy
+policy(const char *v)
+{
+	if (v == NULL || strcasecmp(v, "auto") == 0)
+		return HEADER_AUTO;
+	return strcasecmp(v, "on") == 0 ? HEADER_ON : HEADER_OFF;
+}
+
+static enum auth_mode
+auth_mode(const char *v, bool have_user)
+{
+	static const char *const names[] = { "off", "on", "plain", "login",
+	    "cram-md5", "xoauth2", "oauthbearer", "external" };
+	size_t i;
+
+	if (v == NULL)
+		return have_user ? AUTH_AUTO : AUTH_OFF;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(v, names[i]) == 0)
+			return (enum auth_mode)i;
+	return AUTH_AUTO;
+}
+
+static bool
+is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+	    strncmp(host, "127.", 4) == 0;
+}
+
+/* Combinations that no single value shows wrong. */
+static int
+settings_check(const struct settings *s, struct failure *f)
+{
+	if (s->host == NULL) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: set host "
+		    "in the configuration file or use --host");
+		return -1;
+	}
+	if (s->auth != AUTH_OFF && s->auth != AUTH_EXTERNAL &&
+	    s->user == NULL) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "auth is on but no user "
+		    "is set");
+		return -1;
+	}
+	if (s->auth != AUTH_OFF && !s->tls && !is_loopback(s->host)) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "refusing to send "
+		    "credentials to %s without TLS (tls is off)", s->host);
+		return -1;
+	}
+	if ((s->key_file != NULL) != (s->cert_file != NULL)) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "tls_cert_file and "
+		    "tls_key_file go together");
+		return -1;
+	}
+	return 0;
+}
+
+int
+settings_resolve(struct settings *s, const struct account *a,
+    char *const over[KEY_COUNT], struct failure *f)
+{
+	const char *v[KEY_COUNT];
+	const char *errstr;
+	int k;
+
+	for (k = 0; k < KEY_COUNT; k++)
+		v[k] = over[k] != NULL ? over[k] :
+		    a != NULL ? a->value[k] : NULL;
+	memset(s, 0, sizeof(*s));
+	s->account = a != NULL ? a->name : NULL;
+	s->host = v[K_HOST];
+	s->tls = is_on(v[K_TLS], true);
+	s->starttls = is_on(v[K_TLS_STARTTLS], true);
+	s->port = v[K_PORT] != NULL ? (unsigned)strtonum(v[K_PORT], 1, 65535,
+	    &errstr) : s->tls && !s->starttls ? 465 : 587;
+	s->certcheck = is_on(v[K_TLS_CERTCHECK], true);
+	s->trust_file = v[K_TLS_TRUST_FILE] != NULL &&
+	    strcmp(v[K_TLS_TRUST_FILE], "system") != 0 &&
+	    *v[K_TLS_TRUST_FILE] != '\0' ? v[K_TLS_TRUST_FILE] : NULL;
+	s->fingerprint = v[K_TLS_FINGERPRINT];
+	s->cert_file = v[K_TLS_CERT_FILE];
+	s->key_file = v[K_TLS_KEY_FILE];
+	s->user = v[K_USER];
+	s->auth = auth_mode(v[K_AUTH], s->user != NULL);
+	s->password = v[K_PASSWORD];
+	s->passwordeval = v[K_PASSWORDEVAL];
+	s->from = v[K_FROM];
+	s->from_full_name = v[K_FROM_FULL_NAME];
+	s->allow_from_override = is_on(v[K_ALLOW_FROM_OVERRIDE], true);
+	s->domain = v[K_DOMAIN];
+	s->timeout = v[K_TIMEOUT] != NULL ? (int)strtonum(v[K_TIMEOUT], 1,
+	    86400, &errstr) : -1;
+	s->dsn_notify = v[K_DSN_NOTIFY];
+	s->dsn_return = v[K_DSN_RETURN];
+	s->set_from_header = policy(v[K_SET_FROM_HEADER]);
+	s->set_date_header = policy(v[K_SET_DATE_HEADER]);
+	s->set_msgid_header = policy(v[K_SET_MSGID_HEADER]);
+	s->remove_bcc_headers = is_on(v[K_REMOVE_BCC_HEADERS], true);
+	s->aliases = v[K_ALIASES];
+	s->maildomain = v[K_MAILDOMAIN];
+	s->logfile = v[K_LOGFILE];
+	s->syslog_facility = v[K_SYSLOG] != NULL ?
+	    syslog_facility(v[K_SYSLOG]) : LOG_MAIL;
+	s->source_ip = v[K_SOURCE_IP];
+	s->proxy_host = v[K_PROXY_HOST];
+	s->proxy_port = v[K_PROXY_PORT] != NULL ? (unsigned)strtonum(
+	    v[K_PROXY_PORT], 1, 65535, &errstr) : 1080;
+	s->outbox = v[K_OUTBOX];
+	s->partial_delivery = is_on(v[K_PARTIAL_DELIVERY], false);
+	return settings_check(s, f);
+}

@@ -1,0 +1,396 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "escape.h"
+#include "hostname.h"
+
+static int
+bad_address(struct failure *f, const char *what, const char *value,
+    const char *why)
+{
+	char shown[300];
+
+	escape_line(shown, sizeof(shown), value, strlen(value));
+	fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "invalid %s '%s': %s", what,
+	    shown, why);
+	return -1;
+}
+
+static bool
+is_null_sender(const char *s)
+{
+	return *s == '\0' || strcmp(s, "<>") == 0;
+}
+
+/* One address list (argv or header) into `out`, each address checked. */
+static int
+add_list(struct addrlist *out, const char *what, const char *text,
+    struct failure *f)
+{
+	struct addrlist l = { NULL, 0 };
+	char why[160];
+	size_t i;
+	int r = -1;
+
+	if (has_control(text, strlen(text)) && strstr(what, "header") == NULL)
+		return bad_address(f, what, text, "control character");
+	if (addrlist_parse(&l, text, why, sizeof(why)) == -1) {
+		bad_address(f, what, text, why);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (addr_check(l.v[i].spec, why, sizeof(why)) == -1) {
+			bad_address(f, what, l.v[i].spec, why);
+			goto out;
+		}
+		if (out != NULL && addrlist_add_unique(out, l.v[i].spec) == -1) {
+			fail_errno(f, CAUSE_OSERR, "out of memory");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	addrlist_free(&l);
+	return r;
+}
+
+int
+envelope_check_args(const struct options *o, struct failure *f)
+{
+	char why[160];
+	int i;
+
+	for (i = 0; i < o->nrecipients; i++)
+		if (add_list(NULL, "recipient", o->recipients[i], f) == -1)
+			return -1;
+	if (o->sender != NULL && !is_null_sender(o->sender) &&
+	    addr_check(o->sender, why, sizeof(why)) == -1)
+		return bad_address(f, "sender (-f)", o->sender, why);
+	if (o->full_name != NULL && has_control(o->full_name,
+	    strlen(o->full_name)))
+		return bad_address(f, "full name (-F)", o->full_name,
+		    "control character");
+	if (o->envid != NULL && has_control(o->envid, strlen(o->envid)))
+		return bad_address(f, "envelope id (-V)", o->envid,
+		    "control character");
+	return 0;
+}
+
+/* The first address of a header field, or NULL. */
+static char *
+first_address(const struct message *m, const char *name, struct failure *f)
+{
+	const struct header *h = header_find(m, name, 0);
+	struct addrlist l = { NULL, 0 };
+	char why[160], *r = NULL;
+
+	if (h == NULL)
+		return NULL;
+	if (addrlist_parse(&l, header_value(h), why, sizeof(why)) == -1)
+		bad_address(f, name, header_value(h), why);
+	else if (l.n > 0)
+		r = strdup(l.v[0].spec);
+	addrlist_free(&l);
+	return r;
+}
+
+int
+envelope_sender_hint(const struct options *o, const struct message *m,
+    char **hint, struct failure *f)
+{
+	*hint = NULL;
+	if (o->sender != NULL)
+		*hint = strdup(is_null_sender(o->sender) ? "" : o->sender);
+	else if (o->read_envelope_from) {
+		/* Resent-From names the sender of a resent message. */
+		*hint = first_address(m, "Resent-From", f);
+		if (*hint == NULL && !failed(f))
+			*hint = first_address(m, "From", f);
+		if (*hint == NULL && !failed(f))
+			fail(f, STAGE_NONE, CAUSE_DATAERR, 0,
+			    "--read-envelope-from: the message has no From");
+		return failed(f) ? -1 : 0;
+	} else
+		return 0;
+	if (*hint == NULL)
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+	return *hint == NULL ? -1 : 0;
+}
+
+int
+envelope_account(const struct config *c, const char *name, const char *hint,
+    const struct account **a, struct failure *f)
+{
+	*a = NULL;
+	if (name != NULL) {
+		if ((*a = config_find(c, name)) == NULL) {
+			fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no account %s in "
+			    "the configuration", name);
+			return -1;
+		}
+		return 0;
+	}
+	if (hint != NULL && *hint != '\0')
+		*a = config_match_from(c, hint);
+	if (*a == NULL)
+		*a = config_find(c, "default");
+	if (*a == NULL && c->naccounts == 1)
+		*a = &c->accounts[0];
+	if (*a == NULL && c->naccounts > 1) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no default account: use "
+		    "-a or define 'account default : NAME'");
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+choose_sender(const struct options *o, const struct settings *s,
+    const char *hint)
+{
+	const char *email = getenv("EMAIL"), *user, *dom;
+	char buf[512];
+
+	if (hint != NULL && (o->sender == NULL || s->allow_from_override ||
+	    s->from == NULL))
+		return strdup(hint);
+	if (s->from != NULL && strchr(s->from, '*') == NULL)
+		return strdup(s->from);
+	/* $EMAIL only when the environment is the user's own. */
+	if (email != NULL && *email != '\0' && getuid() == geteuid())
+		return strdup(email);
+	if ((user = user_name()) == NULL || (dom = mail_domain(s->maildomain))
+	    == NULL)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s@%s", user, dom);
+	return strdup(buf);
+}
+
+/* -t: To, Cc, Bcc, or only the first block of Resent- fields. */
+static int
+header_recipients(struct envelope *e, const struct message *m,
+    struct failure *f)
+{
+	static const char *const plain[] = { "To", "Cc", "Bcc", NULL };
+	static const char *const resent[] = { "Resent-To", "Resent-Cc",
+	    "Resent-Bcc", NULL };
+	const char *const *names = plain;
+	const struct header *h;
+	size_t i, from, block_end = m->nheaders;
+	char what[64];
+
+	for (i = 0; i < m->nheaders; i++)
+		if (strncasecmp(m->headers[i].text, "Resent-", 7) == 0)
+			break;
+	if (i < m->nheaders) {
+		/* The first Resent- block is the newest resending. */
+		names = resent;
+		for (block_end = i; block_end < m->nheaders &&
+		    strncasecmp(m->headers[block_end].text, "Resent-", 7) == 0;
+		    block_end++)
+			;
+	}
+	for (; *names != NULL; names++)
+		for (from = 0; (h = header_find(m, *names, from)) != NULL;
+		    from = (size_t)(h - m->headers) + 1) {
+			if ((size_t)(h - m->headers) >= block_end)
+				break;
+			snprintf(what, sizeof(what), "%s header", *names);
+			if (add_list(&e->rcpts, what, header_value(h), f) == -1)
+				return -1;
+		}
+	return 0;
+}
+
+static int
+collect_recipients(struct envelope *e, const struct options *o,
+    const struct message *m, struct failure *f)
+{
+	int i;
+
+	for (i = 0; i < o->nrecipients; i++)
+		if (add_list(&e->rcpts, "recipient", o->recipients[i], f) == -1)
+			return -1;
+	if (o->recipients_from_headers && header_recipients(e, m, f) == -1)
+		return -1;
+	if (e->rcpts.n == 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no recipients: give them "
+		    "as arguments or use -t");
+		return -1;
+	}
+	return 0;
+}
+
+/* A bare local name gets @maildomain. */
+static int
+qualify(char **spec, const struct settings *s)
+{
+	const char *dom;
+	char *q;
+
+	if (**spec == '\0' || strchr(*spec, '@') != NULL)
+		return 0;
+	if ((dom = mail_domain(s->maildomain)) == NULL)
+		return 0;
+	if (asprintf(&q, "%s@%s", *spec, dom) == -1)
+		return -1;
+	free(*spec);
+	*spec = q;
+	return 0;
+}
+
+static int
+qualify_all(struct envelope *e, const struct settings *s, struct failure *f)
+{
+	size_t i;
+
+	if (qualify(&e->sender, s) == -1)
+		goto nomem;
+	for (i = 0; i < e->rcpts.n; i++)
+		if (qualify(&e->rcpts.v[i].spec, s) == -1)
+			goto nomem;
+	e->smtputf8 = has_8bit(e->sender, strlen(e->sender));
+	for (i = 0; i < e->rcpts.n; i++)
+		if (has_8bit(e->rcpts.v[i].spec, strlen(e->rcpts.v[i].spec)))
+			e->smtputf8 = true;
+	return 0;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+	return -1;
+}
+
+/* RFC 5322 date in the C locale's English names, local time. */
+static int
+add_date(struct message *m)
+{
+	static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t now = time(NULL);
+	struct tm tm;
+	char date[64], zone[8];
+
+	if (localtime_r(&now, &tm) == NULL)
+		return -1;
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(date, sizeof(date), "%s, %d %s %d %02d:%02d:%02d %s",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+	return header_add(m, "Date", date);
+}
+
+static int
+add_message_id(struct message *m, const char *sender,
+    const struct settings *s)
+{
+	const char *dom = sender != NULL ? addr_domain(sender) : NULL;
+	unsigned char r[12];
+	char id[320];
+	size_t i, n;
+
+	if (dom == NULL || *dom == '\0' || strchr(dom, '*') != NULL)
+		dom = mail_domain(s->maildomain);
+	arc4random_buf(r, sizeof(r));
+	n = (size_t)snprintf(id, sizeof(id), "<");
+	for (i = 0; i < sizeof(r); i++)
+		n += (size_t)snprintf(id + n, sizeof(id) - n, "%02x", r[i]);
+	snprintf(id + n, sizeof(id) - n, "@%s>", dom);
+	return header_add(m, "Message-ID", id);
+}
+
+/* "Full Name" <sender>, quoting the name when it needs it. */
+static int
+from_value(char *dst, size_t size, const char *name, const char *sender)
+{
+	size_t o = 0;
+	const char *p;
+
+	if (name == NULL || *name == '\0')
+		return snprintf(dst, size, "%s", sender) < (int)size ? 0 : -1;
+	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
+		o = (size_t)snprintf(dst, size, "%s <%s>", name, sender);
+		return o < size ? 0 : -1;
+	}
+	dst[o++] = '"';
+	for (p = name; *p != '\0' && o + 2 < size; p++) {
+		if (*p == '"' || *p == '\\')
+			dst[o++] = '\\';
+		dst[o++] = *p;
+	}
+	o += (size_t)snprintf(dst + o, size - o, "\" <%s>", sender);
+	return o < size ? 0 : -1;
+}
+
+static int
+complete_headers(struct message *m, const struct options *o,
+    const struct settings *s, const char *sender)
+{
+	const char *name = o->full_name ? o->full_name : s->from_full_name;
+	char from[1024];
+
+	if (o->recipients_from_headers && s->remove_bcc_headers &&
+	    (header_remove(m, "Bcc") == -1 ||
+	    header_remove(m, "Resent-Bcc") == -1))
+		return -1;
+	if (s->set_date_header == HEADER_AUTO &&
+	    header_find(m, "Date", 0) == NULL && add_date(m) == -1)
+		return -1;
+	if (s->set_msgid_header == HEADER_AUTO &&
+	    header_find(m, "Message-ID", 0) == NULL &&
+	    add_message_id(m, sender, s) == -1)
+		return -1;
+	if (*sender == '\0' || s->set_from_header == HEADER_OFF ||
+	    (s->set_from_header == HEADER_AUTO && header_find(m, "From", 0)))
+		return 0;
+	if (from_value(from, sizeof(from), name, sender) == -1)
+		return -1;
+	return header_set(m, "From", from);
+}
+
+int
+envelope_build(struct envelope *e, const struct options *o,
+    const struct settings *s, struct message *m, const char *hint,
+    struct failure *f)
+{
+	char why[160];
+
+	memset(e, 0, sizeof(*e));
+	if ((e->sender = choose_sender(o, s, hint)) == NULL) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no envelope sender: set "
+		    "from in the configuration or use -f");
+		return -1;
+	}
+	if (*e->sender != '\0' && addr_check(e->sender, why, sizeof(why))
+	    == -1)
+		return bad_address(f, "sender", e->sender, why);
+	if (collect_recipients(e, o, m, f) == -1 || qualify_all(e, s, f) == -1)
+		return -1;
+	e->notify = o->dsn_notify ? o->dsn_notify : s->dsn_notify;
+	e->ret = o->dsn_return ? o->dsn_return : s->dsn_return;
+	if (e->ret != NULL)
+		e->ret = strcasecmp(e->ret, "full") == 0 ? "FULL" : "HDRS";
+	if (o->envid != NULL && (e->envid = xtext_encode(o->envid)) == NULL)
+		goto nomem;
+	e->body_8bitmime = o->body_8bitmime || m->eight_bit;
+	if (complete_headers(m, o, s, e->sender) == -1)
+		goto nomem;
+	return 0;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+	return -1;
+}
+
+void
+envelope_free(struct envelope *e)
+{
+	free(e->sender);
+	free(e->envid);
+	addrlist_free(&e->rcpts);
+	memset(e, 0, sizeof(*e));
+}

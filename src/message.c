@@ -1,0 +1,462 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "message.h"
+
+#define OUT_SIZE	(64 * 1024)
+
+void
+message_init(struct message *m)
+{
+	memset(m, 0, sizeof(*m));
+	spool_init(&m->body);
+}
+
+void
+message_free(struct message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		free(m->headers[i].text);
+	free(m->headers);
+	spool_free(&m->body);
+	message_init(m);
+}
+
+int
+reader_init(struct reader *r, struct message *m, bool dot_is_data)
+{
+	memset(r, 0, sizeof(*r));
+	r->m = m;
+	r->dot_is_data = dot_is_data;
+	r->at_line_start = true;
+	r->first_line = true;
+	if ((r->out = malloc(OUT_SIZE)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+reader_free(struct reader *r)
+{
+	buf_free(&r->line);
+	free(r->out);
+	r->out = NULL;
+}
+
+static int
+flush_body(struct reader *r, struct failure *f)
+{
+	if (r->outlen > 0 && spool_write(&r->m->body, r->out, r->outlen) == -1) {
+		fail_errno(f, CAUSE_OSERR, "cannot store the message");
+		return -1;
+	}
+	r->outlen = 0;
+	return 0;
+}
+
+static int
+body_put(struct reader *r, const char *p, size_t n, struct failure *f)
+{
+	if (r->outlen + n > OUT_SIZE && flush_body(r, f) == -1)
+		return -1;
+	if (n > OUT_SIZE) {
+		if (spool_write(&r->m->body, p, n) == -1) {
+			fail_errno(f, CAUSE_OSERR, "cannot store the message");
+			return -1;
+		}
+		return 0;
+	}
+	memcpy(r->out + r->outlen, p, n);
+	r->outlen += n;
+	return 0;
+}
+
+/* A field name: printable, no colon, then a colon. */
+static size_t
+field_name_len(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ':')
+			return i;
+		if (c <= ' ' || c > '~')
+			return 0;
+	}
+	return 0;
+}
+
+static int
+append_field(struct message *m, const char *text, size_t len, size_t namelen)
+{
+	struct header *v;
+	char *t;
+
+	if ((t = strndup(text, len)) == NULL)
+		return -1;
+	v = reallocarray(m->headers, m->nheaders + 1, sizeof(*v));
+	if (v == NULL) {
+		free(t);
+		return -1;
+	}
+	m->headers = v;
+	v[m->nheaders].text = t;
+	v[m->nheaders].namelen = namelen;
+	m->nheaders++;
+	return 0;
+}
+
+static int
+continue_field(struct message *m, const char *text, size_t len)
+{
+	struct header *h = &m->headers[m->nheaders - 1];
+	size_t old = strlen(h->text);
+	char *t;
+
+	if ((t = realloc(h->text, old + 2 + len + 1)) == NULL)
+		return -1;
+	memcpy(t + old, "\r\n", 2);
+	memcpy(t + old + 2, text, len);
+	t[old + 2 + len] = '\0';
+	h->text = t;
+	return 0;
+}
+
+/* The header section ends without a blank line: this line is body. */
+static int
+end_headers(struct reader *r, bool with_line, struct failure *f)
+{
+	r->in_body = true;
+	if (with_line && (body_put(r, r->line.data, r->line.len, f) == -1 ||
+	    body_put(r, "\r\n", 2, f) == -1))
+		return -1;
+	buf_reset(&r->line);
+	return 0;
+}
+
+/* A complete header-section line (without its line end). */
+static int
+header_line(struct reader *r, struct failure *f)
+{
+	const char *s = r->line.data ? r->line.data : "";
+	size_t len = r->line.len, namelen;
+	bool first = r->first_line;
+	int rc = 0;
+
+	r->first_line = false;
+	if (first && len >= 5 && memcmp(s, "From ", 5) == 0)
+		rc = 0;			/* an mbox separator: dropped */
+	else if (len == 0) {
+		r->m->separator = true;
+		r->in_body = true;
+	} else if ((s[0] == ' ' || s[0] == '\t') && r->m->nheaders > 0)
+		rc = continue_field(r->m, s, len);
+	else if ((namelen = field_name_len(s, len)) > 0)
+		rc = append_field(r->m, s, len, namelen);
+	else
+		return end_headers(r, true, f);
+	if (rc == -1) {
+		fail_errno(f, CAUSE_OSERR, "reading the message");
+		return -1;
+	}
+	buf_reset(&r->line);
+	return 0;
+}
+
+/* One normalised byte (never CR or LF). */
+static int
+put_byte(struct reader *r, char c, struct failure *f)
+{
+	if (r->at_line_start && c == '.' && !r->dot_is_data && !r->dot_held) {
+		r->dot_held = true;	/* may be the end of input */
+		return 0;
+	}
+	if (r->dot_held) {
+		r->dot_held = false;
+		r->at_line_start = false;
+		if (put_byte(r, '.', f) == -1)
+			return -1;
+	}
+	r->at_line_start = false;
+	r->line_len++;
+	if ((unsigned char)c >= 0x80)
+		r->m->eight_bit = true;
+	if (r->in_body)
+		return body_put(r, &c, 1, f);
+	if (r->header_bytes++ >= HEADER_SECTION_MAX)
+		return end_headers(r, true, f) == -1 ? -1 :
+		    body_put(r, &c, 1, f);
+	if (buf_addch(&r->line, c) == -1) {
+		fail_errno(f, CAUSE_OSERR, "reading the message");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+put_eol(struct reader *r, struct failure *f)
+{
+	if (r->dot_held && r->line_len == 0) {
+		r->done = true;		/* a lone "." ends the input */
+		return 0;
+	}
+	if (r->line_len > r->m->longest_line)
+		r->m->longest_line = r->line_len;
+	r->line_len = 0;
+	r->at_line_start = true;
+	r->header_bytes += 2;
+	if (r->in_body)
+		return body_put(r, "\r\n", 2, f);
+	return header_line(r, f);
+}
+
+/* Body bytes up to the next CR, LF or NUL, without a call per byte. */
+static size_t
+body_run(struct reader *r, const char *p, size_t n, struct failure *f)
+{
+	unsigned char any = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\n' || c == '\r' || c == '\0')
+			break;
+		any |= c;
+	}
+	if (any & 0x80)
+		r->m->eight_bit = true;
+	if (i > 0 && body_put(r, p, i, f) == -1)
+		return (size_t)-1;
+	r->line_len += i;
+	return i;
+}
+
+static int
+release_crs(struct reader *r, struct failure *f)
+{
+	/* A CR not followed by LF becomes a space. */
+	for (; r->pending_cr > 0; r->pending_cr--)
+		if (put_byte(r, ' ', f) == -1)
+			return -1;
+	return 0;
+}
+
+int
+reader_feed(struct reader *r, const char *p, size_t n, struct failure *f)
+{
+	size_t i = 0, run;
+
+	while (i < n && !r->done) {
+		if (r->in_body && !r->at_line_start && r->pending_cr == 0) {
+			if ((run = body_run(r, p + i, n - i, f)) == (size_t)-1)
+				return -1;
+			i += run;
+			if (i == n)
+				break;
+		}
+		switch (p[i]) {
+		case '\0':
+			fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the message holds "
+			    "a NUL byte at offset %lld",
+			    (long long)(r->offset + (off_t)i));
+			return -1;
+		case '\r':
+			r->pending_cr++;	/* CR+ LF is one line end */
+			break;
+		case '\n':
+			r->pending_cr = 0;
+			if (put_eol(r, f) == -1)
+				return -1;
+			break;
+		default:
+			if (release_crs(r, f) == -1 ||
+			    put_byte(r, p[i], f) == -1)
+				return -1;
+		}
+		i++;
+	}
+	r->offset += (off_t)n;
+	return 0;
+}
+
+int
+reader_finish(struct reader *r, struct failure *f)
+{
+	if (!r->done) {
+		if (release_crs(r, f) == -1)
+			return -1;
+		if (r->dot_held && r->line_len == 0)
+			r->done = true;		/* "." at the very end */
+		else if ((!r->at_line_start || r->line.len > 0) &&
+		    put_eol(r, f) == -1)
+			return -1;	/* no final newline: one is added */
+	}
+	if (!r->in_body && r->line.len > 0 && header_line(r, f) == -1)
+		return -1;
+	r->m->input_size = r->offset;
+	return flush_body(r, f);
+}
+
+int
+message_read_fd(struct message *m, int fd, bool dot_is_data,
+    struct failure *f)
+{
+	static char in[64 * 1024];
+	struct reader r;
+	ssize_t n;
+	int rc = -1;
+
+	if (reader_init(&r, m, dot_is_data) == -1) {
+		fail_errno(f, CAUSE_OSERR, "reading the message");
+		return -1;
+	}
+	for (;;) {
+		n = read(fd, in, sizeof(in));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fail_errno(f, CAUSE_IOERR, "reading the message");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (!r.done && reader_feed(&r, in, (size_t)n, f) == -1)
+			goto out;
+		/* After a lone ".", the rest is read and discarded. */
+	}
+	rc = reader_finish(&r, f);
+out:
+	reader_free(&r);
+	return rc;
+}
+
+struct header *
+header_find(const struct message *m, const char *name, size_t from)
+{
+	size_t i, len = strlen(name);
+
+	for (i = from; i < m->nheaders; i++)
+		if (m->headers[i].namelen == len &&
+		    strncasecmp(m->headers[i].text, name, len) == 0)
+			return &m->headers[i];
+	return NULL;
+}
+
+const char *
+header_value(const struct header *h)
+{
+	const char *v = h->text + h->namelen + 1;
+
+	return v + strspn(v, " \t");
+}
+
+int
+header_remove(struct message *m, const char *name)
+{
+	struct header *h;
+	size_t at;
+
+	while ((h = header_find(m, name, 0)) != NULL) {
+		at = (size_t)(h - m->headers);
+		free(h->text);
+		memmove(h, h + 1, (m->nheaders - at - 1) * sizeof(*h));
+		m->nheaders--;
+	}
+	return 0;
+}
+
+static char *
+field_text(const char *name, const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	if (buf_printf(&b, "%s: %s", name, value) == -1)
+		return NULL;
+	return b.data;
+}
+
+int
+header_add(struct message *m, const char *name, const char *value)
+{
+	char *t = field_text(name, value);
+	int r;
+
+	if (t == NULL)
+		return -1;
+	r = append_field(m, t, strlen(t), strlen(name));
+	free(t);
+	return r;
+}
+
+int
+header_copy(struct message *m, const struct header *h)
+{
+	return append_field(m, h->text, strlen(h->text), h->namelen);
+}
+
+int
+header_set(struct message *m, const char *name, const char *value)
+{
+	struct header *h = header_find(m, name, 0);
+	char *t;
+
+	if (h == NULL)
+		return header_add(m, name, value);
+	if ((t = field_text(name, value)) == NULL)
+		return -1;
+	free(h->text);
+	h->text = t;
+	h->namelen = strlen(name);
+	return 0;
+}
+
+bool
+message_single_part(const struct message *m)
+{
+	const struct header *h = header_find(m, "Content-Type", 0);
+	const char *v;
+
+	if (h == NULL)
+		return true;
+	v = header_value(h);
+	return strncasecmp(v, "multipart/", 10) != 0 &&
+	    strncasecmp(v, "message/", 8) != 0;
+}
+
+int
+message_header_bytes(const struct message *m, struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (buf_addstr(b, m->headers[i].text) == -1 ||
+		    buf_add(b, "\r\n", 2) == -1)
+			return -1;
+	/* A body needs its separator even when the input had none. */
+	if ((m->separator || (m->body.size > 0 && m->nheaders > 0)) &&
+	    buf_add(b, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+off_t
+message_size(const struct message *m)
+{
+	off_t n = m->body.size;
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		n += (off_t)strlen(m->headers[i].text) + 2;
+	if (m->separator || (m->body.size > 0 && m->nheaders > 0))
+		n += 2;
+	return n;
+}

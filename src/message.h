@@ -1,0 +1,86 @@
+/*
+ * The message as read from stdin: header fields in memory, the body in a
+ * spool, line endings already normalised to CRLF (CONTRACT section 5), and
+ * the facts the SMTP session needs, computed once while reading.
+ */
+#ifndef SMTPSEND_MESSAGE_H
+#define SMTPSEND_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "spool.h"
+#include "status.h"
+
+/* The most header bytes kept in memory; past it the rest is body. */
+#define HEADER_SECTION_MAX	(1024 * 1024)
+
+struct header {
+	char	*text;		/* "Name: value" with inner CRLF folds, no final CRLF */
+	size_t	 namelen;
+};
+
+struct message {
+	struct header	*headers;
+	size_t		 nheaders;
+	bool		 separator;	/* a blank line follows the headers */
+	struct spool	 body;
+	/* Facts about the normalised bytes, headers and body. */
+	bool		 eight_bit;	/* a byte >= 0x80 */
+	size_t		 longest_line;	/* octets, without CRLF */
+	off_t		 input_size;	/* bytes read from the input */
+};
+
+/* A push parser: feed bytes as they come, then finish. */
+struct reader {
+	struct message	*m;
+	bool		 dot_is_data;	/* -i: a lone "." is not the end */
+	bool		 done;		/* a lone "." ended the input */
+	bool		 in_body;
+	bool		 at_line_start;
+	bool		 dot_held;	/* a "." at line start, not yet emitted */
+	bool		 first_line;
+	unsigned	 pending_cr;
+	size_t		 line_len;
+	off_t		 offset;
+	size_t		 header_bytes;
+	struct buf	 line;		/* the current header line */
+	char		*out;		/* body bytes waiting for the spool */
+	size_t		 outlen;
+};
+
+void	message_init(struct message *);
+void	message_free(struct message *);
+
+int	reader_init(struct reader *, struct message *, bool dot_is_data);
+/* 0, or -1 with f set (NUL byte: 65; spool error: 71). */
+int	reader_feed(struct reader *, const char *, size_t, struct failure *f);
+int	reader_finish(struct reader *, struct failure *f);
+void	reader_free(struct reader *);
+
+/* Read all of fd (the rest is drained after a lone "."). */
+int	message_read_fd(struct message *, int fd, bool dot_is_data,
+	    struct failure *f);
+
+/* Header fields, by name without case. */
+struct header *header_find(const struct message *, const char *name,
+	    size_t from);
+/* The value after the colon. */
+const char *header_value(const struct header *);
+int	header_remove(struct message *, const char *name);
+int	header_add(struct message *, const char *name, const char *value);
+/* Append a copy of a field from another message. */
+int	header_copy(struct message *, const struct header *);
+/* Replace (or add) the first field of that name. */
+int	header_set(struct message *, const char *name, const char *value);
+
+/* Single-part (so it can be re-encoded quoted-printable)? */
+bool	message_single_part(const struct message *);
+/* The header block as sent: every field, CRLF ends, and the separator. */
+int	message_header_bytes(const struct message *, struct buf *);
+/* Total size as sent, before any dot-stuffing. */
+off_t	message_size(const struct message *);
+
+#endif

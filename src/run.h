@@ -1,0 +1,15 @@
+/* The submission pipeline that main runs: a straight line of steps. */
+#ifndef SMTPSEND_RUN_H
+#define SMTPSEND_RUN_H
+
+#include "args.h"
+#include "status.h"
+
+/* Read, resolve, and submit (or show, with --pretend). */
+int	run_submit(const struct options *, int input_fd, struct failure *f);
+/* "smtpsend X.Y.Z (libcurl ...)" */
+void	run_version(void);
+
+#define SMTPSEND_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,1063 @@
+/*
+ * Design: with CURLOPT_CONNECT_ONLY, curl_easy_perform() runs the greeting,
+ * EHLO, STARTTLS, EHLO again and AUTH, then stops. TLS, certificates, SASL
+ * and proxies stay in libcurl. The mail transaction is ours, over
+ * curl_easy_send/recv, because libcurl alone cannot pipeline, use CHUNKING
+ * or BODY=8BITMIME, tells 4xx from 5xx apart on RCPT only as error 55, and
+ * waits up to 120 s for QUIT's reply.
+ *
+ * libcurl shows us the server's replies only through the debug callback,
+ * so the greeting and the EHLO capabilities are taken from there.
+ */
+#include <curl/curl.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "escape.h"
+#include "hostname.h"
+#include "reply.h"
+#include "session.h"
+#include "smtpcmd.h"
+#include "tlspin.h"
+
+#define DEFAULT_TIMEOUT		60
+#define END_OF_DATA_TIMEOUT	600
+#define SEND_CHUNK		(256 * 1024)
+
+struct session {
+	CURL			*curl;
+	const struct settings	*s;
+	int			 verbose;
+	struct timespec		 t0;
+	/* What libcurl's phase showed us. */
+	struct reply_parser	 dbg_parser;
+	struct reply		 ehlo;
+	bool			 have_ehlo;
+	enum stage		 stage;
+	bool			 in_auth;
+	/* Our phase. */
+	curl_socket_t		 sock;
+	struct reply_parser	 parser;
+	char			 rbuf[8192];
+	size_t			 rlen, rpos;
+	struct caps		 caps;
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+static double
+elapsed(const struct session *ss)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - ss->t0.tv_sec) +
+	    (double)(t.tv_nsec - ss->t0.tv_nsec) / 1e9;
+}
+
+/* -v: one line of the transcript, escaped, with a timestamp. */
+static void
+trace(const struct session *ss, const char *dir, const char *p, size_t n)
+{
+	char line[600];
+
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	escape_line(line, sizeof(line), p, n);
+	fprintf(stderr, "smtpsend: [%8.3f] %s %s\n", elapsed(ss) * 1000, dir,
+	    line);
+}
+
+/* Each line of a command batch we send, for -v. */
+static void
+trace_commands(const struct session *ss, const char *p, size_t n)
+{
+	const char *nl;
+
+	while (n > 0 && (nl = memchr(p, '\n', n)) != NULL) {
+		trace(ss, ">", p, (size_t)(nl - p));
+		n -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+}
+
+/* A parsed reply, line by line, as the server wrote it. */
+static void
+trace_reply(const struct session *ss, const struct reply *r)
+{
+	const char *line = r->text, *nl;
+	char shown[600];
+
+	do {
+		nl = strchr(line, '\n');
+		snprintf(shown, sizeof(shown), "%d%c%.*s", r->code,
+		    nl ? '-' : ' ', (int)(nl ? (size_t)(nl - line) :
+		    strlen(line)), line);
+		trace(ss, "<", shown, strlen(shown));
+		line = nl + 1;
+	} while (nl != NULL);
+}
+
+static enum stage
+stage_of_command(const char *p, size_t n)
+{
+	if (n >= 4 && (strncasecmp(p, "EHLO", 4) == 0 ||
+	    strncasecmp(p, "HELO", 4) == 0))
+		return STAGE_EHLO;
+	if (n >= 8 && strncasecmp(p, "STARTTLS", 8) == 0)
+		return STAGE_STARTTLS;
+	if (n >= 4 && strncasecmp(p, "AUTH", 4) == 0)
+		return STAGE_AUTH;
+	return STAGE_NONE;
+}
+
+/* A command libcurl sent: AUTH and what follows it are secrets. */
+static void
+debug_out(struct session *ss, const char *p, size_t n)
+{
+	enum stage st = stage_of_command(p, n);
+	const char *sp;
+
+	if (st != STAGE_NONE)
+		ss->stage = st;
+	if (st == STAGE_AUTH) {
+		ss->in_auth = true;
+		sp = memchr(p + 5 < p + n ? p + 5 : p + n, ' ',
+		    n > 5 ? n - 5 : 0);
+		if (ss->verbose) {
+			char shown[64];
+
+			snprintf(shown, sizeof(shown), "%.*s%s",
+			    (int)((sp ? sp : p + n) - p), p,
+			    sp ? " <redacted>" : "");
+			trace(ss, ">", shown, strlen(shown));
+		}
+		return;
+	}
+	if (ss->verbose)
+		trace(ss, ">", ss->in_auth ? "<redacted>" : p,
+		    ss->in_auth ? 10 : n);
+}
+
+static void
+debug_in(struct session *ss, const char *p, size_t n)
+{
+	struct reply r;
+	size_t used;
+	bool done;
+
+	if (ss->verbose)
+		trace(ss, "<", p, n);
+	while (n > 0) {
+		used = reply_parse(&ss->dbg_parser, p, n, &r, &done);
+		p += used;
+		n -= used;
+		if (ss->dbg_parser.error)
+			return;
+		if (!done)
+			continue;
+		if (r.code != 334)
+			ss->in_auth = false;
+		if (ss->stage == STAGE_EHLO && r.code == 250) {
+			ss->ehlo = r;
+			ss->have_ehlo = true;
+		} else if (ss->stage == STAGE_STARTTLS && r.code == 220)
+			ss->stage = STAGE_TLS;
+		if (ss->stage == STAGE_NONE)
+			ss->stage = STAGE_GREETING;
+	}
+}
+
+static int
+debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
+{
+	struct session *ss = arg;
+
+	(void)h;
+	if (type == CURLINFO_HEADER_OUT)
+		debug_out(ss, data, n);
+	else if (type == CURLINFO_HEADER_IN)
+		debug_in(ss, data, n);
+	else if (type == CURLINFO_TEXT && ss->verbose > 1)
+		trace(ss, "*", data, n);
+	return 0;
+}
+
+static int
+timeout_of(const struct settings *s)
+{
+	return s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
+}
+
+/* smtp[s]://host:port/ehlo-name: curl takes the EHLO name from the path. */
+static int
+build_url(struct buf *url, const struct settings *s)
+{
+	bool implicit = s->tls && !s->starttls;
+	bool v6 = strchr(s->host, ':') != NULL;
+
+	return buf_printf(url, "%s://%s%s%s:%u/%s", implicit ? "smtps" : "smtp",
+	    v6 ? "[" : "", s->host, v6 ? "]" : "", s->port,
+	    s->domain ? s->domain : host_fqdn());
+}
+
+/* The AUTH= login option; auto prefers PLAIN, one round trip with SASL-IR. */
+static const char *
+login_options(enum auth_mode m, bool fallback)
+{
+	switch (m) {
+	case AUTH_AUTO:		return fallback ? "AUTH=*" : "AUTH=PLAIN";
+	case AUTH_PLAIN:	return "AUTH=PLAIN";
+	case AUTH_LOGIN:	return "AUTH=LOGIN";
+	case AUTH_CRAM_MD5:	return "AUTH=CRAM-MD5";
+	case AUTH_XOAUTH2:	return "AUTH=XOAUTH2";
+	case AUTH_OAUTHBEARER:	return "AUTH=OAUTHBEARER";
+	case AUTH_EXTERNAL:	return "AUTH=EXTERNAL";
+	case AUTH_OFF:		break;
+	}
+	return NULL;
+}
+
+static CURLcode
+setup_auth(CURL *h, const struct settings *s, const char *password,
+    bool fallback)
+{
+	CURLcode rc = CURLE_OK;
+
+	if (s->auth == AUTH_OFF)
+		return CURLE_OK;
+	if (s->user != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
+	if (rc == CURLE_OK && password != NULL &&
+	    (s->auth == AUTH_XOAUTH2 || s->auth == AUTH_OAUTHBEARER))
+		rc = curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, password);
+	else if (rc == CURLE_OK && password != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_PASSWORD, password);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS,
+		    login_options(s->auth, fallback));
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
+	return rc;
+}
+
+/* Called by libcurl with the SSL_CTX before the handshake. */
+static CURLcode
+pin_cb(CURL *h, void *ssl_ctx, void *fingerprint)
+{
+	(void)h;
+	return tlspin_install(ssl_ctx, fingerprint) == 0 ? CURLE_OK :
+	    CURLE_SSL_CERTPROBLEM;
+}
+
+static CURLcode
+setup_tls(struct session *ss)
+{
+	const struct settings *s = ss->s;
+	CURL *h = ss->curl;
+	bool verify = s->certcheck && s->fingerprint == NULL;
+	CURLcode rc;
+
+	rc = curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(!s->tls ?
+	    CURLUSESSL_NONE : CURLUSESSL_ALL));
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+	/* The CA directory, not the bundle: loading it costs ~30 ms a run. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CAINFO, s->trust_file);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CAPATH, s->trust_file ? NULL :
+		    "/etc/ssl/certs");
+	if (rc == CURLE_OK && s->cert_file != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_SSLCERT, s->cert_file);
+	if (rc == CURLE_OK && s->key_file != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_SSLKEY, s->key_file);
+	if (rc == CURLE_OK && s->fingerprint != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, pin_cb);
+	if (rc == CURLE_OK && s->fingerprint != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, s->fingerprint);
+	return rc;
+}
+
+static CURLcode
+setup_network(struct session *ss)
+{
+	const struct settings *s = ss->s;
+	CURL *h = ss->curl;
+	long t = timeout_of(s);
+	CURLcode rc;
+
+	rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, t);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, t);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	if (rc == CURLE_OK && s->source_ip != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_INTERFACE, s->source_ip);
+	if (rc == CURLE_OK && s->proxy_host != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_PROXY, s->proxy_host);
+	if (rc == CURLE_OK && s->proxy_host != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_PROXYPORT, (long)s->proxy_port);
+	if (rc == CURLE_OK && s->proxy_host != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_PROXYTYPE,
+		    (long)CURLPROXY_SOCKS5_HOSTNAME);
+	return rc;
+}
+
+static int
+setup(struct session *ss, const char *password, bool fallback,
+    struct failure *f)
+{
+	struct buf url = BUF_INIT;
+	CURL *h;
+	CURLcode rc;
+
+	if ((h = ss->curl = curl_easy_init()) == NULL) {
+		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "cannot start libcurl");
+		return -1;
+	}
+	if (build_url(&url, ss->s) == -1) {
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	rc = curl_easy_setopt(h, CURLOPT_URL, url.data);
+	buf_free(&url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ss->errbuf);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, ss);
+	if (rc == CURLE_OK)
+		rc = setup_network(ss);
+	if (rc == CURLE_OK)
+		rc = setup_tls(ss);
+	if (rc == CURLE_OK)
+		rc = setup_auth(h, ss->s, password, fallback);
+	if (rc != CURLE_OK) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "libcurl refused a "
+		    "setting: %s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static long
+last_code(const struct session *ss)
+{
+	long code = 0;
+
+	curl_easy_getinfo(ss->curl, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}
+
+static const char *
+curl_why(const struct session *ss, CURLcode rc)
+{
+	return ss->errbuf[0] != '\0' ? ss->errbuf : curl_easy_strerror(rc);
+}
+
+/* The stage a perform() failure happened in. */
+static enum stage
+perform_stage(const struct session *ss)
+{
+	if (ss->stage == STAGE_NONE)
+		return ss->s->tls && !ss->s->starttls && ss->errbuf[0] != '\0' &&
+		    strstr(ss->errbuf, "SSL") != NULL ? STAGE_TLS :
+		    STAGE_CONNECT;
+	return ss->stage;
+}
+
+static void
+tls_failure(struct session *ss, CURLcode rc, struct failure *f)
+{
+	if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+		fail(f, STAGE_TLS, CAUSE_CONFIG, 0, "TLS setup failed: %s",
+		    curl_why(ss, rc));
+		return;
+	}
+	fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, nothing "
+	    "was sent: %s", ss->s->host, curl_why(ss, rc));
+}
+
+static void
+login_failure(struct session *ss, CURLcode rc, struct failure *f)
+{
+	long code = last_code(ss);
+
+	if (code >= 400 && code != 334)
+		fail(f, STAGE_AUTH, CAUSE_REPLY, (int)code, "authentication "
+		    "failed: %s", ss->dbg_parser.error ? "" : curl_why(ss, rc));
+	else
+		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
+		    "method in common with the server (it offers: %s)",
+		    ss->have_ehlo && ss->caps.auth ? ss->caps.auth_mechs :
+		    "none");
+}
+
+/* A reply curl did not like: the code says whose fault it was. */
+static void
+reply_failure(struct session *ss, CURLcode rc, struct failure *f)
+{
+	enum stage st = perform_stage(ss);
+	long code = last_code(ss);
+
+	if (st == STAGE_TLS || st == STAGE_STARTTLS) {
+		if (code == 220)
+			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "STARTTLS: "
+			    "the server sent data after its 220 reply "
+			    "(possible injection); nothing was sent");
+		else
+			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, (int)code,
+			    "STARTTLS refused (%ld), nothing was sent: %s",
+			    code, curl_why(ss, rc));
+		return;
+	}
+	if (code >= 400 && code <= 599)
+		fail(f, st == STAGE_NONE ? STAGE_GREETING : st, CAUSE_REPLY,
+		    (int)code, "%s refused by %s: %ld %s", stage_name(st),
+		    ss->s->host, code, curl_why(ss, rc));
+	else
+		fail(f, st, CAUSE_PROTOCOL, (int)code, "%s: unexpected reply "
+		    "from %s: %s", stage_name(st), ss->s->host,
+		    curl_why(ss, rc));
+}
+
+static void
+perform_failure(struct session *ss, CURLcode rc, struct failure *f)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		fail(f, STAGE_CONNECT, CAUSE_NOHOST, 0, "cannot resolve %s: %s",
+		    ss->s->host, curl_why(ss, rc));
+		break;
+	case CURLE_USE_SSL_FAILED:
+		fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, (int)last_code(ss),
+		    "%s does not offer STARTTLS or refused it; nothing was "
+		    "sent", ss->s->host);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		tls_failure(ss, rc, f);
+		break;
+	case CURLE_LOGIN_DENIED:
+		login_failure(ss, rc, f);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_REMOTE_ACCESS_DENIED:
+		reply_failure(ss, rc, f);
+		break;
+	default:
+		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "
+		    "failed: %s", stage_name(perform_stage(ss)), ss->s->host,
+		    ss->s->port, curl_why(ss, rc));
+		break;
+	}
+}
+
+static void
+phase_times(struct session *ss, struct session_report *rep)
+{
+	double connect = 0, app = 0;
+
+	curl_easy_getinfo(ss->curl, CURLINFO_CONNECT_TIME, &connect);
+	curl_easy_getinfo(ss->curl, CURLINFO_APPCONNECT_TIME, &app);
+	rep->t_connect = connect;
+	rep->t_tls = app > connect ? app - connect : 0;
+	rep->t_auth = elapsed(ss) - (app > connect ? app : connect);
+	if (rep->t_auth < 0)
+		rep->t_auth = 0;
+	rep->tls = app > 0;
+}
+
+/* Connect, greeting, EHLO, STARTTLS, EHLO, AUTH: libcurl's part. */
+static int
+open_session(struct session *ss, const char *password, bool fallback,
+    struct session_report *rep, struct failure *f)
+{
+	bool creds = ss->s->auth != AUTH_OFF;
+	CURLcode rc;
+
+	if (setup(ss, password, fallback, f) == -1)
+		return -1;
+	rc = curl_easy_perform(ss->curl);
+	if (ss->have_ehlo)
+		caps_parse(&ss->caps, &ss->ehlo);
+	if (rc != CURLE_OK) {
+		perform_failure(ss, rc, f);
+		return -1;
+	}
+	phase_times(ss, rep);
+	/* libcurl skips AUTH silently when the server does not offer it. */
+	if (creds && last_code(ss) != 235) {
+		if (!ss->caps.auth)
+			fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "%s does not "
+			    "offer AUTH, and credentials are configured; "
+			    "nothing was sent", ss->s->host);
+		else
+			fail(f, STAGE_AUTH, CAUSE_NOPERM, (int)last_code(ss),
+			    "the session was not authenticated; nothing was "
+			    "sent");
+		return -1;
+	}
+	rep->authenticated = creds;
+	if (curl_easy_getinfo(ss->curl, CURLINFO_ACTIVESOCKET, &ss->sock) !=
+	    CURLE_OK || ss->sock == CURL_SOCKET_BAD) {
+		fail(f, STAGE_CONNECT, CAUSE_SOFTWARE, 0, "no socket after "
+		    "connecting");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+remaining_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
+}
+
+static void
+deadline_in(struct timespec *d, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += seconds;
+}
+
+/* Wait for the socket; false on timeout. */
+static bool
+wait_socket(const struct session *ss, short events,
+    const struct timespec *deadline)
+{
+	struct pollfd pfd = { ss->sock, events, 0 };
+	int r;
+
+	do
+		r = poll(&pfd, 1, remaining_ms(deadline));
+	while (r == -1 && errno == EINTR);
+	return r > 0;
+}
+
+/* Send everything; a failure is a lost connection or a timeout. */
+static int
+send_all(struct session *ss, const char *p, size_t n, enum stage st,
+    struct failure *f)
+{
+	struct timespec deadline;
+	size_t sent;
+	CURLcode rc;
+
+	deadline_in(&deadline, timeout_of(ss->s));
+	while (n > 0) {
+		rc = curl_easy_send(ss->curl, p, n, &sent);
+		if (rc == CURLE_AGAIN) {
+			if (!wait_socket(ss, POLLOUT, &deadline)) {
+				fail(f, st, CAUSE_TEMPORARY, 0, "timed out "
+				    "sending %s to %s", stage_name(st),
+				    ss->s->host);
+				return -1;
+			}
+			continue;
+		}
+		if (rc != CURLE_OK) {
+			fail(f, st, CAUSE_TEMPORARY, 0, "connection to %s lost "
+			    "while sending %s: %s", ss->s->host,
+			    stage_name(st), curl_easy_strerror(rc));
+			return -1;
+		}
+		p += sent;
+		n -= sent;
+		deadline_in(&deadline, timeout_of(ss->s));
+	}
+	return 0;
+}
+
+static int
+send_commands(struct session *ss, const struct buf *b, enum stage st,
+    struct failure *f)
+{
+	if (ss->verbose)
+		trace_commands(ss, b->data, b->len);
+	return send_all(ss, b->data, b->len, st, f);
+}
+
+/* Receive more bytes; 0 when the server closed, -1 on error. */
+static int
+fill(struct session *ss, const struct timespec *deadline, enum stage st,
+    struct failure *f)
+{
+	size_t got;
+	CURLcode rc;
+
+	ss->rlen = ss->rpos = 0;
+	for (;;) {
+		/* recv first: TLS may hold decrypted bytes poll cannot see. */
+		rc = curl_easy_recv(ss->curl, ss->rbuf, sizeof(ss->rbuf), &got);
+		if (rc == CURLE_OK) {
+			ss->rlen = got;
+			return got > 0 ? 1 : 0;
+		}
+		if (rc != CURLE_AGAIN) {
+			fail(f, st, CAUSE_TEMPORARY, 0, "connection to %s lost "
+			    "waiting for the reply to %s: %s", ss->s->host,
+			    stage_name(st), curl_easy_strerror(rc));
+			return -1;
+		}
+		if (!wait_socket(ss, POLLIN, deadline)) {
+			fail(f, st, CAUSE_TEMPORARY, 0, "timed out waiting for "
+			    "the reply to %s from %s", stage_name(st),
+			    ss->s->host);
+			return -1;
+		}
+	}
+}
+
+static int
+read_reply(struct session *ss, struct reply *r, enum stage st, int seconds,
+    struct failure *f)
+{
+	struct timespec deadline;
+	bool done = false;
+	size_t used;
+	int got;
+
+	deadline_in(&deadline, seconds);
+	while (!done) {
+		if (ss->rpos == ss->rlen) {
+			if ((got = fill(ss, &deadline, st, f)) == -1)
+				return -1;
+			if (got == 0) {
+				fail(f, st, CAUSE_TEMPORARY, 0, "%s closed the "
+				    "connection waiting for the reply to %s",
+				    ss->s->host, stage_name(st));
+				return -1;
+			}
+		}
+		used = reply_parse(&ss->parser, ss->rbuf + ss->rpos,
+		    ss->rlen - ss->rpos, r, &done);
+		ss->rpos += used;
+		if (ss->parser.error) {
+			fail(f, st, CAUSE_PROTOCOL, 0, "reply to %s from %s is "
+			    "not SMTP: %s", stage_name(st), ss->s->host,
+			    ss->parser.why);
+			return -1;
+		}
+	}
+	if (ss->verbose)
+		trace_reply(ss, r);
+	return 0;
+}
+
+/* One transaction's state. */
+struct txn {
+	const struct envelope	*env;
+	const struct message	*msg;
+	off_t			 size;
+	bool			 bdat;		/* CHUNKING */
+	bool			 body_early;	/* body goes with the envelope */
+	size_t			 accepted;
+	int			 worst;		/* highest refusal code */
+	struct buf		 refused;	/* "a@x: 550 ..., b@y: ..." */
+};
+
+/* The whole message, dot-stuffed for DATA, after `prefix`. */
+static int
+send_message(struct session *ss, struct txn *t, struct buf *prefix,
+    struct failure *f)
+{
+	struct buf out = BUF_INIT, head = BUF_INIT;
+	struct dotstuffer ds = { true };
+	static char chunk[SEND_CHUNK];
+	off_t off = 0;
+	ssize_t n;
+	int r = -1;
+
+	/* Room for the prefix, headers and one chunk, all doubled by
+	 * dot-stuffing at worst, and the final dot. */
+	if (message_header_bytes(t->msg, &head) == -1 ||
+	    buf_add(&out, prefix->data, prefix->len) == -1 ||
+	    buf_reserve(&out, 2 * SEND_CHUNK + 2 * head.len + 3) == -1)
+		goto nomem;
+	if (ss->verbose)
+		trace_commands(ss, prefix->data, prefix->len);
+	out.len += t->bdat ? (memcpy(out.data + out.len, head.data, head.len),
+	    head.len) : dotstuff(&ds, head.data, head.len, out.data + out.len);
+	do {
+		if ((n = spool_read(&t->msg->body, off, chunk, sizeof(chunk)))
+		    == -1) {
+			fail_errno(f, CAUSE_OSERR, "reading the stored message");
+			goto out;
+		}
+		off += n;
+		out.len += t->bdat ? (memcpy(out.data + out.len, chunk,
+		    (size_t)n), (size_t)n) : dotstuff(&ds, chunk, (size_t)n,
+		    out.data + out.len);
+		if (n == 0 && !t->bdat)
+			buf_add(&out, ".\r\n", 3);
+		if (send_all(ss, out.data, out.len, STAGE_END_OF_DATA, f) == -1)
+			goto out;
+		out.len = 0;
+	} while (n > 0);
+	if (ss->verbose)
+		trace(ss, ">", "[message sent]", 14);
+	r = 0;
+	goto out;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+out:
+	buf_free(&out);
+	buf_free(&head);
+	return r;
+}
+
+static int
+bdat_command(struct buf *b, off_t size)
+{
+	return buf_printf(b, "BDAT %lld LAST\r\n", (long long)size);
+}
+
+/* MAIL and RCPT, pipelined when offered, and the body if it may go too. */
+static int
+send_envelope(struct session *ss, struct txn *t, struct failure *f)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int r = -1;
+
+	if (smtpcmd_mail(&b, t->env, &ss->caps, t->size) == -1)
+		goto nomem;
+	for (i = 0; i < t->env->rcpts.n; i++)
+		if (smtpcmd_rcpt(&b, t->env, i) == -1)
+			goto nomem;
+	if (t->body_early && t->bdat) {
+		if (bdat_command(&b, t->size) == -1)
+			goto nomem;
+		r = send_message(ss, t, &b, f);
+	} else {
+		if (t->body_early && buf_addstr(&b, "DATA\r\n") == -1)
+			goto nomem;
+		r = send_commands(ss, &b, STAGE_MAIL, f);
+	}
+	buf_free(&b);
+	return r;
+nomem:
+	buf_free(&b);
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+	return -1;
+}
+
+static void
+note_refusal(struct txn *t, const char *rcpt, const struct reply *r)
+{
+	char text[300];
+
+	escape_line(text, sizeof(text), r->text, r->textlen);
+	if (t->refused.len > 0)
+		buf_addstr(&t->refused, "; ");
+	buf_printf(&t->refused, "%s: %d %s", rcpt, r->code, text);
+	if (r->code > t->worst)
+		t->worst = r->code;
+}
+
+static void
+reply_fail(struct failure *f, enum stage st, const struct reply *r,
+    const char *host)
+{
+	char text[600];
+
+	escape_line(text, sizeof(text), r->text, r->textlen);
+	fail(f, st, CAUSE_REPLY, r->code, "%s refused by %s: %d %s",
+	    stage_name(st), host, r->code, text);
+}
+
+/* MAIL and every RCPT reply; recipients refused are noted. */
+static int
+read_envelope_replies(struct session *ss, struct txn *t, bool pipelined,
+    struct failure *f)
+{
+	struct buf b = BUF_INIT;
+	struct reply r;
+	size_t i;
+	int tmo = timeout_of(ss->s);
+
+	if (!pipelined && (smtpcmd_mail(&b, t->env, &ss->caps, t->size) == -1 ||
+	    send_commands(ss, &b, STAGE_MAIL, f) == -1))
+		goto fail;
+	if (read_reply(ss, &r, STAGE_MAIL, tmo, f) == -1)
+		goto fail;
+	if (r.code / 100 != 2) {
+		reply_fail(f, STAGE_MAIL, &r, ss->s->host);
+		goto fail;
+	}
+	for (i = 0; i < t->env->rcpts.n; i++) {
+		buf_reset(&b);
+		if (!pipelined && (smtpcmd_rcpt(&b, t->env, i) == -1 ||
+		    send_commands(ss, &b, STAGE_RCPT, f) == -1))
+			goto fail;
+		if (read_reply(ss, &r, STAGE_RCPT, tmo, f) == -1)
+			goto fail;
+		if (r.code / 100 == 2)
+			t->accepted++;
+		else
+			note_refusal(t, t->env->rcpts.v[i].spec, &r);
+	}
+	buf_free(&b);
+	return 0;
+fail:
+	buf_free(&b);
+	return -1;
+}
+
+static void
+refusal_failure(struct txn *t, struct failure *f, bool delivered)
+{
+	fail(f, STAGE_RCPT, CAUSE_REPLY, t->worst, "recipient%s refused%s: %s",
+	    t->env->rcpts.n - t->accepted > 1 ? "s" : "",
+	    delivered ? " (delivered to the others)" : t->accepted > 0 ?
+	    " (so nobody was sent the message)" : "", t->refused.data);
+}
+
+/* DATA (if not sent yet), its 354, then the message. */
+static int
+send_data(struct session *ss, struct txn *t, struct failure *f)
+{
+	struct buf b = BUF_INIT;
+	struct reply r;
+	int rc;
+
+	if (!t->body_early && (buf_addstr(&b, "DATA\r\n") == -1 ||
+	    send_commands(ss, &b, STAGE_DATA, f) == -1)) {
+		buf_free(&b);
+		return -1;
+	}
+	if (read_reply(ss, &r, STAGE_DATA, timeout_of(ss->s), f) == -1)
+		return buf_free(&b), -1;
+	if (r.code != 354) {
+		reply_fail(f, STAGE_DATA, &r, ss->s->host);
+		return buf_free(&b), -1;
+	}
+	buf_reset(&b);
+	rc = send_message(ss, t, &b, f);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+send_bdat(struct session *ss, struct txn *t, struct failure *f)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (bdat_command(&b, t->size) == -1) {
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	rc = send_message(ss, t, &b, f);
+	buf_free(&b);
+	return rc;
+}
+
+/* The reply to the final dot or BDAT LAST decides the delivery. */
+static int
+end_of_data(struct session *ss, struct txn *t, struct session_report *rep,
+    struct failure *f)
+{
+	struct reply r;
+	int tmo = ss->s->timeout > 0 ? ss->s->timeout : END_OF_DATA_TIMEOUT;
+
+	(void)t;
+	if (read_reply(ss, &r, STAGE_END_OF_DATA, tmo, f) == -1) {
+		if (f->cause == CAUSE_TEMPORARY)
+			fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0,
+			    "%s; the message may have been delivered",
+			    f->text);
+		return -1;
+	}
+	rep->code = r.code;
+	escape_line(rep->text, sizeof(rep->text), r.text, r.textlen);
+	if (r.code / 100 != 2) {
+		reply_fail(f, STAGE_END_OF_DATA, &r, ss->s->host);
+		return -1;
+	}
+	rep->delivered = true;
+	return 0;
+}
+
+static int
+transaction(struct session *ss, struct txn *t, struct session_report *rep,
+    struct failure *f)
+{
+	bool pipelined = ss->caps.pipelining;
+	bool all_or_nothing = !ss->s->partial_delivery && t->env->rcpts.n > 1;
+
+	t->bdat = ss->caps.chunking;
+	/* With one recipient (or partial delivery) nothing waits for RCPT:
+	 * the whole message goes in the first flight. */
+	t->body_early = pipelined && !all_or_nothing;
+	if (pipelined && send_envelope(ss, t, f) == -1)
+		return -1;
+	if (read_envelope_replies(ss, t, pipelined, f) == -1)
+		return -1;
+	rep->accepted = t->accepted;
+	if (t->accepted == 0 || (t->refused.len > 0 && all_or_nothing)) {
+		refusal_failure(t, f, false);
+		return -1;
+	}
+	if (t->bdat && !t->body_early && send_bdat(ss, t, f) == -1)
+		return -1;
+	if (!t->bdat && send_data(ss, t, f) == -1)
+		return -1;
+	if (end_of_data(ss, t, rep, f) == -1)
+		return -1;
+	if (t->refused.len > 0)
+		refusal_failure(t, f, true);
+	return 0;
+}
+
+/* QUIT is polite; its reply changes nothing, so nobody waits for it. */
+static void
+quit(struct session *ss)
+{
+	size_t sent;
+
+	if (ss->verbose)
+		trace(ss, ">", "QUIT", 4);
+	curl_easy_send(ss->curl, "QUIT\r\n", 6, &sent);
+}
+
+static void
+print_timings(const struct session_report *rep)
+{
+	fprintf(stderr, "smtpsend: timings: connect %.1f ms, tls %.1f ms, "
+	    "auth %.1f ms, transfer %.1f ms\n", rep->t_connect * 1000,
+	    rep->t_tls * 1000, rep->t_auth * 1000, rep->t_transfer * 1000);
+}
+
+/*
+ * Lines over 998 octets, or 8-bit data for a server without 8BITMIME:
+ * re-encode (CONTRACT section 5). *use points at what is to be sent.
+ */
+static int
+prepare_body(struct session *ss, const struct envelope *e,
+    const struct message *m, struct message *encoded,
+    const struct message **use, struct failure *f)
+{
+	bool to7bit = m->eight_bit && !ss->caps.eightbitmime;
+
+	*use = m;
+	(void)e;
+	if (!to7bit && m->longest_line <= 998)
+		return 0;
+	if (encode_for_transport(m, encoded, to7bit, f) == -1)
+		return -1;
+	*use = encoded;
+	return 0;
+}
+
+static bool
+should_retry_auth(const struct session *ss, const struct failure *f)
+{
+	return ss->s->auth == AUTH_AUTO && f->stage == STAGE_AUTH &&
+	    f->cause == CAUSE_UNAVAILABLE && ss->caps.auth;
+}
+
+static void
+session_close(struct session *ss)
+{
+	if (ss->curl != NULL)
+		curl_easy_cleanup(ss->curl);
+	ss->curl = NULL;
+}
+
+static int
+session_start(struct session *ss, const char *password,
+    struct session_report *rep, struct failure *f)
+{
+	if (open_session(ss, password, false, rep, f) == 0)
+		return 0;
+	if (!should_retry_auth(ss, f))
+		return -1;
+	/* The server does not offer PLAIN: let libcurl choose among all. */
+	session_close(ss);
+	ss->have_ehlo = false;
+	ss->stage = STAGE_NONE;
+	reply_parser_init(&ss->dbg_parser);
+	memset(f, 0, sizeof(*f));
+	return open_session(ss, password, true, rep, f);
+}
+
+int
+session_submit(const struct settings *s, const char *password,
+    const struct envelope *e, const struct message *m, int verbose,
+    struct session_report *rep, struct failure *f)
+{
+	struct session ss;
+	struct message encoded;
+	struct txn t;
+	double t_open;
+	int r = -1;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&t, 0, sizeof(t));
+	memset(rep, 0, sizeof(*rep));
+	message_init(&encoded);
+	ss.s = s;
+	ss.verbose = verbose;
+	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (session_start(&ss, password, rep, f) == -1)
+		goto out;
+	t_open = elapsed(&ss);
+	t.env = e;
+	if (prepare_body(&ss, e, m, &encoded, &t.msg, f) == -1)
+		goto out;
+	t.size = message_size(t.msg);
+	if (smtpcmd_check(e, &ss.caps, t.size, f) == -1)
+		goto out;
+	r = transaction(&ss, &t, rep, f);
+	rep->t_transfer = elapsed(&ss) - t_open;
+out:
+	if (ss.sock != 0 && ss.curl != NULL)
+		quit(&ss);
+	session_close(&ss);
+	buf_free(&t.refused);
+	message_free(&encoded);
+	if (verbose)
+		print_timings(rep);
+	return r == 0 && !failed(f) ? 0 : -1;
+}
+
+const char *
+session_library(void)
+{
+	return curl_version();
+}

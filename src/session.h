@@ -1,0 +1,35 @@
+/*
+ * The SMTP session: the only part of smtpsend that knows libcurl.
+ * libcurl connects, does TLS and AUTH; we drive the mail transaction.
+ */
+#ifndef SMTPSEND_SESSION_H
+#define SMTPSEND_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "message.h"
+#include "status.h"
+
+struct session_report {
+	double	 t_connect;	/* seconds spent on each phase */
+	double	 t_tls;
+	double	 t_auth;
+	double	 t_transfer;
+	bool	 tls;		/* the session was encrypted */
+	bool	 authenticated;
+	bool	 delivered;	/* 2xx to the end of data */
+	int	 code;		/* the last reply that decided the outcome */
+	char	 text[512];
+	size_t	 accepted;	/* recipients accepted */
+};
+
+int	session_submit(const struct settings *, const char *password,
+	    const struct envelope *, const struct message *, int verbose,
+	    struct session_report *, struct failure *f);
+/* "libcurl/7.88.1 OpenSSL/3.0..." */
+const char *session_library(void);
+
+#endif

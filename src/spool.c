@@ -1,0 +1,120 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+void
+spool_init(struct spool *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* An unlinked file in $TMPDIR: nothing is left behind whatever happens. */
+static int
+spill_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir != '/')
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd != -1 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != ENOENT))
+		return fd;
+	if ((size_t)snprintf(path, sizeof(path), "%s/smtpsend.XXXXXX", dir) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
+		unlink(path);
+	return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+spool_write(struct spool *s, const void *p, size_t n)
+{
+	size_t room;
+
+	if (s->fd == -1 && s->memlen + n <= SPOOL_MEMORY_MAX) {
+		if (s->mem == NULL && (s->mem = malloc(SPOOL_MEMORY_MAX)) ==
+		    NULL)
+			return -1;
+		memcpy(s->mem + s->memlen, p, n);
+		s->memlen += n;
+		s->size += (off_t)n;
+		return 0;
+	}
+	if (s->fd == -1) {
+		if ((s->fd = spill_open()) == -1)
+			return -1;
+		/* Fill memory to the brim so reads need no file at the start. */
+		room = SPOOL_MEMORY_MAX - s->memlen;
+		if (room > 0) {
+			if (s->mem == NULL &&
+			    (s->mem = malloc(SPOOL_MEMORY_MAX)) == NULL)
+				return -1;
+			memcpy(s->mem + s->memlen, p, room);
+			s->memlen += room;
+			s->size += (off_t)room;
+			p = (const char *)p + room;
+			n -= room;
+		}
+	}
+	if (write_all(s->fd, p, n) == -1)
+		return -1;
+	s->size += (off_t)n;
+	return 0;
+}
+
+ssize_t
+spool_read(const struct spool *s, off_t offset, void *dst, size_t len)
+{
+	size_t n;
+	ssize_t r;
+
+	if (offset >= s->size)
+		return 0;
+	if ((size_t)offset < s->memlen) {
+		n = s->memlen - (size_t)offset;
+		n = n < len ? n : len;
+		memcpy(dst, s->mem + offset, n);
+		return (ssize_t)n;
+	}
+	do
+		r = pread(s->fd, dst, len, offset - (off_t)s->memlen);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+void
+spool_free(struct spool *s)
+{
+	free(s->mem);
+	if (s->fd != -1)
+		close(s->fd);
+	spool_init(s);
+}

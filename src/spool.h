@@ -1,0 +1,30 @@
+/*
+ * A byte store with bounded memory: small messages stay in memory, larger
+ * ones spill to an unlinked temporary file. Written once, read many times.
+ */
+#ifndef SMTPSEND_SPOOL_H
+#define SMTPSEND_SPOOL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SPOOL_MEMORY_MAX	(256 * 1024)
+
+struct spool {
+	char	*mem;		/* the first bytes, or everything */
+	size_t	 memlen;
+	int	 fd;		/* -1 until spilled */
+	off_t	 size;		/* total bytes written */
+};
+
+void	spool_init(struct spool *);
+/* Append; 0, or -1 with errno set. */
+int	spool_write(struct spool *, const void *, size_t);
+/*
+ * Copy up to `len` bytes from `offset` into dst; returns the count
+ * (0 at the end) or -1 with errno set.
+ */
+ssize_t	spool_read(const struct spool *, off_t offset, void *dst, size_t len);
+void	spool_free(struct spool *);
+
+#endif

@@ -1,0 +1,118 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "escape.h"
+#include "status.h"
+
+static const char *const stage_names[STAGE_COUNT] = {
+	[STAGE_NONE] = "none",
+	[STAGE_CONNECT] = "connect",
+	[STAGE_GREETING] = "greeting",
+	[STAGE_EHLO] = "EHLO",
+	[STAGE_STARTTLS] = "STARTTLS",
+	[STAGE_TLS] = "TLS",
+	[STAGE_AUTH] = "AUTH",
+	[STAGE_MAIL] = "MAIL",
+	[STAGE_RCPT] = "RCPT",
+	[STAGE_DATA] = "DATA",
+	[STAGE_END_OF_DATA] = "end of data",
+};
+
+const char *
+stage_name(enum stage s)
+{
+	return s < STAGE_COUNT ? stage_names[s] : "?";
+}
+
+static void
+vfail(struct failure *f, const char *suffix, const char *fmt, va_list ap)
+{
+	char raw[sizeof(f->text)];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (suffix != NULL) {
+		strlcat(raw, ": ", sizeof(raw));
+		strlcat(raw, suffix, sizeof(raw));
+	}
+	escape_line(f->text, sizeof(f->text), raw, strlen(raw));
+}
+
+void
+fail(struct failure *f, enum stage stage, enum cause cause, int code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	f->stage = stage;
+	f->cause = cause;
+	f->code = code;
+	va_start(ap, fmt);
+	vfail(f, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+fail_errno(struct failure *f, enum cause cause, const char *fmt, ...)
+{
+	const char *why = strerror(errno);
+	va_list ap;
+
+	f->stage = STAGE_NONE;
+	f->cause = cause;
+	f->code = 0;
+	va_start(ap, fmt);
+	vfail(f, why, fmt, ap);
+	va_end(ap);
+}
+
+bool
+failed(const struct failure *f)
+{
+	return f->cause != CAUSE_NONE;
+}
+
+/* A server reply: 4xx defers, 5xx depends on what it refused. */
+static int
+reply_exit(const struct failure *f)
+{
+	if (f->code >= 400 && f->code < 500)
+		return EX_TEMPFAIL;
+	if (f->code < 500 || f->code > 599)
+		return EX_PROTOCOL;
+	switch (f->stage) {
+	case STAGE_RCPT:
+		return EX_NOUSER;
+	case STAGE_AUTH:
+		return EX_NOPERM;
+	case STAGE_STARTTLS:
+	case STAGE_TLS:
+		return EX_TEMPFAIL;	/* as Postfix defers */
+	default:
+		return EX_UNAVAILABLE;
+	}
+}
+
+int
+status_exit(const struct failure *f)
+{
+	switch (f->cause) {
+	case CAUSE_NONE:		return 0;
+	case CAUSE_REPLY:		return reply_exit(f);
+	case CAUSE_USAGE:		return EX_USAGE;
+	case CAUSE_CONFIG:		return EX_CONFIG;
+	case CAUSE_DATAERR:		return EX_DATAERR;
+	case CAUSE_NOHOST:		return EX_NOHOST;
+	case CAUSE_TEMPORARY:		return EX_TEMPFAIL;
+	case CAUSE_POSSIBLY_SENT:	return EX_TEMPFAIL;
+	case CAUSE_PROTOCOL:		return EX_PROTOCOL;
+	case CAUSE_UNAVAILABLE:		return EX_UNAVAILABLE;
+	case CAUSE_NOPERM:		return EX_NOPERM;
+	case CAUSE_IOERR:		return EX_IOERR;
+	case CAUSE_OSERR:		return EX_OSERR;
+	case CAUSE_SOFTWARE:		return EX_SOFTWARE;
+	}
+	return EX_SOFTWARE;
+}

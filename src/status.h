@@ -1,0 +1,64 @@
+/*
+ * One error contract for the whole library: every layer describes a failure
+ * as (stage, cause, SMTP reply code, text) and status_exit() alone turns it
+ * into the exit status of CONTRACT section 6.
+ */
+#ifndef SMTPSEND_STATUS_H
+#define SMTPSEND_STATUS_H
+
+#include <stdbool.h>
+
+/* Where in the submission the failure happened. */
+enum stage {
+	STAGE_NONE,
+	STAGE_CONNECT,		/* DNS, TCP, proxy */
+	STAGE_GREETING,
+	STAGE_EHLO,
+	STAGE_STARTTLS,
+	STAGE_TLS,		/* handshake and certificate checks */
+	STAGE_AUTH,
+	STAGE_MAIL,
+	STAGE_RCPT,
+	STAGE_DATA,		/* DATA or the BDAT command */
+	STAGE_END_OF_DATA,	/* reply to the final dot or BDAT LAST */
+	STAGE_COUNT
+};
+
+/* What kind of failure it was. */
+enum cause {
+	CAUSE_NONE,
+	CAUSE_REPLY,		/* the server answered with `code` */
+	CAUSE_USAGE,		/* bad command line */
+	CAUSE_CONFIG,		/* configuration missing, invalid, insecure */
+	CAUSE_DATAERR,		/* malformed input or address */
+	CAUSE_NOHOST,		/* smarthost name does not resolve */
+	CAUSE_TEMPORARY,	/* refused, reset, timed out, TLS failed */
+	CAUSE_POSSIBLY_SENT,	/* connection lost after the final dot */
+	CAUSE_PROTOCOL,		/* the server's reply is not SMTP */
+	CAUSE_UNAVAILABLE,	/* required extension missing, too big */
+	CAUSE_NOPERM,		/* authentication refused */
+	CAUSE_IOERR,		/* reading the input failed */
+	CAUSE_OSERR,		/* fork, memory, temporary files */
+	CAUSE_SOFTWARE		/* a bug of ours */
+};
+
+struct failure {
+	enum stage	stage;
+	enum cause	cause;
+	int		code;		/* SMTP reply code, 0 if none */
+	char		text[1024];	/* one line, control characters escaped */
+};
+
+/* Record a failure; the formatted text is escaped to one line. */
+void	fail(struct failure *, enum stage, enum cause, int code,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Like fail() with the text of errno appended. */
+void	fail_errno(struct failure *, enum cause, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+bool	failed(const struct failure *);
+
+/* The exit status of CONTRACT section 6 for a failure (0 when none). */
+int	status_exit(const struct failure *);
+const char *stage_name(enum stage);
+
+#endif

@@ -1,0 +1,16 @@
+/* One line per message to the logfile and syslog (CONTRACT section 10). */
+#ifndef SMTPSEND_SUBMITLOG_H
+#define SMTPSEND_SUBMITLOG_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "session.h"
+#include "status.h"
+
+void	submitlog_write(const struct settings *, const struct envelope *,
+	    off_t size, const struct session_report *,
+	    const struct failure *f);
+
+#endif
