@@ -267,6 +267,20 @@ take_group(struct lexer *lx, struct addrlist *out)
 	}
 }
 
+/* The display name of a group, checked like any other phrase. */
+static int
+take_group_name(struct lexer *lx)
+{
+	struct buf name = BUF_INIT, phrase = BUF_INIT;
+	int r = take_words(lx, ":", &name, &phrase);
+
+	buf_free(&name);
+	buf_free(&phrase);
+	if (r == 0 && *lx->p != ':')
+		return lex_error(lx, "bad group name");
+	return r;
+}
+
 /* Does a ':' come (outside quotes) before the next ',' or '<'? */
 static bool
 starts_group(const char *p)
@@ -309,9 +323,8 @@ addrlist_parse(struct addrlist *out, const char *s, char *err, size_t errsize)
 			continue;
 		}
 		if (starts_group(lx.p)) {
-			while (*lx.p != ':')
-				lx.p++;
-			if (take_group(&lx, out) == -1)
+			if (take_group_name(&lx) == -1 ||
+			    take_group(&lx, out) == -1)
 				goto done;
 		} else if (take_mailbox(&lx, out, false) == -1)
 			goto done;

@@ -217,6 +217,19 @@ bad_option(struct failure *f, int c, char **argv)
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s", arg);
 }
 
+/*
+ * getopt_long accepts any unambiguous prefix: "--password=x" would be
+ * --passwordeval, a command to run. Only full names are options here.
+ */
+static bool
+abbreviated(const char *arg, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, len) != 0 ||
+	    (arg[2 + len] != '\0' && arg[2 + len] != '=');
+}
+
 int
 args_parse(struct options *o, int argc, char **argv, struct failure *f)
 {
@@ -232,10 +245,19 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	}
 	optind = 0;	/* glibc: full reinitialisation, for the tests */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_options, long_options,
-	    NULL)) != -1) {
+	for (;;) {
+		int at = optind > 0 ? optind : 1, li = -1;
+
+		if ((c = getopt_long(argc, argv, short_options, long_options,
+		    &li)) == -1)
+			break;
 		if (c == '?' || c == ':') {
 			bad_option(f, c, argv);
+			return -1;
+		}
+		if (li >= 0 && abbreviated(argv[at], long_options[li].name)) {
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s "
+			    "(long options are not abbreviated)", argv[at]);
 			return -1;
 		}
 		if (long_option(o, c, f) == -1)

@@ -19,9 +19,10 @@ MAIL_HOME=/home/smtptest
 SASL_USER=tester
 SASL_PASS=testpass
 PF_LOG=/var/log/postfix.log                # Postfix's own logging (no syslog needed)
-PACKAGES="postfix sasl2-bin libsasl2-modules openssl"
+PACKAGES=(postfix sasl2-bin libsasl2-modules openssl)
 
 LOG=$(mktemp /tmp/smtpsend-postfix-setup.XXXXXX)
+show_pf_log=0   # set once Postfix itself is started/verified
 trap 'rm -f "$LOG"' EXIT
 
 die() {
@@ -30,7 +31,7 @@ die() {
         echo "---- last setup output ----" >&2
         tail -n 40 "$LOG" >&2
     fi
-    if [ -s "$PF_LOG" ]; then
+    if [ "$show_pf_log" = 1 ] && [ -s "$PF_LOG" ]; then
         echo "---- last lines of $PF_LOG ----" >&2
         tail -n 25 "$PF_LOG" >&2
     fi
@@ -45,7 +46,7 @@ start_time=$(date +%s)
 # ---------------------------------------------------------------- packages --
 pkg_missing() {
     local p
-    for p in $PACKAGES; do
+    for p in "${PACKAGES[@]}"; do
         [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || return 0
     done
     return 1
@@ -64,14 +65,14 @@ EOF
     apt_install() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-            $PACKAGES >>"$LOG" 2>&1
+            "${PACKAGES[@]}" >>"$LOG" 2>&1
     }
     if ! apt_install; then
         # most likely no (or stale) package lists: update once and retry
         run apt-get update -q
-        apt_install || die "apt-get install $PACKAGES failed"
+        apt_install || die "apt-get install ${PACKAGES[*]} failed"
     fi
-    pkg_missing && die "packages still missing after install: $PACKAGES"
+    pkg_missing && die "packages still missing after install: ${PACKAGES[*]}"
 fi
 [ -f /etc/postfix/main.cf ] || run cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
 
@@ -231,6 +232,8 @@ main_settings=(
     "mailbox_command ="
     "mailbox_size_limit = 0"
     "message_size_limit = 300000000"
+    "alias_maps = hash:/etc/aliases"
+    "alias_database = hash:/etc/aliases"
     "virtual_alias_maps = regexp:$M/virtual_alias.regexp"
     "transport_maps = texthash:$M/transport"
     # nothing ever leaves this machine: other domains bounce at once
@@ -348,35 +351,38 @@ run postfix check
 
 # ---------------------------------------------------------- start/reload ----
 state_after=$(config_state)
+show_pf_log=1
 if postfix status >/dev/null 2>&1; then
     if [ "$state_before" != "$state_after" ]; then
-        run postfix reload
-        sleep 1   # let idle smtpd processes of the old generation exit
+        run postfix reload      # takes effect at once; verify.py retries refused connects
     fi
 else
     # Postfix is not running, so our ports must be free.  (Postfix logs a
     # failed bind only to its log file, so say it clearly here.)
     busy=$(/usr/bin/python3 - <<'PYEOF'
 import socket
+busy = []
 for port in (10025, 10587, 10465):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Postfix does: TIME_WAIT is fine
     try:
         s.bind(("127.0.0.1", port))
     except OSError:
-        print(port)
+        busy.append(str(port))
     finally:
         s.close()
+print(" ".join(busy))
 PYEOF
 )
     if [ -n "$busy" ]; then
-        die "127.0.0.1 port(s) $(echo $busy) already in use by another program: $(ss -ltnpH 2>/dev/null | grep -E ":($(echo $busy | tr ' ' '|')) " | grep -o 'users:.*' | tr '\n' ' ')"
+        who=$(ss -ltnpH 2>/dev/null | grep -E ":(${busy// /|}) " | grep -o 'users:.*' | tr '\n' ' ' || true)
+        die "127.0.0.1 port(s) $busy already in use by another program ${who:-(see: ss -ltnp)}"
     fi
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-        run systemctl start postfix
-    else
-        run postfix start
+        # systemd is PID 1: let it own the daemon (falls back to a direct start)
+        systemctl start postfix >>"$LOG" 2>&1 || true
     fi
+    postfix status >/dev/null 2>&1 || run postfix start
 fi
 
 # --------------------------------------------------------------- verify ----

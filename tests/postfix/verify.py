@@ -99,6 +99,8 @@ def check_rcpt_policy(s, where):
     ensure(400 <= code <= 499, f"{where}: RCPT x@defer.example -> {code} {msg!r}, want 4xx")
     code, msg = s.rcpt("x@discard.example")
     ensure(code == 250, f"{where}: RCPT x@discard.example -> {code} {msg!r}, want 250")
+    code, msg = s.rcpt("x@elsewhere.example")  # nothing may be relayed off the machine
+    ensure(500 <= code <= 599, f"{where}: RCPT x@elsewhere.example -> {code} {msg!r}, want 5xx")
     s.rset()
 
 

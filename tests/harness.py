@@ -1,0 +1,68 @@
+"""A tiny test harness: every test program prints one line per check and
+ends with `N passed, N failed`; tests/run.py adds those up.
+
+    from harness import test, expect, expect_eq, main
+    @test
+    def something():
+        expect_eq(actual, expected, 'what was compared')
+    if __name__ == '__main__':
+        main()
+"""
+import os
+import sys
+import traceback
+
+_tests = []
+
+
+class Failure(Exception):
+    pass
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def expect_eq(actual, expected, what):
+    if actual != expected:
+        raise Failure('%s: expected %r but got %r' % (what, expected, actual))
+
+
+def expect_in(needle, haystack, what):
+    if needle not in haystack:
+        raise Failure('%s: expected %r in %r' % (what, needle, haystack))
+
+
+def expect_not_in(needle, haystack, what):
+    if needle in haystack:
+        raise Failure('%s: did not expect %r in %r' % (what, needle, haystack))
+
+
+def main():
+    only = sys.argv[1:]
+    passed = failed = 0
+    for fn in _tests:
+        if only and fn.__name__ not in only:
+            continue
+        try:
+            fn()
+        except Failure as e:
+            failed += 1
+            print('FAIL %s: %s' % (fn.__name__, e), flush=True)
+            continue
+        except Exception:
+            failed += 1
+            print('FAIL %s: exception\n%s' % (fn.__name__,
+                  traceback.format_exc()), flush=True)
+            continue
+        passed += 1
+        if os.environ.get('VERBOSE'):
+            print('ok   %s' % fn.__name__, flush=True)
+    print('%d passed, %d failed' % (passed, failed), flush=True)
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,140 @@
+/* The address-list parser against a torture table. */
+#include <stdlib.h>
+
+#include "addr.h"
+#include "check.h"
+
+struct addr_case {
+	const char	*input;
+	const char	*specs;		/* addresses joined by '|', or NULL: error */
+	const char	*first_display;	/* display name of the first, or NULL */
+};
+
+static const struct addr_case cases[] = {
+	{ "a@x", "a@x", NULL },
+	{ "a@x,b@y", "a@x|b@y", NULL },
+	{ " a@x , b@y ", "a@x|b@y", NULL },
+	{ "\"Joe, Jr.\" <a@x>, b@y", "a@x|b@y", "\"Joe, Jr.\"" },
+	{ "Joe Doe <joe@example.com>", "joe@example.com", "Joe Doe" },
+	{ "root", "root", NULL },
+	{ "root (Cron Daemon)", "root", NULL },
+	{ "\"a,b\"@x", "\"a,b\"@x", NULL },
+	{ "\"john doe\"@example.com, x@y", "\"john doe\"@example.com|x@y",
+	    NULL },
+	{ "undisclosed-recipients:;", "", NULL },
+	{ "team: a@x, b@y;, c@z", "a@x|b@y|c@z", NULL },
+	{ "team: a@x, b@y;", "a@x|b@y", NULL },
+	{ "=?utf-8?q?J=C3=B6rg?= <j@x>", "j@x", "=?utf-8?q?J=C3=B6rg?=" },
+	{ "<@route1,@route2:user@x>", "user@x", NULL },
+	{ "a@x (comment (nested) here), b@y", "a@x|b@y", NULL },
+	{ "a (c) @ x", "a@x", NULL },
+	{ "user@[192.0.2.1]", "user@[192.0.2.1]", NULL },
+	{ ",,a@x,,", "a@x", NULL },
+	{ "", "", NULL },
+	{ "Name <a@x>\r\n\t, b@y", "a@x|b@y", "Name" },
+	{ "J\xc3\xb6rg <j@x>", "j@x", "J\xc3\xb6rg" },
+	{ "<a@x", NULL, NULL },
+	{ "a@x>", NULL, NULL },
+	{ "\"unterminated@x", NULL, NULL },
+	{ "(open comment a@x", NULL, NULL },
+	{ "a@x\nRCPT TO:<evil@y>", NULL, NULL },
+	{ "a\r@x", NULL, NULL },
+	{ "Name <a@x> trailing", NULL, NULL },
+	{ "<>", NULL, NULL },
+};
+
+static void
+join(char *dst, size_t size, const struct addrlist *l)
+{
+	size_t i;
+
+	dst[0] = '\0';
+	for (i = 0; i < l->n; i++) {
+		if (i > 0)
+			strlcat(dst, "|", size);
+		strlcat(dst, l->v[i].spec, size);
+	}
+}
+
+static void
+test_parse(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct addrlist l = { NULL, 0 };
+		char got[512], err[128], ctx[300];
+		int r = addrlist_parse(&l, cases[i].input, err, sizeof(err));
+
+		snprintf(ctx, sizeof(ctx), "parse \"%s\"", cases[i].input);
+		if (cases[i].specs == NULL) {
+			CHECK_INT(r, -1, ctx);
+		} else {
+			CHECK_INT(r, 0, ctx);
+			join(got, sizeof(got), &l);
+			CHECK_STR(got, cases[i].specs, ctx);
+			if (l.n > 0)
+				CHECK_STR(l.v[0].display, cases[i].first_display,
+				    ctx);
+		}
+		addrlist_free(&l);
+	}
+}
+
+static void
+test_comment_kept(void)
+{
+	struct addrlist l = { NULL, 0 };
+	char err[128];
+
+	CHECK_INT(addrlist_parse(&l, "root (Cron Daemon)", err, sizeof(err)),
+	    0, "comment");
+	CHECK_STR(l.n ? l.v[0].comment : NULL, "Cron Daemon", "comment text");
+	addrlist_free(&l);
+}
+
+static void
+test_equal_and_unique(void)
+{
+	struct addrlist l = { NULL, 0 };
+
+	CHECK(addr_equal("a@EXAMPLE.com", "a@example.COM"), "domain case");
+	CHECK(!addr_equal("A@example.com", "a@example.com"), "local case");
+	CHECK(!addr_equal("a", "a@x"), "bare vs qualified");
+	CHECK_INT(addrlist_add_unique(&l, "a@x"), 1, "first add");
+	CHECK_INT(addrlist_add_unique(&l, "a@X"), 0, "duplicate add");
+	CHECK_INT(l.n, 1, "count after duplicate");
+	addrlist_free(&l);
+}
+
+static void
+test_check(void)
+{
+	static const struct {
+		const char *addr;
+		int want;
+	} t[] = {
+		{ "a@x", 0 }, { "root", 0 }, { "\"a b\"@x", 0 },
+		{ "a\n@x", -1 }, { "a\r\n@x", -1 }, { "a<b@x", -1 },
+		{ "a b@x", -1 }, { "", -1 }, { "a@", -1 }, { "@x", -1 },
+		{ "a\x7f@x", -1 }, { "j\xc3\xb6rg@x", 0 },
+	};
+	char err[128], ctx[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(ctx, sizeof(ctx), "addr_check case %zu", i);
+		CHECK_INT(addr_check(t[i].addr, err, sizeof(err)), t[i].want,
+		    ctx);
+	}
+}
+
+int
+main(void)
+{
+	test_parse();
+	test_comment_kept();
+	test_equal_and_unique();
+	test_check();
+	return check_summary();
+}

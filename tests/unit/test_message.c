@@ -1,0 +1,169 @@
+/* The message reader: normalisation, headers, the lone dot, analysis. */
+#include <stdlib.h>
+
+#include "buf.h"
+#include "check.h"
+#include "message.h"
+
+/* Feed `in` in pieces of `step` bytes; return the bytes as sent. */
+static int
+read_all(const char *in, size_t len, bool dot_is_data, size_t step,
+    struct message *m, struct buf *out, struct failure *f)
+{
+	struct reader r;
+	char chunk[4096];
+	off_t off = 0;
+	ssize_t n;
+	size_t i;
+
+	message_init(m);
+	reader_init(&r, m, dot_is_data);
+	for (i = 0; i < len && !r.done; i += step)
+		if (reader_feed(&r, in + i, len - i < step ? len - i : step, f)
+		    == -1) {
+			reader_free(&r);
+			return -1;
+		}
+	if (reader_finish(&r, f) == -1) {
+		reader_free(&r);
+		return -1;
+	}
+	reader_free(&r);
+	message_header_bytes(m, out);
+	while ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) > 0) {
+		buf_add(out, chunk, (size_t)n);
+		off += n;
+	}
+	return 0;
+}
+
+struct norm_case {
+	const char	*name;
+	const char	*in;
+	bool		 dot_is_data;
+	const char	*want;
+};
+
+static const struct norm_case norm[] = {
+	{ "LF", "A: b\n\nx\n", true, "A: b\r\n\r\nx\r\n" },
+	{ "CRLF", "A: b\r\n\r\nx\r\n", true, "A: b\r\n\r\nx\r\n" },
+	{ "mixed", "A: b\r\n\nx\ny\r\n", true, "A: b\r\n\r\nx\r\ny\r\n" },
+	{ "CR CR LF", "A: b\r\r\n\r\nx\r\r\n", true, "A: b\r\n\r\nx\r\n" },
+	{ "lone CR", "A: b\n\nx\ry\n", true, "A: b\r\n\r\nx y\r\n" },
+	{ "CR at end", "A: b\n\nx\r", true, "A: b\r\n\r\nx \r\n" },
+	{ "no final newline", "A: b\n\nx", true, "A: b\r\n\r\nx\r\n" },
+	{ "dot ends input", "A: b\n\nx\n.\ny\n", false, "A: b\r\n\r\nx\r\n" },
+	{ "dot CRLF ends input", "A: b\n\nx\r\n.\r\ny\n", false,
+	    "A: b\r\n\r\nx\r\n" },
+	{ "dot at EOF", "A: b\n\nx\n.", false, "A: b\r\n\r\nx\r\n" },
+	{ "dot with -i", "A: b\n\nx\n.\ny\n", true,
+	    "A: b\r\n\r\nx\r\n.\r\ny\r\n" },
+	{ "dot-dot", "A: b\n\n..\n.x\n", false, "A: b\r\n\r\n..\r\n.x\r\n" },
+	{ "smuggling LF.LF", "A: b\n\nx\n.\nMAIL FROM:<e@v>\n", true,
+	    "A: b\r\n\r\nx\r\n.\r\nMAIL FROM:<e@v>\r\n" },
+	{ "mbox From", "From me Sat Jan  1\nA: b\n\nx\n", true,
+	    "A: b\r\n\r\nx\r\n" },
+	{ "folding", "A: b\n c\n\nx\n", true, "A: b\r\n c\r\n\r\nx\r\n" },
+	{ "no headers", "hello\nworld\n", true, "hello\r\nworld\r\n" },
+	{ "headers only", "A: b\n", true, "A: b\r\n" },
+	{ "empty", "", true, "" },
+};
+
+static void
+test_normalisation(void)
+{
+	static const size_t steps[] = { 1, 2, 3, 4096 };
+	size_t i, s;
+
+	for (i = 0; i < sizeof(norm) / sizeof(norm[0]); i++)
+		for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			struct failure f = { 0 };
+			struct message m;
+			struct buf out = BUF_INIT;
+			char ctx[128];
+
+			snprintf(ctx, sizeof(ctx), "%s (pieces of %zu)",
+			    norm[i].name, steps[s]);
+			CHECK_INT(read_all(norm[i].in, strlen(norm[i].in),
+			    norm[i].dot_is_data, steps[s], &m, &out, &f), 0,
+			    ctx);
+			CHECK_STR(out.data ? out.data : "", norm[i].want, ctx);
+			buf_free(&out);
+			message_free(&m);
+		}
+}
+
+static void
+test_nul(void)
+{
+	struct failure f = { 0 };
+	struct message m;
+	struct buf out = BUF_INIT;
+
+	CHECK_INT(read_all("A: b\n\nab\0c\n", 11, true, 4096, &m, &out, &f),
+	    -1, "NUL refused");
+	CHECK_INT(status_exit(&f), 65, "NUL exit status");
+	CHECK(strstr(f.text, "offset 8") != NULL, "NUL offset named");
+	buf_free(&out);
+	message_free(&m);
+}
+
+static void
+test_analysis(void)
+{
+	struct failure f = { 0 };
+	struct message m;
+	struct buf out = BUF_INIT;
+	char *big = malloc(2000);
+
+	memset(big, 'a', 1999);
+	big[1999] = '\0';
+	memcpy(big, "X: y\n\n", 6);
+	read_all(big, 1999, true, 7, &m, &out, &f);
+	CHECK_INT(m.longest_line, 1993, "longest line");
+	CHECK(!m.eight_bit, "7-bit");
+	message_free(&m);
+	buf_free(&out);
+	read_all("X: y\n\n\xc3\xa9\n", 9, true, 4096, &m, &out, &f);
+	CHECK(m.eight_bit, "8-bit body");
+	CHECK(message_single_part(&m), "no Content-Type is single part");
+	message_free(&m);
+	buf_free(&out);
+	read_all("Content-Type: multipart/mixed; boundary=x\n\n", 44, true,
+	    4096, &m, &out, &f);
+	CHECK(!message_single_part(&m), "multipart");
+	message_free(&m);
+	buf_free(&out);
+	free(big);
+}
+
+static void
+test_headers(void)
+{
+	struct failure f = { 0 };
+	struct message m;
+	struct buf out = BUF_INIT;
+	const char *in = "To: a@x\nBcc: b@y\nSubject: s\nbcc: c@z\n\nbody\n";
+
+	read_all(in, strlen(in), true, 4096, &m, &out, &f);
+	CHECK_INT(m.nheaders, 4, "four fields");
+	CHECK_STR(header_value(header_find(&m, "subject", 0)), "s",
+	    "value by name without case");
+	header_remove(&m, "Bcc");
+	CHECK_INT(m.nheaders, 2, "both Bcc removed");
+	header_set(&m, "To", "z@z");
+	CHECK_STR(m.headers[0].text, "To: z@z", "replaced in place");
+	CHECK_INT(message_size(&m), 9 + 12 + 2 + 6, "size");
+	buf_free(&out);
+	message_free(&m);
+}
+
+int
+main(void)
+{
+	test_normalisation();
+	test_nul();
+	test_analysis();
+	test_headers();
+	return check_summary();
+}
