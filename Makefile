@@ -24,27 +24,36 @@ UNITS	 = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 all: $(B)/smtpsend
 
+# `make V=1` shows the commands.
+Q	 = $(if $(V),,@)
+
 $(B)/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/cmd/%.o: cmd/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
 
 $(B)/libsmtpsend.a: $(OBJS)
-	rm -f $@
-	$(AR) rcs $@ $(OBJS)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $(OBJS)
 
 $(B)/smtpsend: $(B)/cmd/smtpsend.o $(B)/libsmtpsend.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/%.o $(B)/libsmtpsend.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.SECONDARY:
 
 units: $(UNITS)
 
@@ -83,4 +92,4 @@ clean:
 
 .PHONY: all units deps check check-asan demo lint install uninstall clean
 
--include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d
+-include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)

@@ -463,6 +463,9 @@ parse_file(struct config *c, const char *path, bool system, FILE *errs,
 		check_secret_file(&p, fileno(fp), system);
 	free(line);
 	fclose(fp);
+	/* Without any account, the defaults are what there is to use. */
+	if (r == 0 && account_inherit(&c->defaults, &p.defaults) == -1)
+		r = -1;
 	account_clear(&p.defaults);
 	*errors += p.errors;
 	return r == -1 ? -2 : 0;
@@ -537,7 +540,7 @@ config_free(struct config *c)
 	for (i = 0; i < c->naccounts; i++)
 		account_clear(&c->accounts[i]);
 	free(c->accounts);
-	free(c->default_name);
+	account_clear(&c->defaults);
 	free(c->files[0]);
 	free(c->files[1]);
 	memset(c, 0, sizeof(*c));

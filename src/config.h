@@ -32,7 +32,7 @@ struct account {
 struct config {
 	struct account	*accounts;
 	size_t		 naccounts;
-	char		*default_name;	/* from "account default : NAME" */
+	struct account	 defaults;	/* used when no account is defined */
 	char		*files[2];	/* the files read, for messages */
 	int		 warnings;
 };

@@ -141,6 +141,8 @@ envelope_account(const struct config *c, const char *name, const char *hint,
 		*a = config_find(c, "default");
 	if (*a == NULL && c->naccounts == 1)
 		*a = &c->accounts[0];
+	if (*a == NULL && c->naccounts == 0)
+		*a = &c->defaults;
 	if (*a == NULL && c->naccounts > 1) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no default account: use "
 		    "-a or define 'account default : NAME'");

@@ -1,0 +1,24 @@
+#!/bin/sh
+# The Debian packages that build and test smtpsend. As root, installs what
+# is missing; otherwise prints the one apt-get command to run.
+PKGS="make gcc pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev
+ ca-certificates openssl python3 python3-cryptography mandoc
+ postfix sasl2-bin libsasl2-modules bash-completion zsh fish msmtp curl"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "smtpsend needs these Debian packages; run:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "postfix postfix/mailname string localhost" | debconf-set-selections
+apt-get install -y -q $missing >/dev/null 2>&1 || {
+	apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null
+} || { echo "apt-get install failed" >&2; exit 1; }

@@ -1,0 +1,102 @@
+"""Running the smtpsend binary in tests: a private HOME, a config file made
+for the test, stdin in, exit status and both outputs back."""
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import smtpserver  # noqa: E402
+
+BINARY = os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
+                                                    'smtpsend')
+_certs = None
+
+
+def certs():
+    """Test certificates, made once per test program."""
+    global _certs
+    if _certs is None:
+        _certs = smtpserver.make_certs(tempfile.mkdtemp(prefix='smtpsend-certs-'))
+    return _certs
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return 'rc=%d stderr=%r' % (self.rc, self.err[-600:])
+
+
+def write_config(text, mode=0o600, directory=None):
+    directory = directory or tempfile.mkdtemp(prefix='smtpsend-cfg-')
+    path = os.path.join(directory, 'config')
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
+    """Run smtpsend; `config` is the text of a -C file (mode 0600)."""
+    home = tempfile.mkdtemp(prefix='smtpsend-home-')
+    e = {'PATH': '/usr/bin:/bin', 'HOME': home, 'LC_ALL': 'C'}
+    e.update(env or {})
+    argv = [argv0 or BINARY]
+    if config is not None:
+        argv += ['-C', write_config(config, directory=home)]
+    p = subprocess.run(argv + list(args), input=stdin, env=e,
+                       executable=BINARY, capture_output=True,
+                       timeout=timeout)
+    return Result(p.returncode, p.stdout, p.stderr.decode(errors='replace'))
+
+
+def account(port, tls='starttls', user='tester', password='secret', extra=''):
+    """A config for the scripted server on `port`."""
+    lines = ['account default', 'host 127.0.0.1', 'port %d' % port,
+             'from sender@example.org', 'syslog off', 'timeout 10']
+    if tls is None:
+        lines.append('tls off')
+    else:
+        lines.append('tls_trust_file %s' % certs().ca)
+        if tls == 'implicit':
+            lines.append('tls_starttls off')
+    if user:
+        lines += ['user %s' % user, 'password %s' % password]
+    return '\n'.join(lines) + '\n' + extra
+
+
+def server(tls='starttls', cert=None, key=None, **kw):
+    c = certs()
+    if tls:
+        kw.setdefault('cert', cert or c.cert)
+        kw.setdefault('key', key or c.key)
+    s = smtpserver.Server(tls=tls, **kw)
+    s.start()
+    return s
+
+
+def normalise(data):
+    """CONTRACT section 5, as a reference implementation for comparisons."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        c = data[i:i + 1]
+        if c == b'\r':
+            j = i
+            while j < n and data[j:j + 1] == b'\r':
+                j += 1
+            if j < n and data[j:j + 1] == b'\n':
+                out += b'\r\n'
+                i = j + 1
+            else:
+                out += b' ' * (j - i)
+                i = j
+            continue
+        out += b'\r\n' if c == b'\n' else c
+        i += 1
+    if out and not out.endswith(b'\r\n'):
+        out += b'\r\n'
+    return bytes(out)
