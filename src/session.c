@@ -41,6 +41,7 @@ struct session {
 	struct reply_parser	 dbg_parser;
 	struct reply		 ehlo;
 	bool			 have_ehlo;
+	struct reply		 last;		/* the last reply libcurl saw */
 	enum stage		 stage;
 	bool			 in_auth;
 	/* Our phase. */
@@ -163,6 +164,7 @@ debug_in(struct session *ss, const char *p, size_t n)
 			return;
 		if (!done)
 			continue;
+		ss->last = r;
 		if (r.code != 334)
 			ss->in_auth = false;
 		if (ss->stage == STAGE_EHLO && r.code == 250) {
@@ -374,6 +376,21 @@ curl_why(const struct session *ss, CURLcode rc)
 	return ss->errbuf[0] != '\0' ? ss->errbuf : curl_easy_strerror(rc);
 }
 
+/* The server's words for a failure in libcurl's phase, else curl's. */
+static const char *
+server_said(struct session *ss, CURLcode rc)
+{
+	static char text[600];
+
+	if (ss->last.code >= 400) {
+		snprintf(text, sizeof(text), "%d ", ss->last.code);
+		escape_line(text + strlen(text), sizeof(text) - strlen(text),
+		    ss->last.text, ss->last.textlen);
+		return text;
+	}
+	return curl_why(ss, rc);
+}
+
 /* The stage a perform() failure happened in. */
 static enum stage
 perform_stage(const struct session *ss)
@@ -404,7 +421,7 @@ login_failure(struct session *ss, CURLcode rc, struct failure *f)
 
 	if (code >= 400 && code != 334)
 		fail(f, STAGE_AUTH, CAUSE_REPLY, (int)code, "authentication "
-		    "failed: %s", ss->dbg_parser.error ? "" : curl_why(ss, rc));
+		    "refused by %s: %s", ss->s->host, server_said(ss, rc));
 	else
 		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
 		    "method in common with the server (it offers: %s)",
@@ -426,14 +443,14 @@ reply_failure(struct session *ss, CURLcode rc, struct failure *f)
 			    "(possible injection); nothing was sent");
 		else
 			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, (int)code,
-			    "STARTTLS refused (%ld), nothing was sent: %s",
-			    code, curl_why(ss, rc));
+			    "STARTTLS refused by %s, nothing was sent: %s",
+			    ss->s->host, server_said(ss, rc));
 		return;
 	}
 	if (code >= 400 && code <= 599)
 		fail(f, st == STAGE_NONE ? STAGE_GREETING : st, CAUSE_REPLY,
-		    (int)code, "%s refused by %s: %ld %s", stage_name(st),
-		    ss->s->host, code, curl_why(ss, rc));
+		    (int)code, "%s refused by %s: %s", stage_name(st),
+		    ss->s->host, server_said(ss, rc));
 	else
 		fail(f, st, CAUSE_PROTOCOL, (int)code, "%s: unexpected reply "
 		    "from %s: %s", stage_name(st), ss->s->host,
@@ -450,9 +467,14 @@ perform_failure(struct session *ss, CURLcode rc, struct failure *f)
 		    ss->s->host, curl_why(ss, rc));
 		break;
 	case CURLE_USE_SSL_FAILED:
-		fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, (int)last_code(ss),
-		    "%s does not offer STARTTLS or refused it; nothing was "
-		    "sent", ss->s->host);
+		if (ss->stage == STAGE_STARTTLS)
+			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "STARTTLS "
+			    "refused by %s, nothing was sent: %s", ss->s->host,
+			    server_said(ss, rc));
+		else
+			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "%s does "
+			    "not offer STARTTLS; nothing was sent",
+			    ss->s->host);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
