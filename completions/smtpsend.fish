@@ -1,0 +1,122 @@
+# fish completion for smtpsend(1). Install as smtpsend.fish in a directory of
+# $fish_complete_path.
+
+# The account names defined in the configuration files: the system file,
+# then the file given with -C on the command line, else the user file.
+function __smtpsend_accounts
+    set -l files /etc/smtpsend.conf
+    set -l cfile
+    set -l want_file 0
+    for tok in (commandline -opc)[2..-1]
+        if test $want_file = 1
+            set cfile $tok
+            set want_file 0
+            continue
+        end
+        switch $tok
+            case --
+                break
+            case -C
+                set want_file 1
+            case '-C?*'
+                set cfile (string sub -s 3 -- $tok)
+        end
+    end
+    if test -n "$cfile"
+        set -a files (string replace -r '^~/' "$HOME/" -- $cfile)
+    else if string match -q '/*' -- "$XDG_CONFIG_HOME"; and test -e "$XDG_CONFIG_HOME/smtpsend/config"
+        set -a files "$XDG_CONFIG_HOME/smtpsend/config"
+    else if test -e "$HOME/.config/smtpsend/config"
+        set -a files "$HOME/.config/smtpsend/config"
+    else
+        set -a files "$HOME/.smtpsendrc"
+    end
+    for file in $files
+        test -f $file -a -r $file; or continue
+        string replace -rf '^\s*account\s+([^\s:]+).*$' '$1' <$file
+    end | sort -u
+end
+
+# -N: never, or a comma-separated list of success, failure and delay.
+function __smtpsend_notify
+    set -l cur (commandline -ct)
+    set -l head (string replace -r '[^,]*$' '' -- $cur)
+    if test -z "$head"
+        printf '%s\n' never success failure delay
+        return
+    end
+    for w in success failure delay
+        string match -q -- "*,$w,*" ",$head"; or echo $head$w
+    end
+end
+
+# Options are parsed POSIX-style: none after the first recipient or "--".
+function __smtpsend_options_allowed
+    set -l tokens (commandline -opc)[2..-1]
+    set -l skip 0
+    for tok in $tokens
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $tok
+            case --
+                return 1
+            case '--*=*'
+            case --account --domain --host --logfile --passwordeval --port --timeout --tls-fingerprint --tls-trust-file --user
+                set skip 1
+            case '--*'
+            case '-?*'
+                # The first letter that takes a value ends the word; if it
+                # is the last one, the value is the next word.
+                set -l letters (string split '' -- (string sub -s 2 -- $tok))
+                for i in (seq (count $letters))
+                    if string match -q -r '[ABCFLNORVXabfho]' -- $letters[$i]
+                        test $i = (count $letters); and set skip 1
+                        break
+                    end
+                end
+            case '*'
+                return 1
+        end
+    end
+    return 0
+end
+
+complete -c smtpsend -e
+complete -c smtpsend -f
+set -l opt -c smtpsend -n __smtpsend_options_allowed
+
+complete $opt -s i -d 'A line holding only a dot is data'
+complete $opt -s t -d 'Also take recipients from the header'
+complete $opt -s v -d 'Show the SMTP dialogue on stderr'
+complete $opt -s B -x -a '7BIT 8BITMIME' -d 'Body type'
+complete $opt -s C -r -F -d 'Configuration file instead of the user file'
+complete $opt -s F -x -d 'Full name for a generated From field'
+complete $opt -s f -x -d 'Envelope sender'
+complete $opt -s N -x -a '(__smtpsend_notify)' -d 'DSN notify'
+complete $opt -s R -x -a 'full hdrs' -d 'DSN return'
+complete $opt -s V -x -d 'DSN envelope identifier'
+complete $opt -s a -l account -x -a '(__smtpsend_accounts)' -d 'Account to use'
+complete $opt -s r -x -d 'Envelope sender'
+
+complete $opt -l auth -f -a 'on off plain login cram-md5 xoauth2 oauthbearer external' -d 'Authentication'
+complete $opt -l domain -x -d 'Name given in EHLO'
+complete $opt -l help -d 'Print the usage text'
+complete $opt -l host -x -a '(__fish_print_hostnames)' -d Smarthost
+complete $opt -l logfile -r -F -d 'Log file'
+complete $opt -l passwordeval -x -a '(__fish_complete_command)' -d 'Command printing the password'
+complete $opt -l port -x -a '587 465' -d 'Smarthost port'
+complete $opt -l pretend -d 'Print what would be sent, send nothing'
+complete $opt -l read-envelope-from -d 'Take the envelope sender from the From header'
+complete $opt -l syslog -f -a 'on off LOG_MAIL LOG_USER LOG_LOCAL0 LOG_LOCAL1 LOG_LOCAL2 LOG_LOCAL3 LOG_LOCAL4 LOG_LOCAL5 LOG_LOCAL6 LOG_LOCAL7' -d 'Log to syslog'
+complete $opt -l timeout -x -d 'Seconds to wait'
+complete $opt -l tls -f -a 'on off' -d 'Use TLS'
+complete $opt -l tls-certcheck -f -a 'on off' -d 'Verify the server certificate'
+complete $opt -l tls-fingerprint -x -d 'SHA-256 fingerprint of the server certificate'
+complete $opt -l tls-starttls -f -a 'on off' -d 'Use STARTTLS'
+complete $opt -l tls-trust-file -r -F -d 'Trusted CA certificates'
+complete $opt -l user -x -d 'User name'
+complete $opt -l version -d 'Print the version'
+
+complete -c sendmail -w smtpsend
