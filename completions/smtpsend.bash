@@ -10,6 +10,7 @@ _smtpsend_accounts()
 {
 	local i w cfile= file key rest name
 	local -a files=(/etc/smtpsend.conf)
+	local -A seen=()
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
@@ -36,7 +37,9 @@ _smtpsend_accounts()
 			[[ $key == account ]] || continue
 			name=${rest%%:*}
 			name=${name%%[[:space:]]*}
-			[[ -n $name ]] && printf '%s\n' "$name"
+			[[ -n $name && -z ${seen[$name]-} ]] || continue
+			seen[$name]=1
+			printf '%s\n' "$name"
 		done <"$file"
 	done
 }
@@ -49,7 +52,7 @@ _smtpsend_values()
 
 	case $opt in
 	-a | --account)
-		mapfile -t words < <(_smtpsend_accounts | sort -u)
+		mapfile -t words < <(_smtpsend_accounts)
 		;;
 	-B)
 		words=(7BIT 8BITMIME)

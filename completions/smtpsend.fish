@@ -34,7 +34,7 @@ function __smtpsend_accounts
     for file in $files
         test -f $file -a -r $file; or continue
         string replace -rf '^\s*account\s+([^\s:]+).*$' '$1' <$file
-    end | sort -u
+    end
 end
 
 # -N: never, or a comma-separated list of success, failure and delay.

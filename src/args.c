@@ -10,7 +10,7 @@ const char usage_text[] =
 "usage: smtpsend [-itv] [-B type] [-C file] [-F name] [-f sender] [-N dsn]\n"
 "                [-R ret] [-V envid] [-a account] [long options] [--]\n"
 "                [recipient ...]\n"
-"       smtpsend --pretend | --help | --version\n"
+"       smtpsend --help | --version\n"
 "long options:\n"
 "  --account=NAME  --pretend  --read-envelope-from  --host=HOST  --port=PORT\n"
 "  --tls[=on|off]  --tls-starttls[=on|off]  --tls-certcheck[=on|off]\n"
