@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "interrupt.h"
+#include "queue.h"
 #include "run.h"
 #include "status.h"
 
@@ -41,6 +43,7 @@ main(int argc, char **argv)
 
 	check_fds();
 	signal(SIGPIPE, SIG_IGN);
+	interrupt_install();
 	umask(077);
 	if (args_parse(&o, argc, argv, &f) == -1) {
 		args_free(&o);
@@ -57,6 +60,12 @@ main(int argc, char **argv)
 		break;
 	case MODE_NOOP:
 		status = 0;
+		break;
+	case MODE_LIST_OUTBOX:
+		status = queue_list(&o, &f) == -1 ? report(&f) : 0;
+		break;
+	case MODE_RUN_OUTBOX:
+		status = queue_run(&o, &f) == -1 ? report(&f) : 0;
 		break;
 	default:
 		status = run_submit(&o, STDIN_FILENO, &f) == -1 || failed(&f) ?

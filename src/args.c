@@ -90,7 +90,9 @@ set_b_mode(struct options *o, const char *m, struct failure *f)
 		o->mode = MODE_DELIVER;
 	else if (strcmp(m, "i") == 0)
 		o->mode = MODE_NOOP;
-	else if (strcmp(m, "p") == 0 || strcmp(m, "s") == 0) {
+	else if (strcmp(m, "p") == 0)
+		o->mode = MODE_LIST_OUTBOX;
+	else if (strcmp(m, "s") == 0) {
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
 		    "-b%s is not supported yet", m);
 		return -1;
@@ -159,8 +161,9 @@ short_option(struct options *o, int c, struct failure *f)
 	case 'O':
 	case 'o': set_o_option(o, c, optarg); break;
 	case 'q':
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-q is not supported yet");
-		return -1;
+		/* -q15m asks sendmail for a queue daemon: we run once. */
+		o->mode = MODE_RUN_OUTBOX;
+		break;
 	case 't': o->recipients_from_headers = true; break;
 	case 'V': o->envid = optarg; break;
 	case 'v': o->verbose++; break;
@@ -239,10 +242,8 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	memset(o, 0, sizeof(*o));
 	if (strcmp(name, "newaliases") == 0)
 		o->mode = MODE_NOOP;
-	else if (strcmp(name, "mailq") == 0) {
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "mailq is not supported yet");
-		return -1;
-	}
+	else if (strcmp(name, "mailq") == 0)
+		o->mode = MODE_LIST_OUTBOX;
 	optind = 0;	/* glibc: full reinitialisation, for the tests */
 	opterr = 0;
 	for (;;) {

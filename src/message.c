@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "message.h"
 
 #define OUT_SIZE	(64 * 1024)
@@ -14,6 +15,7 @@ message_init(struct message *m)
 {
 	memset(m, 0, sizeof(*m));
 	spool_init(&m->body);
+	m->nul_offset = -1;
 }
 
 void
@@ -152,7 +154,8 @@ header_line(struct reader *r, struct failure *f)
 	int rc = 0;
 
 	r->first_line = false;
-	if (first && len >= 5 && memcmp(s, "From ", 5) == 0)
+	if (first && !r->keep_from_line && len >= 5 &&
+	    memcmp(s, "From ", 5) == 0)
 		rc = 0;			/* an mbox separator: dropped */
 	else if (len == 0) {
 		r->m->separator = true;
@@ -265,10 +268,14 @@ reader_feed(struct reader *r, const char *p, size_t n, struct failure *f)
 		}
 		switch (p[i]) {
 		case '\0':
-			fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the message holds "
-			    "a NUL byte at offset %lld",
-			    (long long)(r->offset + (off_t)i));
-			return -1;
+			/* Refused once all is read, so the message can be
+			 * kept; a header line cannot hold it: a space. */
+			if (r->m->nul_offset == -1)
+				r->m->nul_offset = r->offset + (off_t)i;
+			if (release_crs(r, f) == -1 || put_byte(r,
+			    r->in_body ? '\0' : ' ', f) == -1)
+				return -1;
+			break;
 		case '\r':
 			r->pending_cr++;	/* CR+ LF is one line end */
 			break;
@@ -321,6 +328,12 @@ message_read_fd(struct message *m, int fd, bool dot_is_data,
 	}
 	for (;;) {
 		n = read(fd, in, sizeof(in));
+		if (n == -1 && errno == EINTR && interrupt_signal() != 0) {
+			fail(f, STAGE_NONE, CAUSE_IOERR, 0, "interrupted by "
+			    "signal %d while reading the message",
+			    interrupt_signal());
+			goto out;
+		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -333,7 +346,13 @@ message_read_fd(struct message *m, int fd, bool dot_is_data,
 			goto out;
 		/* After a lone ".", the rest is read and discarded. */
 	}
-	rc = reader_finish(&r, f);
+	if ((rc = reader_finish(&r, f)) == 0)
+		m->complete = true;
+	if (rc == 0 && m->nul_offset != -1) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the message holds a NUL "
+		    "byte at offset %lld", (long long)m->nul_offset);
+		rc = -1;
+	}
 out:
 	reader_free(&r);
 	return rc;

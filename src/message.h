@@ -31,12 +31,15 @@ struct message {
 	bool		 eight_bit;	/* a byte >= 0x80 */
 	size_t		 longest_line;	/* octets, without CRLF */
 	off_t		 input_size;	/* bytes read from the input */
+	bool		 complete;	/* all of the input was read */
+	off_t		 nul_offset;	/* of the first NUL byte, or -1 */
 };
 
 /* A push parser: feed bytes as they come, then finish. */
 struct reader {
 	struct message	*m;
 	bool		 dot_is_data;	/* -i: a lone "." is not the end */
+	bool		 keep_from_line;	/* re-reading a saved message */
 	bool		 done;		/* a lone "." ended the input */
 	bool		 in_body;
 	bool		 at_line_start;

@@ -1,10 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "envelope.h"
 #include "message.h"
+#include "outbox.h"
 #include "pretend.h"
 #include "run.h"
 #include "secret.h"
@@ -14,9 +16,13 @@
 /* Everything one submission holds, freed in one place. */
 struct job {
 	struct config	 cfg;
+	bool		 cfg_ok;
 	struct message	 msg;
+	bool		 msg_read;	/* the whole message is in hand */
 	struct envelope	 env;
+	bool		 env_ok;
 	struct settings	 set;
+	bool		 set_ok;
 	char		*hint;
 	struct buf	 password;
 };
@@ -31,25 +37,71 @@ job_free(struct job *j)
 	buf_free_secret(&j->password);
 }
 
+/*
+ * A bad argument or a broken configuration still lets the message be read
+ * and kept (cron's mail must not be lost to a typo), unless a person typed
+ * it at a terminal.
+ */
+static int
+read_message(struct job *j, const struct options *o, int fd,
+    struct failure *f)
+{
+	struct failure early = *f;
+
+	if (failed(&early) && isatty(fd))
+		return -1;
+	memset(f, 0, sizeof(*f));
+	message_read_fd(&j->msg, fd, o->dot_is_data, f);
+	j->msg_read = j->msg.complete;
+	if (failed(&early))
+		*f = early;
+	return failed(f) ? -1 : 0;
+}
+
 /* Configuration, message, account, settings, envelope: all before a
  * connection is made. */
 static int
 prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 {
+	struct failure later = { 0 };
 	const struct account *a;
 
-	if (envelope_check_args(o, f) == -1)
+	if (envelope_check_args(o, f) == 0 &&
+	    config_load(&j->cfg, o->config_file, stderr, f) == 0)
+		j->cfg_ok = true;
+	if (read_message(j, o, fd, f) == -1 && !j->msg_read)
 		return -1;
-	if (config_load(&j->cfg, o->config_file, stderr, f) == -1)
+	/* From here on the whole message is in hand. The settings are
+	 * resolved even after bad input: they say where the outbox is. */
+	if (j->cfg_ok && envelope_sender_hint(o, &j->msg, &j->hint, &later) ==
+	    0 && envelope_account(&j->cfg, o->account, j->hint, &a, &later) ==
+	    0 && settings_resolve(&j->set, a, o->over, &later) == 0)
+		j->set_ok = true;
+	if (!failed(f))
+		*f = later;
+	if (failed(f))
 		return -1;
-	if (message_read_fd(&j->msg, fd, o->dot_is_data, f) == -1)
+	if (envelope_build(&j->env, o, &j->set, &j->msg, j->hint, f) == -1)
 		return -1;
-	/* From here on the whole message is in hand. */
-	if (envelope_sender_hint(o, &j->msg, &j->hint, f) == -1 ||
-	    envelope_account(&j->cfg, o->account, j->hint, &a, f) == -1 ||
-	    settings_resolve(&j->set, a, o->over, f) == -1)
-		return -1;
-	return envelope_build(&j->env, o, &j->set, &j->msg, j->hint, f);
+	j->env_ok = true;
+	return 0;
+}
+
+/* Nothing is lost: a message read in full that was not submitted is kept. */
+static void
+keep(struct job *j, const struct options *o, struct failure *f)
+{
+	char note[4400];
+
+	if (!j->msg_read || f->cause == CAUSE_USAGE)
+		return;
+	outbox_save(outbox_dir(j->set_ok ? &j->set : NULL),
+	    j->set_ok ? j->set.account : o->account, j->env_ok ? &j->env :
+	    NULL, o->recipients, o->nrecipients, &j->msg, f, note,
+	    sizeof(note));
+	/* Still one line: what failed, then where the message is. */
+	strlcat(f->text, "; ", sizeof(f->text));
+	strlcat(f->text, note, sizeof(f->text));
 }
 
 int
@@ -57,26 +109,27 @@ run_submit(const struct options *o, int fd, struct failure *f)
 {
 	struct session_report rep;
 	struct job j;
-	int r = -1;
 
 	memset(&j, 0, sizeof(j));
+	memset(&rep, 0, sizeof(rep));
 	message_init(&j.msg);
 	if (prepare(&j, o, fd, f) == -1)
 		goto out;
 	if (o->mode == MODE_PRETEND) {
 		if (pretend_print(stdout, &j.set, &j.env, &j.msg) == -1)
 			fail_errno(f, CAUSE_IOERR, "writing to stdout");
-		r = failed(f) ? -1 : 0;
 		goto out;
 	}
-	if (secret_obtain(&j.set, &j.password, f) == -1)
-		goto out;
-	r = session_submit(&j.set, j.password.data, &j.env, &j.msg,
-	    o->verbose, &rep, f);
+	if (secret_obtain(&j.set, &j.password, f) == 0)
+		session_submit(&j.set, j.password.data, &j.env, &j.msg,
+		    o->verbose, &rep, f);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
 out:
+	/* Partial delivery: delivered, though some recipients refused. */
+	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)
+		keep(&j, o, f);
 	job_free(&j);
-	return r;
+	return failed(f) ? -1 : 0;
 }
 
 void

@@ -18,11 +18,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "encode.h"
 #include "escape.h"
 #include "hostname.h"
+#include "interrupt.h"
 #include "reply.h"
 #include "session.h"
 #include "smtpcmd.h"
@@ -319,6 +322,28 @@ setup_network(struct session *ss)
 	return rc;
 }
 
+/* Our socket, so that a signal can shut it down (see interrupt.h). */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	int fd;
+
+	(void)arg;
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd != -1)
+		interrupt_watch(fd);
+	return fd == -1 ? CURL_SOCKET_BAD : fd;
+}
+
+static int
+close_socket(void *arg, curl_socket_t fd)
+{
+	(void)arg;
+	interrupt_watch(-1);
+	return close(fd);
+}
+
 static int
 setup(struct session *ss, const char *password, bool fallback,
     struct failure *f)
@@ -348,6 +373,11 @@ setup(struct session *ss, const char *password, bool fallback,
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, ss);
 	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION,
+		    close_socket);
+	if (rc == CURLE_OK)
 		rc = setup_network(ss);
 	if (rc == CURLE_OK)
 		rc = setup_tls(ss);
@@ -359,6 +389,21 @@ setup(struct session *ss, const char *password, bool fallback,
 		return -1;
 	}
 	return 0;
+}
+
+/* A signal turns whatever failure it caused into "interrupted". */
+static void
+interrupted(struct failure *f)
+{
+	int sig = interrupt_signal();
+
+	if (sig != 0)
+		fail(f, f->stage, f->cause == CAUSE_POSSIBLY_SENT ?
+		    CAUSE_POSSIBLY_SENT : CAUSE_TEMPORARY, 0, "interrupted by "
+		    "signal %d (%s)%s", sig, strsignal(sig),
+		    f->cause == CAUSE_POSSIBLY_SENT ? " after the end of data: "
+		    "the message may have been delivered" : " before the end of "
+		    "data: nothing was delivered");
 }
 
 static long
@@ -531,6 +576,7 @@ open_session(struct session *ss, const char *password, bool fallback,
 		caps_parse(&ss->caps, &ss->ehlo);
 	if (rc != CURLE_OK) {
 		perform_failure(ss, rc, f);
+		interrupted(f);
 		return -1;
 	}
 	phase_times(ss, rep);
@@ -1055,6 +1101,9 @@ session_submit(const struct settings *s, const char *password,
 	ss.s = s;
 	ss.verbose = verbose;
 	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
+	if (s->tls && !s->certcheck && s->fingerprint == NULL)
+		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
+		    "identity of %s is not verified\n", s->host);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (session_start(&ss, password, rep, f) == -1)
 		goto out;
@@ -1066,6 +1115,8 @@ session_submit(const struct settings *s, const char *password,
 	if (smtpcmd_check(e, &ss.caps, t.size, f) == -1)
 		goto out;
 	r = transaction(&ss, &t, rep, f);
+	if (r == -1)
+		interrupted(f);
 	rep->t_transfer = elapsed(&ss) - t_open;
 out:
 	if (ss.sock != 0 && ss.curl != NULL)

@@ -105,9 +105,20 @@ spool_read(const struct spool *s, off_t offset, void *dst, size_t len)
 		return (ssize_t)n;
 	}
 	do
-		r = pread(s->fd, dst, len, offset - (off_t)s->memlen);
+		r = pread(s->fd, dst, len, s->base + offset - (off_t)s->memlen);
 	while (r == -1 && errno == EINTR);
 	return r;
+}
+
+int
+spool_attach(struct spool *s, int fd, off_t base, off_t size)
+{
+	spool_init(s);
+	if ((s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	s->base = base;
+	s->size = size;
+	return 0;
 }
 
 void

@@ -14,6 +14,7 @@ struct spool {
 	char	*mem;		/* the first bytes, or everything */
 	size_t	 memlen;
 	int	 fd;		/* -1 until spilled */
+	off_t	 base;		/* where our bytes start in fd */
 	off_t	 size;		/* total bytes written */
 };
 
@@ -25,6 +26,8 @@ int	spool_write(struct spool *, const void *, size_t);
  * (0 at the end) or -1 with errno set.
  */
 ssize_t	spool_read(const struct spool *, off_t offset, void *dst, size_t len);
+/* Read-only view of `size` bytes of an open file from `base` (dup'ed). */
+int	spool_attach(struct spool *, int fd, off_t base, off_t size);
 void	spool_free(struct spool *);
 
 #endif

@@ -45,9 +45,9 @@ def main():
         label = os.path.relpath(name)
         print('%-44s %4d passed, %d failed  (%.1fs)' % (label, p, f, took))
         if f or not found:
-            for line in out.decode(errors='replace').splitlines():
+            for line in out.splitlines():
                 if not SUMMARY.match(line):
-                    print('    ' + line)
+                    print('    ' + line.decode(errors='replace'))
     print('%d passed, %d failed' % (total_passed, total_failed))
     return 1 if total_failed else 0
 

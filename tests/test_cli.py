@@ -148,8 +148,8 @@ def control_characters_in_addresses():
 
 @test
 def refused_options_read_nothing():
-    for opt in ('-X/tmp/x', '-be', '-bh', '-bd', '-bt', '-bv', '-bp', '-bs',
-                '-q', '--bogus', '--password=x', '-y'):
+    for opt in ('-X/tmp/x', '-be', '-bh', '-bd', '-bt', '-bv', '-bs',
+                '--bogus', '--password=x', '-y'):
         r = run([opt, 'a@x.org'], stdin=b'Subject: x\n\n')
         expect_eq(r.rc, 64, 'exit for %s' % opt)
         expect_eq(r.err.count('\n'), 1, 'one line for %s: %r' % (opt, r.err))

@@ -78,8 +78,7 @@ static void
 test_refused_and_ignored(void)
 {
 	static const char *const refused[] = { "-X/tmp/log", "-be", "-bh",
-	    "-bd", "-bD", "-bt", "-bv", "-bx", "-y", "--password=x", "-bp",
-	    "-bs", "-q", "-q15m" };
+	    "-bd", "-bD", "-bt", "-bv", "-bx", "-y", "--password=x", "-bs" };
 	static const char *const ignored[] = { "-odi", "-oem", "-Ox=y",
 	    "-Am", "-Ac", "-G", "-U", "-bm", "-oi" };
 	struct options o;
@@ -114,6 +113,15 @@ test_names(void)
 
 	CHECK_INT(parse(&o, &f, ARGS("/usr/sbin/newaliases")), 0, "newaliases");
 	CHECK_INT(o.mode, MODE_NOOP, "newaliases is a no-op");
+	args_free(&o);
+	CHECK_INT(parse(&o, &f, ARGS("/usr/bin/mailq")), 0, "mailq");
+	CHECK_INT(o.mode, MODE_LIST_OUTBOX, "mailq lists the outbox");
+	args_free(&o);
+	CHECK_INT(parse(&o, &f, ARGS("smtpsend", "-bp")), 0, "-bp");
+	CHECK_INT(o.mode, MODE_LIST_OUTBOX, "-bp lists the outbox");
+	args_free(&o);
+	CHECK_INT(parse(&o, &f, ARGS("smtpsend", "-q15m")), 0, "-q15m");
+	CHECK_INT(o.mode, MODE_RUN_OUTBOX, "-q runs the outbox once");
 	args_free(&o);
 	CHECK_INT(parse(&o, &f, ARGS("smtpsend", "-bi")), 0, "-bi");
 	CHECK_INT(o.mode, MODE_NOOP, "-bi is a no-op");

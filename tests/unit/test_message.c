@@ -1,5 +1,6 @@
 /* The message reader: normalisation, headers, the lone dot, analysis. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check.h"
@@ -99,12 +100,27 @@ test_nul(void)
 	struct failure f = { 0 };
 	struct message m;
 	struct buf out = BUF_INIT;
+	int fds[2];
 
+	/* The reader keeps going so the message can be saved... */
 	CHECK_INT(read_all("A: b\n\nab\0c\n", 11, true, 4096, &m, &out, &f),
-	    -1, "NUL refused");
+	    0, "NUL read through");
+	CHECK_INT(m.nul_offset, 8, "NUL offset recorded");
+	CHECK_INT(out.len, 14, "NUL kept in the body");
+	buf_free(&out);
+	message_free(&m);
+	/* ...and reading refuses it once everything is in. */
+	if (pipe(fds) == -1)
+		return;
+	if (write(fds[1], "A: b\n\nab\0c\n", 11) != 11)
+		return;
+	close(fds[1]);
+	message_init(&m);
+	CHECK_INT(message_read_fd(&m, fds[0], true, &f), -1, "NUL refused");
 	CHECK_INT(status_exit(&f), 65, "NUL exit status");
 	CHECK(strstr(f.text, "offset 8") != NULL, "NUL offset named");
-	buf_free(&out);
+	CHECK(m.complete, "whole message read");
+	close(fds[0]);
 	message_free(&m);
 }
 

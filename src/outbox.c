@@ -1,0 +1,615 @@
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "escape.h"
+#include "outbox.h"
+
+#define FORMAT_LINE	"smtpsend-outbox: 1"
+#define HEADER_MAX	(64 * 1024)
+
+static const char *const state_names[] = {
+	[OUTBOX_TEMPORARY] = "temporary",
+	[OUTBOX_POSSIBLY_DELIVERED] = "possibly-delivered",
+	[OUTBOX_PERMANENT] = "permanent",
+};
+
+/* $HOME, unless the environment is not the user's own (set-id). */
+static const char *
+home_dir(void)
+{
+	const char *home = getuid() == geteuid() ? getenv("HOME") : NULL;
+	struct passwd *pw;
+
+	if (home != NULL && *home == '/')
+		return home;
+	pw = getpwuid(geteuid());
+	return pw != NULL ? pw->pw_dir : NULL;
+}
+
+const char *
+outbox_dir(const struct settings *s)
+{
+	static char path[4096];
+	const char *state = getuid() == geteuid() ? getenv("XDG_STATE_HOME") :
+	    NULL, *home;
+
+	if (s != NULL && s->outbox != NULL)
+		return strcmp(s->outbox, "off") == 0 ? NULL : s->outbox;
+	if (geteuid() == 0)
+		return "/var/spool/smtpsend";
+	if (state != NULL && *state == '/')
+		snprintf(path, sizeof(path), "%s/smtpsend/outbox", state);
+	else if ((home = home_dir()) != NULL)
+		snprintf(path, sizeof(path), "%s/.local/state/smtpsend/outbox",
+		    home);
+	else
+		return NULL;
+	return path;
+}
+
+enum outbox_state
+outbox_state_of(const struct failure *f)
+{
+	if (f->cause == CAUSE_POSSIBLY_SENT)
+		return OUTBOX_POSSIBLY_DELIVERED;
+	/* A name that does not resolve now usually resolves later. */
+	if (f->cause == CAUSE_NOHOST)
+		return OUTBOX_TEMPORARY;
+	return status_exit(f) == 75 ? OUTBOX_TEMPORARY : OUTBOX_PERMANENT;
+}
+
+/* mkdir -p with mode 0700, then open it: ours and private, or refused. */
+static int
+open_dir(const char *dir, char *why, size_t size)
+{
+	char path[4096], *p;
+	struct stat st;
+	int fd;
+
+	if (strlcpy(path, dir, sizeof(path)) >= sizeof(path) || *path != '/')
+		return snprintf(why, size, "%s is not an absolute path", dir), -1;
+	for (p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+			return snprintf(why, size, "%s: %s", path,
+			    strerror(errno)), -1;
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return snprintf(why, size, "%s: %s", path, strerror(errno)), -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return snprintf(why, size, "%s: %s", path, strerror(errno)), -1;
+	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		close(fd);
+		return snprintf(why, size, "%s is not a private directory of "
+		    "this user (mode 0700)", path), -1;
+	}
+	return fd;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The message bytes as they would be sent. */
+static int
+write_message(int fd, const struct message *m)
+{
+	struct buf head = BUF_INIT;
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+	int r = -1;
+
+	if (message_header_bytes(m, &head) == -1 ||
+	    write_all(fd, head.data, head.len) == -1)
+		goto out;
+	while ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) > 0) {
+		if (write_all(fd, chunk, (size_t)n) == -1)
+			goto out;
+		off += n;
+	}
+	r = n == 0 ? 0 : -1;
+out:
+	buf_free(&head);
+	return r;
+}
+
+/*
+ * Durably: a new file (never through a planted symlink), written in full,
+ * fsynced, renamed into place, and the directory fsynced.
+ */
+static int
+write_entry(int dirfd, const char *id, const struct buf *header,
+    const struct message *m)
+{
+	char tmp[96];
+	int fd, saved;
+
+	snprintf(tmp, sizeof(tmp), ".tmp-%s", id);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, header->data, header->len) == -1 ||
+	    write_message(fd, m) == -1 || fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	if (renameat(dirfd, tmp, dirfd, id) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return fsync(dirfd);
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+static void
+new_id(char *id, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(id, size, "%s-%08x", stamp, arc4random());
+}
+
+static void
+add_escaped(struct buf *b, const char *key, const char *value)
+{
+	char *e = escape_dup(value, strlen(value));
+
+	buf_printf(b, "%s: %s\n", key, e != NULL ? e : "");
+	free(e);
+}
+
+static void
+envelope_lines(struct buf *b, const struct envelope *e, char *const *rcpts,
+    int nrcpts)
+{
+	size_t i;
+	int k;
+
+	if (e == NULL) {
+		/* Never built: the arguments as given, for a person to read. */
+		for (k = 0; k < nrcpts; k++)
+			add_escaped(b, "argument", rcpts[k]);
+		return;
+	}
+	buf_printf(b, "sender: %s\n", e->sender);
+	for (i = 0; i < e->rcpts.n; i++)
+		buf_printf(b, "recipient: %s\n", e->rcpts.v[i].spec);
+	if (e->notify)
+		buf_printf(b, "notify: %s\n", e->notify);
+	if (e->ret)
+		buf_printf(b, "ret: %s\n", e->ret);
+	if (e->envid)
+		buf_printf(b, "envid: %s\n", e->envid);
+	buf_printf(b, "body-8bitmime: %s\n", e->body_8bitmime ? "yes" : "no");
+}
+
+/* Everything before the message bytes. */
+static int
+entry_header(struct buf *b, const struct outbox_entry *x,
+    const struct envelope *e, char *const *rcpts, int nrcpts,
+    const struct message *m)
+{
+	struct buf head = BUF_INIT;
+
+	if (message_header_bytes(m, &head) == -1)
+		return -1;
+	buf_printf(b, "%s\ncreated: %lld\nattempts: %d\nlast-attempt: %lld\n"
+	    "state: %s\nexit: %d\n", FORMAT_LINE, (long long)x->created,
+	    x->attempts, (long long)x->last_attempt, state_names[x->state],
+	    x->exit_status);
+	add_escaped(b, "error", x->error);
+	if (x->account != NULL)
+		buf_printf(b, "account: %s\n", x->account);
+	envelope_lines(b, e, rcpts, nrcpts);
+	buf_printf(b, "eight-bit: %s\nlongest-line: %zu\nheader-bytes: %zu\n"
+	    "size: %lld\n\n", m->eight_bit ? "yes" : "no", m->longest_line,
+	    head.len, (long long)message_size(m));
+	buf_free(&head);
+	return b->data == NULL ? -1 : 0;
+}
+
+int
+outbox_save(const char *dir, const char *account, const struct envelope *env,
+    char *const *rcpts, int nrcpts, const struct message *m,
+    const struct failure *why, char *note, size_t notesize)
+{
+	struct outbox_entry x;
+	struct buf header = BUF_INIT;
+	char reason[4300];
+	int dirfd, r = -1;
+
+	if (dir == NULL) {
+		snprintf(note, notesize, "message NOT saved: the outbox is off");
+		return -1;
+	}
+	memset(&x, 0, sizeof(x));
+	new_id(x.id, sizeof(x.id));
+	x.account = (char *)account;
+	x.created = x.last_attempt = time(NULL);
+	x.attempts = why->stage >= STAGE_CONNECT ? 1 : 0;
+	x.state = outbox_state_of(why);
+	x.exit_status = status_exit(why);
+	strlcpy(x.error, why->text, sizeof(x.error));
+	if ((dirfd = open_dir(dir, reason, sizeof(reason))) == -1) {
+		snprintf(note, notesize, "message NOT saved: %s", reason);
+		return -1;
+	}
+	if (entry_header(&header, &x, env, rcpts, nrcpts, m) == -1 ||
+	    write_entry(dirfd, x.id, &header, m) == -1)
+		snprintf(note, notesize, "message NOT saved in %s: %s", dir,
+		    strerror(errno));
+	else {
+		snprintf(note, notesize, "message kept in the outbox as %s/%s",
+		    dir, x.id);
+		r = 0;
+	}
+	buf_free(&header);
+	close(dirfd);
+	return r;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+outbox_ids(const char *dir, char ***ids, size_t *n, struct failure *f)
+{
+	struct dirent *d;
+	char **v = NULL, **nv;
+	DIR *dp;
+
+	*ids = NULL;
+	*n = 0;
+	if ((dp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		fail_errno(f, CAUSE_OSERR, "%s", dir);
+		return -1;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= 64)
+			continue;
+		if ((nv = reallocarray(v, *n + 1, sizeof(*v))) == NULL ||
+		    (nv[*n] = strdup(d->d_name)) == NULL) {
+			free(nv ? nv : v);
+			closedir(dp);
+			fail_errno(f, CAUSE_OSERR, "%s", dir);
+			return -1;
+		}
+		v = nv;
+		(*n)++;
+	}
+	closedir(dp);
+	qsort(v, *n, sizeof(*v), compare_names);
+	*ids = v;
+	return 0;
+}
+
+/* Where the message starts, and the numbers needed to read it back. */
+struct layout {
+	off_t	 start;
+	size_t	 header_bytes;
+	off_t	 size;
+};
+
+static int
+add_recipient(struct outbox_entry *x, const char *v)
+{
+	return addrlist_add_unique(&x->env.rcpts, v) == -1 ? -1 : 0;
+}
+
+/* One "key: value" line of the entry header. */
+static int
+header_field(struct outbox_entry *x, struct layout *l, const char *k,
+    const char *v)
+{
+	const char *errstr = NULL;
+
+	if (strcmp(k, "created") == 0)
+		x->created = (time_t)strtonum(v, 0, LLONG_MAX, &errstr);
+	else if (strcmp(k, "last-attempt") == 0)
+		x->last_attempt = (time_t)strtonum(v, 0, LLONG_MAX, &errstr);
+	else if (strcmp(k, "attempts") == 0)
+		x->attempts = (int)strtonum(v, 0, 1000000, &errstr);
+	else if (strcmp(k, "exit") == 0)
+		x->exit_status = (int)strtonum(v, 0, 255, &errstr);
+	else if (strcmp(k, "state") == 0)
+		x->state = strcmp(v, "temporary") == 0 ? OUTBOX_TEMPORARY :
+		    strcmp(v, "possibly-delivered") == 0 ?
+		    OUTBOX_POSSIBLY_DELIVERED : OUTBOX_PERMANENT;
+	else if (strcmp(k, "error") == 0)
+		strlcpy(x->error, v, sizeof(x->error));
+	else if (strcmp(k, "account") == 0)
+		return (x->account = strdup(v)) == NULL ? -1 : 0;
+	else if (strcmp(k, "sender") == 0)
+		return (x->env.sender = strdup(v)) == NULL ? -1 : 0;
+	else if (strcmp(k, "recipient") == 0)
+		return add_recipient(x, v);
+	else if (strcmp(k, "notify") == 0)
+		return (x->env.notify = x->notify = strdup(v)) == NULL ?
+		    -1 : 0;
+	else if (strcmp(k, "ret") == 0)
+		x->env.ret = strcmp(v, "FULL") == 0 ? "FULL" : "HDRS";
+	else if (strcmp(k, "envid") == 0)
+		return (x->env.envid = strdup(v)) == NULL ? -1 : 0;
+	else if (strcmp(k, "body-8bitmime") == 0)
+		x->env.body_8bitmime = strcmp(v, "yes") == 0;
+	else if (strcmp(k, "eight-bit") == 0)
+		x->msg.eight_bit = strcmp(v, "yes") == 0;
+	else if (strcmp(k, "longest-line") == 0)
+		x->msg.longest_line = (size_t)strtonum(v, 0, LLONG_MAX, &errstr);
+	else if (strcmp(k, "header-bytes") == 0)
+		l->header_bytes = (size_t)strtonum(v, 0, HEADER_SECTION_MAX * 2,
+		    &errstr);
+	else if (strcmp(k, "size") == 0)
+		l->size = (off_t)strtonum(v, 0, LLONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+/* Read and parse the text before the message; fills l->start. */
+static int
+read_entry_header(int fd, struct outbox_entry *x, struct layout *l)
+{
+	char *text = malloc(HEADER_MAX + 1), *line, *next, *colon, *end;
+	ssize_t n;
+	int r = -1;
+
+	if (text == NULL)
+		return -1;
+	if ((n = pread(fd, text, HEADER_MAX, 0)) <= 0)
+		goto out;
+	text[n] = '\0';
+	if (strncmp(text, FORMAT_LINE "\n", sizeof(FORMAT_LINE)) != 0 ||
+	    (end = strstr(text, "\n\n")) == NULL)
+		goto out;
+	end[1] = '\0';
+	l->start = (off_t)(end + 2 - text);
+	for (line = strchr(text, '\n') + 1; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if ((colon = strstr(line, ": ")) == NULL)
+			goto out;
+		*colon = '\0';
+		if (header_field(x, l, line, colon + 2) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	free(text);
+	return r;
+}
+
+/* The message: its header block through the reader, the body in place. */
+static int
+read_entry_message(int fd, struct outbox_entry *x, const struct layout *l,
+    struct failure *f)
+{
+	struct reader r;
+	char *head;
+	bool eight_bit = x->msg.eight_bit;
+	size_t longest = x->msg.longest_line;
+	int rc = -1;
+
+	if ((head = malloc(l->header_bytes + 1)) == NULL ||
+	    pread(fd, head, l->header_bytes, l->start) !=
+	    (ssize_t)l->header_bytes || reader_init(&r, &x->msg, true) == -1) {
+		free(head);
+		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "outbox entry %s: cannot "
+		    "read it", x->id);
+		return -1;
+	}
+	r.keep_from_line = true;
+	if (reader_feed(&r, head, l->header_bytes, f) == 0 &&
+	    reader_finish(&r, f) == 0 &&
+	    spool_attach(&x->msg.body, fd, l->start +
+	    (off_t)l->header_bytes, l->size - (off_t)l->header_bytes) == 0)
+		rc = 0;
+	reader_free(&r);
+	free(head);
+	x->msg.eight_bit = eight_bit;
+	x->msg.longest_line = longest;
+	return rc;
+}
+
+static void
+entry_init(struct outbox_entry *x, const char *id)
+{
+	memset(x, 0, sizeof(*x));
+	strlcpy(x->id, id, sizeof(x->id));
+	message_init(&x->msg);
+	x->fd = -1;
+}
+
+int
+outbox_load(const char *dir, const char *id, struct outbox_entry *x,
+    struct failure *f)
+{
+	struct layout l = { 0, 0, 0 };
+	struct stat st;
+	char path[4200];
+
+	entry_init(x, id);
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	if ((x->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 1 : (fail_errno(f, CAUSE_OSERR,
+		    "%s", path), -1);
+	/* Another -q has it, or delivered and removed it meanwhile. */
+	if (flock(x->fd, LOCK_EX | LOCK_NB) == -1 || fstat(x->fd, &st) == -1 ||
+	    st.st_nlink == 0) {
+		close(x->fd);
+		x->fd = -1;
+		return 1;
+	}
+	if (read_entry_header(x->fd, x, &l) == -1) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "outbox entry %s is "
+		    "damaged", path);
+		return -1;
+	}
+	return read_entry_message(x->fd, x, &l, f);
+}
+
+void
+outbox_entry_free(struct outbox_entry *x)
+{
+	free(x->account);
+	free(x->notify);
+	free(x->env.sender);
+	free(x->env.envid);
+	addrlist_free(&x->env.rcpts);
+	message_free(&x->msg);
+	if (x->fd != -1)
+		close(x->fd);
+	entry_init(x, x->id);
+}
+
+static int
+dir_fd(const char *dir)
+{
+	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+outbox_remove(const char *dir, struct outbox_entry *x)
+{
+	int dirfd = dir_fd(dir), r;
+
+	if (dirfd == -1)
+		return -1;
+	r = unlinkat(dirfd, x->id, 0) == 0 && fsync(dirfd) == 0 ? 0 : -1;
+	close(dirfd);
+	return r;
+}
+
+int
+outbox_update(const char *dir, struct outbox_entry *x,
+    const struct failure *why)
+{
+	struct buf header = BUF_INIT;
+	int dirfd = dir_fd(dir), r = -1;
+
+	if (dirfd == -1)
+		return -1;
+	x->attempts++;
+	x->last_attempt = time(NULL);
+	x->state = outbox_state_of(why);
+	x->exit_status = status_exit(why);
+	strlcpy(x->error, why->text, sizeof(x->error));
+	if (entry_header(&header, x, &x->env, NULL, 0, &x->msg) == 0 &&
+	    write_entry(dirfd, x->id, &header, &x->msg) == 0)
+		r = 0;
+	buf_free(&header);
+	close(dirfd);
+	return r;
+}
+
+static void
+age(char *dst, size_t size, time_t since)
+{
+	long long s = (long long)(time(NULL) - since);
+
+	if (s < 120)
+		snprintf(dst, size, "%llds", s);
+	else if (s < 7200)
+		snprintf(dst, size, "%lldm", s / 60);
+	else if (s < 172800)
+		snprintf(dst, size, "%lldh", s / 3600);
+	else
+		snprintf(dst, size, "%lldd", s / 86400);
+}
+
+static void
+list_entry(FILE *out, const char *dir, const char *id)
+{
+	struct outbox_entry x;
+	struct layout l = { 0, 0, 0 };
+	char path[4200], when[32];
+	size_t i;
+	int fd;
+
+	entry_init(&x, id);
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if (read_entry_header(fd, &x, &l) == -1) {
+		fprintf(out, "%s  (damaged entry)\n", id);
+	} else {
+		age(when, sizeof(when), x.created);
+		fprintf(out, "%s  %5s  %8lld  %s  <%s>", id, when,
+		    (long long)l.size, state_names[x.state],
+		    x.env.sender ? x.env.sender : "?");
+		for (i = 0; i < x.env.rcpts.n; i++)
+			fprintf(out, "%s%s", i ? ", " : " -> ",
+			    x.env.rcpts.v[i].spec);
+		fprintf(out, "\n    attempts %d, exit %d: %s\n", x.attempts,
+		    x.exit_status, x.error);
+	}
+	close(fd);
+	outbox_entry_free(&x);
+}
+
+int
+outbox_list(const char *dir, FILE *out, struct failure *f)
+{
+	char **ids;
+	size_t n, i;
+
+	if (dir == NULL) {
+		fprintf(out, "The outbox is off\n");
+		return 0;
+	}
+	if (outbox_ids(dir, &ids, &n, f) == -1)
+		return -1;
+	if (n == 0)
+		fprintf(out, "Mail queue is empty\n");
+	for (i = 0; i < n; i++) {
+		list_entry(out, dir, ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+	return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * Shared by the libFuzzer harnesses: invariant checks that abort with a
+ * readable message, and a switch to tolerate known, already reported
+ * violations while the rest of a parser is explored.
+ *
+ * SMTPSEND_FUZZ_KNOWN=name,name,...  names of invariants to report once
+ * on stderr and then tolerate (see the FUZZ_CHECK names in each harness).
+ * Unset (the default, and what CI uses): every invariant aborts.
+ */
+#ifndef SMTPSEND_FUZZ_COMMON_H
+#define SMTPSEND_FUZZ_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline bool
+fuzz_known(const char *name)
+{
+	const char *k = getenv("SMTPSEND_FUZZ_KNOWN");
+	size_t n = strlen(name);
+
+	while (k != NULL && *k != '\0') {
+		size_t len = strcspn(k, ",");
+
+		if (len == n && strncmp(k, name, n) == 0)
+			return true;
+		k += len;
+		k += *k == ',';
+	}
+	return false;
+}
+
+/* Violations of tolerated invariants, counted per name (first report only). */
+static inline void
+fuzz_violation(const char *name, const char *file, int line, const char *what)
+{
+	static char seen[32][48];
+	static int nseen;
+	int i;
+
+	if (fuzz_known(name)) {
+		for (i = 0; i < nseen; i++)
+			if (strcmp(seen[i], name) == 0)
+				return;
+		if (nseen < 32)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", name);
+		fprintf(stderr, "fuzz: tolerated known violation [%s] at "
+		    "%s:%d: %s (reported once)\n", name, file, line, what);
+		return;
+	}
+	fprintf(stderr, "fuzz: INVARIANT VIOLATED [%s] at %s:%d: %s\n", name,
+	    file, line, what);
+	abort();
+}
+
+/* An invariant that must hold: abort unless its name is tolerated. */
+#define FUZZ_CHECK(name, cond)						\
+	do {								\
+		if (!(cond))						\
+			fuzz_violation((name), __FILE__, __LINE__, #cond); \
+	} while (0)
+
+/* A hard check: internal consistency of the harness or memory safety. */
+#define FUZZ_ASSERT(cond)						\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "fuzz: ASSERTION FAILED at %s:%d: %s\n",\
+			    __FILE__, __LINE__, #cond);			\
+			abort();					\
+		}							\
+	} while (0)
+
+/* A small deterministic generator for split points. */
+static inline uint32_t
+fuzz_rand(uint32_t *s)
+{
+	uint32_t x = *s ? *s : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+/* Print up to `max` bytes as a C string literal, for diagnostics. */
+static inline void
+fuzz_dump(const char *label, const void *p, size_t n, size_t max)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	fprintf(stderr, "%s (%zu bytes): \"", label, n);
+	for (i = 0; i < n && i < max; i++) {
+		if (s[i] == '\r')
+			fputs("\\r", stderr);
+		else if (s[i] == '\n')
+			fputs("\\n", stderr);
+		else if (s[i] == '"' || s[i] == '\\')
+			fprintf(stderr, "\\%c", s[i]);
+		else if (s[i] < 0x20 || s[i] >= 0x7f)
+			fprintf(stderr, "\\x%02x", s[i]);
+		else
+			fputc(s[i], stderr);
+	}
+	fprintf(stderr, "\"%s\n", n > max ? "..." : "");
+}
+
+#endif

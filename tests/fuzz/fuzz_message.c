@@ -1,0 +1,542 @@
+/*
+ * The message reader (the SMTP-smuggling defence) fed the input in chunks,
+ * then what would go on the wire: the header bytes and the body, dot-stuffed
+ * as for DATA, and re-encoded by encode_for_transport() for a server
+ * without 8BITMIME.
+ *
+ * Input: byte 0 = flags: bit 0 dot_is_data (-i); bit 1 amplify: the rest is
+ * repeated past SPOOL_MEMORY_MAX so the spool spills to its file; bits 2-3
+ * the chunking (whole, single bytes, 1..16, 1..4096 bytes); byte 1 seeds
+ * the chunk sizes; the rest is the message on stdin.
+ *
+ * Invariants (names for SMTPSEND_FUZZ_KNOWN, see fuzz_common.h):
+ *   message-nul       the reader fails (exit 65) exactly when a NUL comes
+ *                     before the end of the input (or a lone ".")
+ *   message-crlf      the output has no NUL, no bare CR, no bare LF, and is
+ *                     empty or ends in CRLF
+ *   message-model     the output is exactly the input normalised as
+ *                     tests/unit/test_message.c specifies: every CR* LF a
+ *                     CRLF, any other CR a space, a lone "." ends the input
+ *                     unless -i, a leading "From " line dropped, headers
+ *                     until a blank line or a line that is not a field,
+ *                     the separator added when a body follows headers
+ *   message-facts     message_size() is the output's size; eight_bit is set
+ *                     when the output has a byte >= 0x80; longest_line is at
+ *                     least the longest output line
+ *   dotstuff-lone-dot after dot-stuffing, no line is a lone "."
+ *   dotstuff-roundtrip removing one leading dot per line gives the input
+ *   encode-crlf       as message-crlf, for encode_for_transport()'s output
+ *   encode-line-body  no body line of the re-encoded message is over 998
+ *   encode-line-header no header line of the re-encoded message is over 998
+ *   encode-8bit       a single-part message re-encoded for a 7-bit server
+ *                     has no byte >= 0x80 in its body
+ *   encode-qp         when re-encoded as quoted-printable: lines of at most
+ *                     76 octets, and decoding gives back the body exactly
+ */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "message.h"
+#include "spool.h"
+#include "status.h"
+#include "fuzz_common.h"
+
+/* ---- the model ---------------------------------------------------- */
+
+struct line {
+	size_t	off, len;	/* in the model's normalised text */
+};
+
+struct model {
+	bool		nul;		/* a NUL before the end */
+	struct buf	norm;		/* normalised lines, back to back */
+	struct line	*v;
+	size_t		n, cap;
+	struct buf	want;		/* the expected output */
+};
+
+static void
+model_add(struct model *md, const char *p, size_t len)
+{
+	if (md->n == md->cap) {
+		md->cap = md->cap ? md->cap * 2 : 64;
+		md->v = realloc(md->v, md->cap * sizeof(*md->v));
+		FUZZ_ASSERT(md->v != NULL);
+	}
+	md->v[md->n].off = md->norm.len;
+	md->v[md->n].len = len;
+	md->n++;
+	FUZZ_ASSERT(buf_add(&md->norm, p, len) == 0);
+}
+
+static size_t
+field_name_len(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ':')
+			return i;
+		if (c <= ' ' || c > '~')
+			return 0;
+	}
+	return 0;
+}
+
+static void
+model_run(struct model *md, const char *in, size_t n, bool dot_is_data)
+{
+	size_t pos = 0, i, nh = 0;
+	bool separator = false;
+	char *tmp = malloc(n + 1);
+
+	FUZZ_ASSERT(tmp != NULL);
+	while (pos < n) {
+		const char *lf = memchr(in + pos, '\n', n - pos);
+		size_t len = lf ? (size_t)(lf - (in + pos)) : n - pos;
+		bool complete = lf != NULL;
+
+		if (memchr(in + pos, '\0', len) != NULL) {
+			md->nul = true;
+			break;
+		}
+		memcpy(tmp, in + pos, len);
+		if (complete)
+			while (len > 0 && tmp[len - 1] == '\r')
+				len--;
+		for (i = 0; i < len; i++)
+			if (tmp[i] == '\r')
+				tmp[i] = ' ';
+		if (!dot_is_data && len == 1 && tmp[0] == '.')
+			break;
+		if (!complete && len == 0)
+			break;
+		model_add(md, tmp, len);
+		pos = complete ? (size_t)(lf - in) + 1 : n;
+	}
+	free(tmp);
+	if (md->nul)
+		return;
+
+	/* Structure: mbox line, headers, separator, body. */
+	i = 0;
+	if (md->n > 0 && md->v[0].len >= 5 &&
+	    memcmp(md->norm.data + md->v[0].off, "From ", 5) == 0)
+		i = 1;
+	for (; i < md->n; i++) {
+		const char *s = md->norm.data + md->v[i].off;
+		size_t len = md->v[i].len;
+
+		if (len == 0) {
+			separator = true;
+			i++;
+			break;
+		}
+		if ((s[0] == ' ' || s[0] == '\t') && nh > 0)
+			;	/* a fold of the previous field */
+		else if (field_name_len(s, len) > 0)
+			nh++;
+		else
+			break;
+		FUZZ_ASSERT(buf_add(&md->want, s, len) == 0);
+		FUZZ_ASSERT(buf_add(&md->want, "\r\n", 2) == 0);
+	}
+	if (separator || (i < md->n && nh > 0))
+		FUZZ_ASSERT(buf_add(&md->want, "\r\n", 2) == 0);
+	for (; i < md->n; i++) {
+		FUZZ_ASSERT(buf_add(&md->want, md->norm.data + md->v[i].off,
+		    md->v[i].len) == 0);
+		FUZZ_ASSERT(buf_add(&md->want, "\r\n", 2) == 0);
+	}
+}
+
+static void
+model_free(struct model *md)
+{
+	buf_free(&md->norm);
+	buf_free(&md->want);
+	free(md->v);
+}
+
+/* ---- checks on wire bytes ------------------------------------------ */
+
+/* Normalised: no NUL, CR and LF only as CRLF, empty or ending in CRLF. */
+static bool
+crlf_clean(const char *p, size_t n, size_t *bad)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\0' ||
+		    (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
+		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))) {
+			*bad = i;
+			return false;
+		}
+	}
+	*bad = n;
+	return n == 0 || (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
+}
+
+static size_t
+longest_line(const char *p, size_t n)
+{
+	size_t i, start = 0, max = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\n') {
+			size_t len = i - start;
+
+			if (len > 0 && p[i - 1] == '\r')
+				len--;
+			if (len > max)
+				max = len;
+			start = i + 1;
+		}
+	return n - start > max ? n - start : max;
+}
+
+static bool
+has_8bit(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/* The bytes as sent: the header block then the body, read in pieces. */
+static void
+wire_bytes(const struct message *m, struct buf *head, struct buf *body,
+    uint32_t *seed)
+{
+	char chunk[8192];
+	off_t off = 0;
+	ssize_t r;
+
+	FUZZ_ASSERT(message_header_bytes(m, head) == 0);
+	for (;;) {
+		size_t want = 1 + fuzz_rand(seed) % sizeof(chunk);
+
+		r = spool_read(&m->body, off, chunk, want);
+		FUZZ_ASSERT(r >= 0 && (size_t)r <= want);
+		if (r == 0)
+			break;
+		FUZZ_ASSERT(buf_add(body, chunk, (size_t)r) == 0);
+		off += r;
+	}
+	FUZZ_ASSERT(off == m->body.size);
+}
+
+/* Dot-stuff in random pieces as session.c does; check the result. */
+static void
+check_dotstuff(const char *p, size_t n, uint32_t *seed)
+{
+	struct dotstuffer ds = { true };
+	char *out = malloc(2 * n + 1);
+	size_t i = 0, o = 0, start;
+
+	FUZZ_ASSERT(out != NULL);
+	while (i < n) {
+		size_t len = 1 + fuzz_rand(seed) % 512;
+
+		if (len > n - i)
+			len = n - i;
+		o += dotstuff(&ds, p + i, len, out + o);
+		FUZZ_ASSERT(o <= 2 * n);
+		i += len;
+	}
+	/* No lone "." line: it would end DATA early (and smuggle the rest). */
+	for (start = 0; start < o; ) {
+		const char *lf = memchr(out + start, '\n', o - start);
+		size_t end = lf ? (size_t)(lf - out) : o;
+		size_t len = end - start;
+
+		if (len > 0 && out[start + len - 1] == '\r')
+			len--;
+		FUZZ_CHECK("dotstuff-lone-dot", !(len == 1 &&
+		    out[start] == '.'));
+		start = end + 1;
+	}
+	/* Lines that started with "." got one more; undo exactly that. */
+	{
+		size_t j = 0, k = 0;
+		bool bol = true, ok = true;
+
+		for (j = 0; j < n; j++) {
+			if (bol && p[j] == '.') {
+				if (k >= o || out[k] != '.') {
+					ok = false;
+					break;
+				}
+				k++;
+			}
+			if (k >= o || out[k] != p[j]) {
+				ok = false;
+				break;
+			}
+			k++;
+			bol = p[j] == '\n';
+		}
+		FUZZ_CHECK("dotstuff-roundtrip", ok && k == o);
+	}
+	free(out);
+}
+
+static void
+check_crlf(const char *name, const char *what, const char *p, size_t n)
+{
+	size_t bad;
+	bool ok = crlf_clean(p, n, &bad);
+
+	if (!ok) {
+		fprintf(stderr, "%s: offset %zu\n", what, bad);
+		fuzz_dump(what, p + (bad > 40 ? bad - 40 : 0),
+		    n - (bad > 40 ? bad - 40 : 0), 120);
+	}
+	FUZZ_CHECK(name, ok);
+}
+
+/* ---- encode_for_transport ------------------------------------------ */
+
+static bool
+will_quote(const struct message *m)
+{
+	const struct header *h = header_find(m, "Content-Transfer-Encoding", 0);
+	const char *v = h != NULL ? header_value(h) : "7bit";
+
+	return message_single_part(m) && (strncasecmp(v, "7bit", 4) == 0 ||
+	    strncasecmp(v, "8bit", 4) == 0 || strncasecmp(v, "binary", 6) == 0);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode quoted-printable (CRLF lines, "=" soft breaks, "=XX"). */
+static bool
+qp_decode(const char *p, size_t n, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '=') {
+			if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n') {
+				i += 2;
+				continue;
+			}
+			if (i + 2 >= n || hexval(p[i + 1]) < 0 ||
+			    hexval(p[i + 2]) < 0)
+				return false;
+			FUZZ_ASSERT(buf_addch(out, (char)(hexval(p[i + 1]) *
+			    16 + hexval(p[i + 2]))) == 0);
+			i += 2;
+		} else
+			FUZZ_ASSERT(buf_addch(out, p[i]) == 0);
+	}
+	return true;
+}
+
+static void
+check_encode(const struct message *m, const struct buf *orig_body,
+    uint32_t *seed)
+{
+	struct message enc;
+	struct failure f;
+	struct buf head = BUF_INIT, body = BUF_INIT;
+	bool qp = will_quote(m);
+	int saved = -1, devnull, r;
+
+	message_init(&enc);
+	memset(&f, 0, sizeof(f));
+	if (!qp) {
+		/* The multipart warning: keep the fuzzer's log readable. */
+		fflush(stderr);
+		saved = dup(2);
+		if ((devnull = open("/dev/null", O_WRONLY)) != -1) {
+			dup2(devnull, 2);
+			close(devnull);
+		}
+	}
+	r = encode_for_transport(m, &enc, true, &f);
+	if (saved != -1) {
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+	}
+	FUZZ_ASSERT(r == 0);	/* only ENOMEM or a spool error may fail */
+
+	wire_bytes(&enc, &head, &body, seed);
+	check_crlf("encode-crlf", "encoded header bytes", head.data ?
+	    head.data : "", head.len);
+	check_crlf("encode-crlf", "encoded body", body.data ? body.data : "",
+	    body.len);
+	if (longest_line(body.data, body.len) > 998)
+		fprintf(stderr, "encoded body line of %zu octets\n",
+		    longest_line(body.data, body.len));
+	FUZZ_CHECK("encode-line-body", longest_line(body.data, body.len) <=
+	    998);
+	if (longest_line(head.data, head.len) > 998)
+		fprintf(stderr, "encoded header line of %zu octets\n",
+		    longest_line(head.data, head.len));
+	FUZZ_CHECK("encode-line-header", longest_line(head.data, head.len) <=
+	    998);
+	if (message_single_part(m)) {
+		if (has_8bit(body.data, body.len)) {
+			const struct header *h = header_find(m,
+			    "Content-Transfer-Encoding", 0);
+
+			fprintf(stderr, "single-part body keeps 8-bit bytes "
+			    "(Content-Transfer-Encoding: %s)\n",
+			    h ? header_value(h) : "(none)");
+		}
+		FUZZ_CHECK("encode-8bit", !has_8bit(body.data, body.len));
+	}
+	if (qp) {
+		struct buf dec = BUF_INIT;
+		bool ok;
+
+		FUZZ_CHECK("encode-qp", longest_line(body.data, body.len) <=
+		    76);
+		ok = qp_decode(body.data, body.len, &dec) &&
+		    dec.len == orig_body->len && (dec.len == 0 ||
+		    memcmp(dec.data, orig_body->data, dec.len) == 0);
+		FUZZ_CHECK("encode-qp", ok);
+		buf_free(&dec);
+		FUZZ_CHECK("encode-facts", !enc.eight_bit);
+	}
+	check_dotstuff(head.data ? head.data : "", head.len, seed);
+	check_dotstuff(body.data ? body.data : "", body.len, seed);
+	buf_free(&head);
+	buf_free(&body);
+	message_free(&enc);
+}
+
+/* ---- the target ---------------------------------------------------- */
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct message m;
+	struct reader r;
+	struct failure f;
+	struct model md;
+	struct buf head = BUF_INIT, body = BUF_INIT, all = BUF_INIT;
+	const char *in;
+	char *big = NULL;
+	size_t n, pos = 0, bad;
+	uint32_t seed;
+	bool dot_is_data, amplify;
+	int mode, rc = 0;
+
+	if (size < 2)
+		return 0;
+	dot_is_data = data[0] & 1;
+	amplify = data[0] & 2;
+	mode = (data[0] >> 2) & 3;
+	seed = 0x10001u * (data[1] + 1u) ^ data[0];
+	in = (const char *)data + 2;
+	n = size - 2;
+	if (amplify && n > 0) {
+		size_t total = SPOOL_MEMORY_MAX + 4096 + n, o;
+
+		if ((big = malloc(total)) == NULL)
+			return 0;
+		for (o = 0; o < total; o += n)
+			memcpy(big + o, in, total - o < n ? total - o : n);
+		in = big;
+		n = total;
+	}
+
+	memset(&f, 0, sizeof(f));
+	memset(&md, 0, sizeof(md));
+	message_init(&m);
+	FUZZ_ASSERT(reader_init(&r, &m, dot_is_data) == 0);
+	while (pos < n && !r.done) {
+		size_t len;
+
+		switch (mode) {
+		case 0: len = n - pos; break;
+		case 1: len = 1; break;
+		case 2: len = 1 + fuzz_rand(&seed) % 16; break;
+		default: len = 1 + fuzz_rand(&seed) % 4096; break;
+		}
+		if (len > n - pos)
+			len = n - pos;
+		if ((rc = reader_feed(&r, in + pos, len, &f)) == -1)
+			break;
+		pos += len;
+	}
+	if (rc == 0)
+		rc = reader_finish(&r, &f);
+	reader_free(&r);
+
+	model_run(&md, in, n, dot_is_data);
+	FUZZ_CHECK("message-nul", (rc == -1) == md.nul);
+	if (rc == -1) {
+		FUZZ_CHECK("message-nul", status_exit(&f) == 65);
+		goto out;
+	}
+
+	wire_bytes(&m, &head, &body, &seed);
+	FUZZ_ASSERT(buf_add(&all, head.data, head.len) == 0);
+	FUZZ_ASSERT(buf_add(&all, body.data, body.len) == 0);
+	check_crlf("message-crlf", "header bytes", head.data ? head.data : "",
+	    head.len);
+	check_crlf("message-crlf", "body", body.data ? body.data : "",
+	    body.len);
+	check_crlf("message-crlf", "output", all.data ? all.data : "",
+	    all.len);
+	FUZZ_ASSERT(memchr(all.data ? all.data : "", '\0', all.len) == NULL);
+
+	if (HEADER_SECTION_MAX > n) {
+		bool same = md.want.len == all.len && (all.len == 0 ||
+		    memcmp(md.want.data, all.data, all.len) == 0);
+
+		if (!same) {
+			for (bad = 0; bad < all.len && bad < md.want.len &&
+			    all.data[bad] == md.want.data[bad]; bad++)
+				;
+			fprintf(stderr, "output differs from the model at "
+			    "offset %zu (lengths %zu, %zu)\n", bad, all.len,
+			    md.want.len);
+			fuzz_dump("output", all.data, all.len, 400);
+			fuzz_dump("model", md.want.data, md.want.len, 400);
+		}
+		FUZZ_CHECK("message-model", same);
+	}
+	FUZZ_CHECK("message-facts", message_size(&m) == (off_t)all.len);
+	FUZZ_CHECK("message-facts", !has_8bit(all.data, all.len) ||
+	    m.eight_bit);
+	FUZZ_CHECK("message-facts", m.longest_line >=
+	    longest_line(all.data, all.len));
+
+	check_dotstuff(all.data ? all.data : "", all.len, &seed);
+	check_encode(&m, &body, &seed);
+out:
+	model_free(&md);
+	buf_free(&head);
+	buf_free(&body);
+	buf_free(&all);
+	message_free(&m);
+	free(big);
+	return 0;
+}

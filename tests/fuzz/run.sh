@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Build and run the libFuzzer harnesses of tests/fuzz/.
+#
+#   tests/fuzz/run.sh [build|run|all] [NAME...]    (default: all, every harness)
+#   tests/fuzz/run.sh repro NAME FILE...           run inputs once, show the report
+#   FUZZ_SECONDS=5 tests/fuzz/run.sh               quick mode, for CI
+#
+# NAME is addr, reply, message, config or args. Binaries go to build/fuzz/,
+# the growing corpus to build/fuzz/corpus/NAME/ (seeded from
+# tests/fuzz/corpus/NAME/, which is never written), crashes to
+# build/fuzz/crashes/, logs to build/fuzz/logs/.
+#
+# Environment:
+#   FUZZ_SECONDS   seconds per harness (default 60)
+#   FUZZ_JOBS      harnesses run at once (default: the number of CPUs)
+#   CC             clang with libFuzzer (default clang)
+#   SMTPSEND_FUZZ_KNOWN  invariants to tolerate, see tests/fuzz/fuzz_common.h
+#
+# Exit status: 0 when no harness found anything, 1 otherwise (each crash
+# file is printed), 2 on a build failure.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out="$root/build/fuzz"
+CC=${CC:-clang}
+case "$CC" in *clang*) ;; *) CC=clang ;; esac
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+ALL="addr reply message config args"
+
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer $SAN -std=c11 -D_GNU_SOURCE \
+    -Wall -Wno-unused-parameter -I$root/src -I$here"
+
+max_len() {
+	case "$1" in
+	message) echo 262144 ;;
+	*) echo 65536 ;;
+	esac
+}
+
+build() {
+	pkg=$(pkg-config --cflags libcurl libbsd-overlay openssl) || exit 2
+	libs=$(pkg-config --libs libcurl libbsd-overlay openssl) || exit 2
+	mkdir -p "$out/obj"
+	# The library once, instrumented for coverage but without main().
+	for src in "$root"/src/*.c; do
+		obj="$out/obj/$(basename "$src" .c).o"
+		if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] ||
+		    [ -n "$(find "$root/src" -name '*.h' -newer "$obj")" ]; then
+			echo "  CC      $src"
+			# shellcheck disable=SC2086
+			$CC $CFLAGS_FUZZ -fsanitize=fuzzer-no-link $pkg -c \
+			    -o "$obj" "$src" || exit 2
+		fi
+	done
+	for name in "$@"; do
+		echo "  LD      $out/fuzz_$name"
+		# shellcheck disable=SC2086
+		$CC $CFLAGS_FUZZ -fsanitize=fuzzer $pkg -o "$out/fuzz_$name" \
+		    "$here/fuzz_$name.c" "$out"/obj/*.o $libs || exit 2
+	done
+}
+
+# One harness for FUZZ_SECONDS; its log in build/fuzz/logs/NAME.log.
+fuzz_one() {
+	name=$1
+	corpus="$out/corpus/$name"
+	mkdir -p "$corpus" "$out/crashes" "$out/logs"
+	dict=""
+	[ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
+	# shellcheck disable=SC2086
+	"$out/fuzz_$name" "$corpus" "$here/corpus/$name" $dict \
+	    -max_len="$(max_len "$name")" -max_total_time="$FUZZ_SECONDS" \
+	    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix="$out/crashes/$name-" \
+	    >"$out/logs/$name.log" 2>&1
+}
+
+summary() {
+	name=$1 rc=$2
+	log="$out/logs/$name.log"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+	printf '%-8s %s execs=%s %s\n' "$name" \
+	    "$([ "$rc" = 0 ] && echo ok || echo FAILED)" "${execs:-?}" "${cov:-}"
+	if [ "$rc" != 0 ]; then
+		grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|INVARIANT VIOLATED|ASSERTION FAILED' \
+		    "$log" | head -3 | sed 's/^/         /'
+		sed -n 's/.*Test unit written to \(.*\)$/         crash file: \1/p' "$log"
+		echo "         log: $log"
+	fi
+}
+
+run() {
+	: >"$out/status"
+	running=0
+	for name in "$@"; do
+		( rc=0; fuzz_one "$name" || rc=$?; echo "$name $rc" >>"$out/status" ) &
+		running=$((running + 1))
+		if [ "$running" -ge "$FUZZ_JOBS" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+	failed=0
+	for name in "$@"; do
+		rc=$(sed -n "s/^$name //p" "$out/status")
+		summary "$name" "${rc:-1}"
+		[ "${rc:-1}" = 0 ] || failed=1
+	done
+	return $failed
+}
+
+cmd=${1:-all}
+case "$cmd" in
+build|run|all) shift 2>/dev/null || true ;;
+repro)
+	[ $# -ge 3 ] || { echo "usage: $0 repro NAME FILE..." >&2; exit 2; }
+	name=$2; shift 2
+	build "$name"
+	exec "$out/fuzz_$name" -runs=1 "$@"
+	;;
+*) cmd=all ;;
+esac
+names=${*:-$ALL}
+for name in $names; do
+	[ -f "$here/fuzz_$name.c" ] || { echo "no harness $name" >&2; exit 2; }
+done
+mkdir -p "$out"
+# shellcheck disable=SC2086
+case "$cmd" in
+build) build $names ;;
+run) run $names ;;
+all) build $names && run $names ;;
+esac
