@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "envelope.h"
 #include "escape.h"
 #include "hostname.h"
@@ -246,24 +247,180 @@ qualify(char **spec, const struct settings *s)
 	return 0;
 }
 
+/* A bare name through the aliases (when there are any), then qualified. */
 static int
-qualify_all(struct envelope *e, const struct settings *s, struct failure *f)
+map_local(const char *spec, const struct aliases *al,
+    const struct settings *s, struct addrlist *out, struct failure *f)
 {
+	struct addrlist l = { NULL, 0 };
+	size_t i;
+	int r = -1;
+
+	if (al == NULL || strchr(spec, '@') != NULL) {
+		if (addrlist_add_unique(&l, spec) == -1)
+			goto nomem;
+	} else if (aliases_expand(al, spec, &l, f) == -1)
+		goto out;
+	for (i = 0; i < l.n; i++)
+		if (qualify(&l.v[i].spec, s) == -1 ||
+		    addrlist_add_unique(out, l.v[i].spec) == -1)
+			goto nomem;
+	r = 0;
+	goto out;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+out:
+	addrlist_free(&l);
+	return r;
+}
+
+static int
+map_envelope(struct envelope *e, const struct aliases *al,
+    const struct settings *s, struct failure *f)
+{
+	struct addrlist rcpts = { NULL, 0 }, sender = { NULL, 0 };
 	size_t i;
 
-	if (qualify(&e->sender, s) == -1)
-		goto nomem;
 	for (i = 0; i < e->rcpts.n; i++)
-		if (qualify(&e->rcpts.v[i].spec, s) == -1)
-			goto nomem;
+		if (map_local(e->rcpts.v[i].spec, al, s, &rcpts, f) == -1)
+			goto fail;
+	addrlist_free(&e->rcpts);
+	e->rcpts = rcpts;
+	if (*e->sender != '\0') {
+		/* A sender is one address: the first the name stands for. */
+		if (map_local(e->sender, al, s, &sender, f) == -1)
+			goto fail;
+		free(e->sender);
+		e->sender = sender.v[0].spec;
+		sender.v[0].spec = strdup("");
+		addrlist_free(&sender);
+	}
 	e->smtputf8 = has_8bit(e->sender, strlen(e->sender));
 	for (i = 0; i < e->rcpts.n; i++)
 		if (has_8bit(e->rcpts.v[i].spec, strlen(e->rcpts.v[i].spec)))
 			e->smtputf8 = true;
 	return 0;
-nomem:
-	fail_errno(f, CAUSE_OSERR, "out of memory");
+fail:
+	addrlist_free(&rcpts);
+	addrlist_free(&sender);
 	return -1;
+}
+
+/* Display names as written when they are plain words, else quoted. */
+static void
+render(struct buf *b, const char *name, const char *spec)
+{
+	const char *p;
+
+	if (b->len > 0)
+		buf_addstr(b, ", ");
+	if (name == NULL || *name == '\0') {
+		buf_addstr(b, spec);
+		return;
+	}
+	if (*name == '"' || strpbrk(name, "()<>[]:;@\\,.\"") == NULL)
+		buf_printf(b, "%s <%s>", name, spec);
+	else {
+		buf_addch(b, '"');
+		for (p = name; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(b, '\\');
+			buf_addch(b, *p);
+		}
+		buf_printf(b, "\" <%s>", spec);
+	}
+}
+
+static bool
+any_bare(const struct addrlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strchr(l->v[i].spec, '@') == NULL)
+			return true;
+	return false;
+}
+
+/*
+ * From, To and Cc with bare local names ("root (Cron Daemon)") are
+ * rewritten with the envelope's mapping, keeping the names people read.
+ */
+static int
+map_field(struct header *h, const struct aliases *al,
+    const struct settings *s, struct failure *f)
+{
+	struct addrlist l = { NULL, 0 }, mapped;
+	struct buf v = BUF_INIT;
+	char why[160], name[128];
+	size_t i, k;
+	int r = 0;
+	bool from;
+
+	snprintf(name, sizeof(name), "%.*s", (int)h->namelen, h->text);
+	from = strcasecmp(name, "From") == 0;
+	if (addrlist_parse(&l, header_value(h), why, sizeof(why)) == -1 ||
+	    !any_bare(&l))
+		goto out;
+	for (i = 0; i < l.n && r == 0; i++) {
+		memset(&mapped, 0, sizeof(mapped));
+		r = map_local(l.v[i].spec, al, s, &mapped, f);
+		/* An author is one mailbox: the first the name stands for. */
+		if (r == 0 && from && mapped.n > 1)
+			mapped.n = 1;
+		for (k = 0; r == 0 && k < mapped.n; k++)
+			render(&v, l.v[i].display ? l.v[i].display :
+			    l.v[i].comment, mapped.v[k].spec);
+		addrlist_free(&mapped);
+	}
+	if (r == 0 && v.data != NULL) {
+		free(h->text);
+		if (asprintf(&h->text, "%s: %s", name, v.data) == -1) {
+			h->text = NULL;
+			r = -1;
+		}
+	}
+out:
+	buf_free(&v);
+	addrlist_free(&l);
+	return r;
+}
+
+static int
+map_headers(struct message *m, const struct aliases *al,
+    const struct settings *s, struct failure *f)
+{
+	static const char *const names[] = { "From", "To", "Cc" };
+	size_t i, k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		for (i = 0; i < m->nheaders; i++)
+			if (m->headers[i].namelen == strlen(names[k]) &&
+			    strncasecmp(m->headers[i].text, names[k],
+			    m->headers[i].namelen) == 0 &&
+			    map_field(&m->headers[i], al, s, f) == -1)
+				return -1;
+	return 0;
+}
+
+/* Aliases and maildomain for the envelope and the From/To/Cc fields. */
+static int
+map_all(struct envelope *e, struct message *m, const struct settings *s,
+    struct failure *f)
+{
+	struct aliases al;
+	int r;
+
+	if (s->aliases != NULL && aliases_load(&al, s->aliases, f) == -1)
+		return -1;
+	r = map_envelope(e, s->aliases ? &al : NULL, s, f);
+	if (r == 0)
+		r = map_headers(m, s->aliases ? &al : NULL, s, f);
+	if (s->aliases != NULL)
+		aliases_free(&al);
+	if (r == -1 && !failed(f))
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+	return r;
 }
 
 /* RFC 5322 date in the C locale's English names, local time. */
@@ -371,7 +528,7 @@ envelope_build(struct envelope *e, const struct options *o,
 	if (*e->sender != '\0' && addr_check(e->sender, why, sizeof(why))
 	    == -1)
 		return bad_address(f, "sender", e->sender, why);
-	if (collect_recipients(e, o, m, f) == -1 || qualify_all(e, s, f) == -1)
+	if (collect_recipients(e, o, m, f) == -1 || map_all(e, m, s, f) == -1)
 		return -1;
 	e->notify = o->dsn_notify ? o->dsn_notify : s->dsn_notify;
 	e->ret = o->dsn_return ? o->dsn_return : s->dsn_return;

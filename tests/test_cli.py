@@ -36,11 +36,40 @@ def cron_mail_pretend():
     expect(re.match(r'RCPT TO:<root@[^>]+>$', env[1].strip()) is not None,
            'root qualified: %r' % env[1])
     m = message(r)
-    expect(m.startswith(b'From: root (Cron Daemon)\r\nTo: root\r\n'),
-           'headers kept as given: %r' % m[:80])
+    expect(re.match(rb'From: Cron Daemon <root@[^>]+>\r\nTo: root@[^\r]+\r\n',
+                    m) is not None, 'bare names qualified: %r' % m[:90])
     expect_in(b'\r\nDate: ', m, 'Date added')
     expect_in(b'\r\nMessage-ID: <', m, 'Message-ID added')
     expect(m.endswith(b'\r\n\r\nline one\r\n'), 'body: %r' % m[-40:])
+
+
+@test
+def aliases_and_maildomain():
+    d = os.path.dirname(write_config('x'))
+    aliases = os.path.join(d, 'aliases')
+    with open(aliases, 'w') as f:
+        f.write('# comment\nroot: admin@example.com, ops\nops: ops@example.com, '
+                'root\nwww-data: root\ndefault: catchall@example.com\n')
+    cfg = CFG + 'aliases %s\nmaildomain host.example.com\n' % aliases
+    r = pretend(['root', 'nobody', 'x@y.org'], config=cfg,
+                stdin=b'From: root (Cron Daemon)\nTo: www-data, "Ops" <ops>\n'
+                      b'Cc: x@y.org\n\nb\n')
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    rcpts = [l.split('<')[1].split('>')[0] for l in envelope(r)[1:]]
+    expect_eq(rcpts, ['admin@example.com', 'ops@example.com',
+                      'root@host.example.com', 'catchall@example.com',
+                      'x@y.org'], 'expanded, loop stopped, default used')
+    m = message(r)
+    expect_in(b'From: Cron Daemon <admin@example.com>\r\n', m, 'From mapped')
+    expect_in(b'To: admin@example.com, ops@example.com, root@host.example.com, '
+              b'"Ops" <ops@example.com>, "Ops" <admin@example.com>, '
+              b'"Ops" <ops@host.example.com>\r\n', m,
+              'To mapped, display names kept')
+    expect_in(b'Cc: x@y.org\r\n', m, 'qualified fields untouched')
+    r = pretend(['-f', 'root', 'a@x.org'], config=CFG +
+                'maildomain host.example.com\n')
+    expect_in('MAIL FROM:<root@host.example.com>', envelope(r)[0],
+              '-f root qualified')
 
 
 @test

@@ -490,6 +490,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reader_free(&r);
 
 	model_run(&md, in, n, dot_is_data);
+	if ((rc == -1) != md.nul) {
+		fprintf(stderr, "reader %s (%s), model %s a NUL; dot_is_data "
+		    "%d, chunking %d\n", rc == -1 ? "failed" : "succeeded",
+		    rc == -1 ? f.text : "", md.nul ? "saw" : "did not see",
+		    dot_is_data, mode);
+		fuzz_dump("input", in, n, 400);
+	}
 	FUZZ_CHECK("message-nul", (rc == -1) == md.nul);
 	if (rc == -1) {
 		FUZZ_CHECK("message-nul", status_exit(&f) == 65);

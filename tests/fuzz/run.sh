@@ -44,6 +44,11 @@ build() {
 	pkg=$(pkg-config --cflags libcurl libbsd-overlay openssl) || exit 2
 	libs=$(pkg-config --libs libcurl libbsd-overlay openssl) || exit 2
 	mkdir -p "$out/obj"
+	# Sources come and go: drop objects whose source is gone.
+	for obj in "$out"/obj/*.o; do
+		[ -e "$obj" ] || continue
+		[ -e "$root/src/$(basename "$obj" .o).c" ] || rm -f "$obj"
+	done
 	# The library once, instrumented for coverage but without main().
 	for src in "$root"/src/*.c; do
 		obj="$out/obj/$(basename "$src" .c).o"
