@@ -64,6 +64,9 @@ main(int argc, char **argv)
 	case MODE_LIST_OUTBOX:
 		status = queue_list(&o, &f) == -1 ? report(&f) : 0;
 		break;
+	case MODE_SERVERINFO:
+		status = run_serverinfo(&o, &f) == -1 ? report(&f) : 0;
+		break;
 	case MODE_RUN_OUTBOX:
 		status = queue_run(&o, &f) == -1 ? report(&f) : 0;
 		break;

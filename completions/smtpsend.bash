@@ -99,7 +99,7 @@ _smtpsend()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j
 	local short='-i -t -v -B -C -F -f -N -R -V -a -r'
 	local long='--account --auth --domain --help --host --logfile
-	    --passwordeval --port --pretend --read-envelope-from --syslog
+	    --passwordeval --port --pretend --read-envelope-from --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls
 	    --tls-trust-file --user --version'
 	# Short options that take a value, and long ones that require one.

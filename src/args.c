@@ -10,9 +10,12 @@ const char usage_text[] =
 "usage: smtpsend [-itv] [-B type] [-C file] [-F name] [-f sender] [-N dsn]\n"
 "                [-R ret] [-V envid] [-a account] [long options] [--]\n"
 "                [recipient ...]\n"
+"       smtpsend --serverinfo [-a account] [long options]\n"
+"       smtpsend -bp | -q [-a account]\n"
 "       smtpsend --help | --version\n"
 "long options:\n"
-"  --account=NAME  --pretend  --read-envelope-from  --host=HOST  --port=PORT\n"
+"  --account=NAME  --pretend  --serverinfo  --read-envelope-from\n"
+"  --host=HOST  --port=PORT\n"
 "  --tls[=on|off]  --tls-starttls[=on|off]  --tls-certcheck[=on|off]\n"
 "  --tls-trust-file=FILE  --tls-fingerprint=SHA256  --auth[=on|off|METHOD]\n"
 "  --user=USER  --passwordeval=CMD  --domain=NAME  --timeout=SECONDS\n"
@@ -39,6 +42,7 @@ static const struct option long_options[] = {
 	{ "pretend",		no_argument,	   NULL, OPT_PRETEND },
 	{ "read-envelope-from",	no_argument,	   NULL,
 	    OPT_READ_ENVELOPE_FROM },
+	{ "serverinfo",		no_argument,	   NULL, OPT_SERVERINFO },
 	{ "syslog",		optional_argument, NULL, KEYOPT(K_SYSLOG) },
 	{ "timeout",		required_argument, NULL, KEYOPT(K_TIMEOUT) },
 	{ "tls",		optional_argument, NULL, KEYOPT(K_TLS) },
@@ -188,6 +192,7 @@ long_option(struct options *o, int c, struct failure *f)
 	case OPT_HELP: o->mode = MODE_HELP; return 0;
 	case OPT_VERSION: o->mode = MODE_VERSION; return 0;
 	case OPT_PRETEND: o->mode = MODE_PRETEND; return 0;
+	case OPT_SERVERINFO: o->mode = MODE_SERVERINFO; return 0;
 	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = true; return 0;
 	default:
 		break;

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -475,7 +476,14 @@ int
 config_user_path(char *dst, size_t size)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
 	char path[4096];
+
+	/* Set-id: the environment is someone else's; use the password file. */
+	if (getuid() != geteuid()) {
+		xdg = NULL;
+		home = (pw = getpwuid(geteuid())) != NULL ? pw->pw_dir : NULL;
+	}
 
 	if (xdg != NULL && *xdg == '/') {
 		snprintf(path, sizeof(path), "%s/smtpsend/config", xdg);

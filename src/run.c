@@ -137,3 +137,19 @@ run_version(void)
 {
 	printf("smtpsend %s (%s)\n", SMTPSEND_VERSION, session_library());
 }
+
+int
+run_serverinfo(const struct options *o, struct failure *f)
+{
+	const struct account *a;
+	struct settings s;
+	struct config c;
+	int r = -1;
+
+	if (config_load(&c, o->config_file, stderr, f) == 0 &&
+	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
+	    settings_resolve(&s, a, o->over, f) == 0)
+		r = session_serverinfo(&s, o->verbose, stdout, f);
+	config_free(&c);
+	return r;
+}

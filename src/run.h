@@ -7,6 +7,8 @@
 
 /* Read, resolve, and submit (or show, with --pretend). */
 int	run_submit(const struct options *, int input_fd, struct failure *f);
+/* --serverinfo */
+int	run_serverinfo(const struct options *, struct failure *f);
 /* "smtpsend X.Y.Z (libcurl ...)" */
 void	run_version(void);
 

@@ -45,6 +45,8 @@ struct session {
 	struct reply		 ehlo;
 	bool			 have_ehlo;
 	struct reply		 last;		/* the last reply libcurl saw */
+	struct reply		 greeting;
+	bool			 want_tls_info;	/* --serverinfo */
 	enum stage		 stage;
 	bool			 in_auth;
 	/* Our phase. */
@@ -175,8 +177,10 @@ debug_in(struct session *ss, const char *p, size_t n)
 			ss->have_ehlo = true;
 		} else if (ss->stage == STAGE_STARTTLS && r.code == 220)
 			ss->stage = STAGE_TLS;
-		if (ss->stage == STAGE_NONE)
+		if (ss->stage == STAGE_NONE) {
+			ss->greeting = r;
 			ss->stage = STAGE_GREETING;
+		}
 	}
 }
 
@@ -255,11 +259,17 @@ setup_auth(CURL *h, const struct settings *s, const char *password,
 
 /* Called by libcurl with the SSL_CTX before the handshake. */
 static CURLcode
-pin_cb(CURL *h, void *ssl_ctx, void *fingerprint)
+ctx_cb(CURL *h, void *ssl_ctx, void *arg)
 {
+	struct session *ss = arg;
+
 	(void)h;
-	return tlspin_install(ssl_ctx, fingerprint) == 0 ? CURLE_OK :
-	    CURLE_SSL_CERTPROBLEM;
+	if (ss->want_tls_info)
+		tls_capture_install(ssl_ctx);
+	if (ss->s->fingerprint != NULL &&
+	    tlspin_install(ssl_ctx, ss->s->fingerprint) == -1)
+		return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
 }
 
 static CURLcode
@@ -286,10 +296,10 @@ setup_tls(struct session *ss)
 		rc = curl_easy_setopt(h, CURLOPT_SSLCERT, s->cert_file);
 	if (rc == CURLE_OK && s->key_file != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_SSLKEY, s->key_file);
-	if (rc == CURLE_OK && s->fingerprint != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, pin_cb);
-	if (rc == CURLE_OK && s->fingerprint != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, s->fingerprint);
+	if (rc == CURLE_OK && (s->fingerprint != NULL || ss->want_tls_info))
+		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ctx_cb);
+	if (rc == CURLE_OK && (s->fingerprint != NULL || ss->want_tls_info))
+		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, ss);
 	return rc;
 }
 
@@ -1133,4 +1143,90 @@ const char *
 session_library(void)
 {
 	return curl_version();
+}
+
+/* SIZE in the units people read. */
+static void
+human_size(char *dst, size_t size, unsigned long long n)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(dst, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void
+print_extensions(FILE *out, const struct session *ss)
+{
+	const char *line = strchr(ss->ehlo.text, '\n'), *nl;
+	char human[32];
+
+	fprintf(out, "extensions:\n");
+	for (; line != NULL; line = nl) {
+		line++;
+		nl = strchr(line, '\n');
+		fprintf(out, "    %.*s", (int)(nl ? (size_t)(nl - line) :
+		    strlen(line)), line);
+		if (strncasecmp(line, "SIZE ", 5) == 0 && ss->caps.size_max) {
+			human_size(human, sizeof(human), ss->caps.size_max);
+			fprintf(out, " (%s)", human);
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "AUTH mechanisms: %s\n", ss->caps.auth ?
+	    ss->caps.auth_mechs : "none offered");
+}
+
+static void
+print_tls(FILE *out, const struct session *ss)
+{
+	/* CURLINFO_TLS_SSL_PTR is NULL after a CONNECT_ONLY perform on
+	 * 7.88: the SSL is taken from the handshake instead. */
+	if (!ss->s->tls || tls_captured() == NULL) {
+		fprintf(out, "TLS: none\n");
+		return;
+	}
+	tls_describe(out, tls_captured());
+}
+
+int
+session_serverinfo(const struct settings *s, int verbose, FILE *out,
+    struct failure *f)
+{
+	struct settings noauth = *s;
+	struct session_report rep;
+	struct session ss;
+	char text[600];
+	int r = -1;
+
+	/* What the server is, not who we are: no credentials are sent. */
+	noauth.auth = AUTH_OFF;
+	memset(&ss, 0, sizeof(ss));
+	memset(&rep, 0, sizeof(rep));
+	ss.s = &noauth;
+	ss.verbose = verbose;
+	ss.want_tls_info = true;
+	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
+	if (s->tls && !s->certcheck && s->fingerprint == NULL)
+		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
+		    "identity of %s is not verified\n", s->host);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (open_session(&ss, NULL, false, &rep, f) == -1)
+		goto out;
+	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);
+	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", s->host,
+	    s->port, !s->tls ? "no TLS" : s->starttls ? "STARTTLS" :
+	    "implicit TLS", ss.greeting.code, text);
+	print_extensions(out, &ss);
+	print_tls(out, &ss);
+	quit(&ss);
+	r = fflush(out) == 0 ? 0 : -1;
+out:
+	session_close(&ss);
+	return r;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "envelope.h"
@@ -29,6 +30,9 @@ struct session_report {
 int	session_submit(const struct settings *, const char *password,
 	    const struct envelope *, const struct message *, int verbose,
 	    struct session_report *, struct failure *f);
+/* --serverinfo: connect without credentials and describe the server. */
+int	session_serverinfo(const struct settings *, int verbose, FILE *out,
+	    struct failure *f);
 /* "libcurl/7.88.1 OpenSSL/3.0..." */
 const char *session_library(void);
 

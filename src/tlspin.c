@@ -59,3 +59,87 @@ tlspin_install(void *ssl_ctx, const char *fingerprint)
 	SSL_CTX_set_verify((SSL_CTX *)ssl_ctx, SSL_VERIFY_PEER, verify_leaf);
 	return 0;
 }
+
+static void
+print_name(FILE *out, const char *label, X509_NAME *name)
+{
+	char *text = X509_NAME_oneline(name, NULL, 0);
+
+	fprintf(out, "    %s: %s\n", label, text ? text : "?");
+	OPENSSL_free(text);
+}
+
+static void
+print_time(FILE *out, const char *label, const ASN1_TIME *t)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *text = NULL;
+	long n;
+
+	if (b == NULL)
+		return;
+	ASN1_TIME_print(b, t);
+	n = BIO_get_mem_data(b, &text);
+	fprintf(out, "    %s: %.*s\n", label, (int)n, text ? text : "");
+	BIO_free(b);
+}
+
+static void
+print_fingerprint(FILE *out, X509 *cert)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (X509_digest(cert, EVP_sha256(), md, &n) != 1)
+		return;
+	fprintf(out, "    SHA-256 fingerprint: ");
+	for (i = 0; i < n; i++)
+		fprintf(out, "%02X%s", md[i], i + 1 < n ? ":" : "\n");
+}
+
+void
+tls_describe(FILE *out, void *ssl_ptr)
+{
+	SSL *ssl = ssl_ptr;
+	STACK_OF(X509) *chain;
+	int i;
+
+	fprintf(out, "TLS: %s, cipher %s\n", SSL_get_version(ssl),
+	    SSL_get_cipher_name(ssl));
+	if ((chain = SSL_get_peer_cert_chain(ssl)) == NULL)
+		return;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+
+		fprintf(out, "certificate %d%s:\n", i, i == 0 ? " (server)" : "");
+		print_name(out, "subject", X509_get_subject_name(c));
+		print_name(out, "issuer", X509_get_issuer_name(c));
+		print_time(out, "valid from", X509_get0_notBefore(c));
+		print_time(out, "valid until", X509_get0_notAfter(c));
+		if (i == 0)
+			print_fingerprint(out, c);
+	}
+}
+
+/* The connection's SSL, seen at the end of the handshake. */
+static const SSL *captured;
+
+static void
+on_info(const SSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		captured = ssl;
+}
+
+void
+tls_capture_install(void *ssl_ctx)
+{
+	SSL_CTX_set_info_callback((SSL_CTX *)ssl_ctx, on_info);
+}
+
+void *
+tls_captured(void)
+{
+	return (void *)captured;
+}

@@ -9,3 +9,17 @@
 int	tlspin_install(void *ssl_ctx, const char *fingerprint);
 
 #endif
+
+#ifndef SMTPSEND_TLSINFO
+#define SMTPSEND_TLSINFO
+#include <stdio.h>
+/*
+ * --serverinfo: the TLS version and cipher of an OpenSSL SSL*, and the
+ * peer's certificate chain (subject, issuer, validity) with the leaf's
+ * SHA-256 fingerprint in tls_fingerprint's format.
+ */
+void	tls_describe(FILE *, void *ssl);
+/* Remember the SSL* of the handshake done with this SSL_CTX. */
+void	tls_capture_install(void *ssl_ctx);
+void	*tls_captured(void);
+#endif

@@ -55,8 +55,11 @@ def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
 
 def account(port, tls='starttls', user='tester', password='secret', extra=''):
     """A config for the scripted server on `port`."""
+    # Failures keep the message: in a directory of the test's own.
+    outbox = os.path.join(tempfile.mkdtemp(prefix='smtpsend-ob-'), 'outbox')
     lines = ['account default', 'host 127.0.0.1', 'port %d' % port,
-             'from sender@example.org', 'syslog off', 'timeout 10']
+             'from sender@example.org', 'syslog off', 'timeout 10',
+             'outbox %s' % outbox]
     if tls is None:
         lines.append('tls off')
     else:

@@ -62,8 +62,9 @@ CALLERS = [
 
 def config(port, extra=''):
     return ('account default\nhost 127.0.0.1\nport %d\ntls off\n'
-            'from cfg@example.org\nmaildomain %s\nsyslog off\ntimeout 10\n%s'
-            % (port, DOMAIN, extra))
+            'from cfg@example.org\nmaildomain %s\nsyslog off\ntimeout 10\n'
+            'outbox %s/outbox\n%s'
+            % (port, DOMAIN, tempfile.mkdtemp(), extra))
 
 
 def deliver(argv0, argv, env, stdin, extra=''):

@@ -3,11 +3,14 @@
 No network: everything here stops before a connection."""
 import os
 import re
+import tempfile
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, main
 from e2e import run, write_config
 
-CFG = 'account default\nhost mail.example.org\nfrom me@example.org\nsyslog off\n'
+OUTBOX = tempfile.mkdtemp(prefix='smtpsend-cli-ob-')
+CFG = ('account default\nhost mail.example.org\nfrom me@example.org\n'
+       'syslog off\noutbox %s/outbox\n' % OUTBOX)
 CRON_MAIL = (b'From: root (Cron Daemon)\nTo: root\n'
              b'Subject: Cron <root@host> run-parts\n\nline one\n')
 

@@ -5,6 +5,7 @@ What Postfix delivered to the Maildir is compared byte for byte."""
 import glob
 import os
 import socket
+import tempfile
 import time
 import uuid
 
@@ -26,8 +27,10 @@ def postfix_up():
 
 def config(port, implicit=False):
     return ('account default\nhost %s\nport %d\nuser tester\npassword testpass\n'
-            'tls_trust_file %s\nfrom sender@test.example\nsyslog off\n%s'
-            % (HOST, port, CA, 'tls_starttls off\n' if implicit else ''))
+            'tls_trust_file %s\nfrom sender@test.example\nsyslog off\n'
+            'outbox %s/outbox\n%s'
+            % (HOST, port, CA, tempfile.mkdtemp(),
+               'tls_starttls off\n' if implicit else ''))
 
 
 def delivered(token, timeout=10, count=1):

@@ -412,5 +412,39 @@ def hostile_replies():
         expect_eq(r.rc, 76, 'exit for %r: %r' % (reply[:20], r))
 
 
+@test
+def serverinfo_describes_the_server():
+    c = certs()
+    srv = server(cert=c.selfsigned_cert, key=c.selfsigned_key)
+    r = run(['--serverinfo'], config=account(srv.port, user=None) +
+            'tls_certcheck off\n')
+    srv.stop()
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    out = r.out.decode()
+    expect_in('greeting: 220 test.example ESMTP', out, 'greeting')
+    expect_in('SIZE 10240000 (9.8 MiB)', out, 'SIZE in human units')
+    expect_in('AUTH mechanisms: PLAIN LOGIN CRAM-MD5', out, 'AUTH')
+    expect(re.search(r'TLS: TLSv1\.[23], cipher \S+', out), 'TLS version')
+    expect_in('SHA-256 fingerprint: %s' % c.sha256(c.selfsigned_cert), out,
+              'fingerprint in tls_fingerprint format')
+    expect_in('valid until:', out, 'validity')
+    expect_in('warning: tls_certcheck is off', r.err, 'warned')
+    expect(all(s.auth is None and not s.messages for s in srv.sessions),
+           'no AUTH, no mail')
+    srv = server()
+    r = run(['--serverinfo'], config=account(srv.port, user=None))
+    srv.stop()
+    expect_eq(r.rc, 0, 'verified %r' % r)
+    expect_not_in('warning', r.err, 'no warning when verified')
+
+
+@test
+def name_that_does_not_resolve():
+    r = run(['a@example.net'], stdin=MAIL, config=account(1).replace(
+        'host 127.0.0.1', 'host nonexistent.invalid'))
+    expect_eq(r.rc, 68, 'exit %r' % r)
+    expect_in('cannot resolve nonexistent.invalid', r.err, 'said')
+
+
 if __name__ == '__main__':
     main()
