@@ -102,7 +102,7 @@ set_b_mode(struct options *o, const char *m, struct failure *f)
 		return -1;
 	} else {
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
-		    "-b%s is not supported: only -bm and -bi are", m);
+		    "-b%s is not supported: only -bm, -bi and -bp are", m);
 		return -1;
 	}
 	return 0;

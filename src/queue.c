@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "interrupt.h"
 #include "outbox.h"
 #include "queue.h"
 #include "secret.h"
@@ -124,7 +125,11 @@ queue_run(const struct options *o, struct failure *f)
 	strlcpy(dir, d, sizeof(dir));
 	if (outbox_ids(dir, &ids, &n, f) == 0) {
 		for (i = 0; i < n; i++) {
-			run_entry(dir, ids[i], &c, o, &left, f);
+			/* A signal stops the run; what is not tried is left. */
+			if (interrupt_signal() != 0)
+				left++;
+			else
+				run_entry(dir, ids[i], &c, o, &left, f);
 			free(ids[i]);
 		}
 		free(ids);

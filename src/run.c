@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "interrupt.h"
 #include "message.h"
 #include "outbox.h"
 #include "pretend.h"
@@ -104,6 +105,20 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	strlcat(f->text, note, sizeof(f->text));
 }
 
+/* A signal that came before any connection: nothing is sent. */
+static bool
+stopped(struct failure *f)
+{
+	int sig = interrupt_signal();
+
+	if (sig == 0)
+		return false;
+	fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "interrupted by signal %d "
+	    "(%s) before the end of data: nothing was delivered", sig,
+	    strsignal(sig));
+	return true;
+}
+
 int
 run_submit(const struct options *o, int fd, struct failure *f)
 {
@@ -120,7 +135,7 @@ run_submit(const struct options *o, int fd, struct failure *f)
 			fail_errno(f, CAUSE_IOERR, "writing to stdout");
 		goto out;
 	}
-	if (secret_obtain(&j.set, &j.password, f) == 0)
+	if (secret_obtain(&j.set, &j.password, f) == 0 && !stopped(f))
 		session_submit(&j.set, j.password.data, &j.env, &j.msg,
 		    o->verbose, &rep, f);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
