@@ -343,6 +343,7 @@ class Scenario:
         self.timeout, self.roundtrips, self.rss_main, self.sink = timeout, roundtrips, rss_main, sink
         self.results = {t: [] for t in TOOLS}
         self.warm = []                   # warm-up results (not in the figures)
+        self.busy = None                 # cpu share used by others, sampled before
 
     def summary(self, tool):
         rs = self.results[tool]
@@ -359,7 +360,9 @@ class Scenario:
 
 
 def run_scenario(sc, workdir, warmup):
-    log(f"== {sc.title}: {sc.n} runs per tool" + (" after a warm-up round" if warmup else ""))
+    sc.busy = cpu_busy()
+    log(f"== {sc.title}: {sc.n} runs per tool" + (" after a warm-up round" if warmup else "")
+        + ("" if sc.busy is None else f" (others busy: {sc.busy:.0%} of the cpus)"))
     for i in range(-warmup, sc.n):
         for tool in TOOLS:
             argv, stdin_path = sc.cmds[tool]
@@ -471,6 +474,22 @@ def target_lines(scen):
     for desc, val, lim, verdict in t:
         lines.append(f"  {desc.ljust(w0)}  {val:>7}  (limit <= {lim:>5})  {verdict}")
     return lines
+
+
+def cpu_busy(seconds=0.5):
+    """Share of all cpus busy during `seconds` while we run nothing ourselves
+    (our servers idle): how much other processes compete with the benchmark."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]              # total, idle + iowait
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+        return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def first_line(argv):
@@ -599,7 +618,13 @@ def main():
     ]
     body = table(scenarios)
     tgt = target_lines({s.key: s for s in scenarios})
+    busy = [sc.busy for sc in scenarios if sc.busy is not None]
     elapsed = f"total time {time.monotonic() - started:.0f} s"
+    if busy:
+        elapsed += (f"; other processes kept {min(busy):.0%}..{max(busy):.0%} of the cpus busy "
+                     "(sampled before each scenario)")
+        if max(busy) > 0.10:
+            elapsed += "\nWARNING: the machine was not idle; figures are noisy, rerun when it is"
     report = header + [""] + body + [""] + tgt + ["", elapsed]
     log("")
     log("\n".join(report))

@@ -19,18 +19,29 @@ const char usage_text[] =
 "  --tls[=on|off]  --tls-starttls[=on|off]  --tls-certcheck[=on|off]\n"
 "  --tls-trust-file=FILE  --tls-fingerprint=SHA256  --auth[=on|off|METHOD]\n"
 "  --user=USER  --passwordeval=CMD  --domain=NAME  --timeout=SECONDS\n"
-"  --logfile=FILE  --syslog[=on|off|FACILITY]  --help  --version\n";
+"  --logfile=FILE  --syslog[=on|off|FACILITY]  --help  --version\n"
+"compose (builds the message):\n"
+"  --to=ADDR  --cc=ADDR  --bcc=ADDR  --subject=TEXT  --body=TEXT\n"
+"  --attach=FILE  --header='Name: value'\n";
 
 /* Long options that only carry a value: index = 256 + key. */
 #define KEYOPT(k)	(256 + (k))
 
 enum {
 	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
-	OPT_READ_ENVELOPE_FROM
+	OPT_READ_ENVELOPE_FROM, OPT_TO, OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY,
+	OPT_ATTACH, OPT_HEADER
 };
 
 static const struct option long_options[] = {
 	{ "account",		required_argument, NULL, 'a' },
+	{ "attach",		required_argument, NULL, OPT_ATTACH },
+	{ "bcc",		required_argument, NULL, OPT_BCC },
+	{ "body",		required_argument, NULL, OPT_BODY },
+	{ "cc",			required_argument, NULL, OPT_CC },
+	{ "header",		required_argument, NULL, OPT_HEADER },
+	{ "subject",		required_argument, NULL, OPT_SUBJECT },
+	{ "to",			required_argument, NULL, OPT_TO },
 	{ "auth",		optional_argument, NULL, KEYOPT(K_AUTH) },
 	{ "domain",		required_argument, NULL, KEYOPT(K_DOMAIN) },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
@@ -186,8 +197,40 @@ short_option(struct options *o, int c, struct failure *f)
 }
 
 static int
+strlist_add(struct strlist *l, char *value, struct failure *f)
+{
+	char **v = reallocarray(l->v, (size_t)l->n + 1, sizeof(*v));
+
+	if (v == NULL) {
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	v[l->n++] = value;
+	l->v = v;
+	return 0;
+}
+
+/* --to, --cc, ...: compose mode. */
+static int
+compose_option(struct options *o, int c, struct failure *f)
+{
+	o->compose = true;
+	switch (c) {
+	case OPT_TO:		return strlist_add(&o->to, optarg, f);
+	case OPT_CC:		return strlist_add(&o->cc, optarg, f);
+	case OPT_BCC:		return strlist_add(&o->bcc, optarg, f);
+	case OPT_ATTACH:	return strlist_add(&o->attach, optarg, f);
+	case OPT_HEADER:	return strlist_add(&o->header, optarg, f);
+	case OPT_SUBJECT:	o->subject = optarg; return 0;
+	default:		o->body = optarg; return 0;
+	}
+}
+
+static int
 long_option(struct options *o, int c, struct failure *f)
 {
+	if (c >= OPT_TO && c <= OPT_HEADER)
+		return compose_option(o, c, f);
 	switch (c) {
 	case OPT_HELP: o->mode = MODE_HELP; return 0;
 	case OPT_VERSION: o->mode = MODE_VERSION; return 0;
@@ -281,4 +324,9 @@ args_free(struct options *o)
 
 	for (k = 0; k < KEY_COUNT; k++)
 		free(o->over[k]);
+	free(o->to.v);
+	free(o->cc.v);
+	free(o->bcc.v);
+	free(o->attach.v);
+	free(o->header.v);
 }

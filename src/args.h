@@ -19,6 +19,12 @@ enum mode {
 	MODE_SERVERINFO		/* --serverinfo */
 };
 
+/* A repeatable option's values, in order. */
+struct strlist {
+	char	**v;
+	int	  n;
+};
+
 struct options {
 	enum mode	 mode;
 	bool		 recipients_from_headers;	/* -t */
@@ -34,6 +40,11 @@ struct options {
 	const char	*config_file;			/* -C */
 	const char	*account;			/* -a */
 	char		*over[KEY_COUNT];		/* long options */
+	/* Compose mode: any of these builds the message. */
+	bool		 compose;
+	struct strlist	 to, cc, bcc, attach, header;
+	const char	*subject;
+	const char	*body;
 	char	       **recipients;			/* argv after options */
 	int		 nrecipients;
 };

@@ -22,19 +22,158 @@ dotstuff(struct dotstuffer *ds, const char *in, size_t n, char *out)
 	return o;
 }
 
+void
+qp_init(struct qp *q, int (*put)(void *, const char *, size_t), void *arg)
+{
+	memset(q, 0, sizeof(*q));
+	q->put = put;
+	q->arg = arg;
+}
+
+static void
+qp_put(struct qp *q, const char *p, size_t n)
+{
+	if (!q->failed && q->put(q->arg, p, n) == -1)
+		q->failed = true;
+}
+
+/* One token on the current QP line, with a soft break when it is full. */
+static void
+qp_token(struct qp *q, const char *tok, size_t n)
+{
+	if (q->col + n > QP_LINE_MAX - 1) {
+		qp_put(q, "=\r\n", 3);
+		q->col = 0;
+	}
+	qp_put(q, tok, n);
+	q->col += n;
+}
+
+static void
+qp_encoded(struct qp *q, unsigned char c)
+{
+	char tok[4];
+
+	snprintf(tok, sizeof(tok), "=%02X", c);
+	qp_token(q, tok, 3);
+}
+
+static void
+qp_byte(struct qp *q, char c)
+{
+	if (c == '\r')
+		return;		/* line ends are LF or CRLF: CRLF is written */
+	if (c == '\n') {
+		/* Whitespace at the end of a line must be encoded. */
+		if (q->pending_ws)
+			qp_encoded(q, (unsigned char)q->pending_ws);
+		q->pending_ws = 0;
+		qp_put(q, "\r\n", 2);
+		q->col = 0;
+		return;
+	}
+	if (q->pending_ws) {
+		qp_token(q, &q->pending_ws, 1);
+		q->pending_ws = 0;
+	}
+	if (c == ' ' || c == '\t')
+		q->pending_ws = c;
+	else if (c >= '!' && c <= '~' && c != '=')
+		qp_token(q, &c, 1);
+	else
+		qp_encoded(q, (unsigned char)c);
+}
+
+int
+qp_feed(struct qp *q, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		qp_byte(q, p[i]);
+	return q->failed ? -1 : 0;
+}
+
+int
+qp_finish(struct qp *q)
+{
+	if (q->pending_ws)
+		qp_encoded(q, (unsigned char)q->pending_ws);
+	q->pending_ws = 0;
+	return q->failed ? -1 : 0;
+}
+
+void
+b64_init(struct b64 *b, int (*put)(void *, const char *, size_t), void *arg)
+{
+	memset(b, 0, sizeof(*b));
+	b->put = put;
+	b->arg = arg;
+	b->line = 76;
+}
+
+/* Three bytes in, four characters out; `line` characters a line. */
+static int
+b64_group(struct b64 *b, const unsigned char *in, size_t n)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned v = (unsigned)in[0] << 16 | (n > 1 ? (unsigned)in[1] << 8 : 0)
+	    | (n > 2 ? in[2] : 0);
+	char out[6];
+	size_t len = 4;
+
+	out[0] = abc[v >> 18 & 63];
+	out[1] = abc[v >> 12 & 63];
+	out[2] = n > 1 ? abc[v >> 6 & 63] : '=';
+	out[3] = n > 2 ? abc[v & 63] : '=';
+	if (b->line > 0 && (b->col += 4) >= b->line) {
+		memcpy(out + 4, "\r\n", 2);
+		len = 6;
+		b->col = 0;
+	}
+	return b->put(b->arg, out, len);
+}
+
+int
+b64_feed(struct b64 *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		b->held[b->nheld++] = (unsigned char)p[i];
+		if (b->nheld == 3) {
+			b->nheld = 0;
+			if (b64_group(b, b->held, 3) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+b64_finish(struct b64 *b)
+{
+	if (b->nheld > 0 && b64_group(b, b->held, b->nheld) == -1)
+		return -1;
+	b->nheld = 0;
+	return b->col > 0 ? b->put(b->arg, "\r\n", 2) : 0;
+}
+
 /* Output through a buffer into a spool. */
 struct sink {
 	struct spool	*spool;
 	char		 buf[16384];
 	size_t		 len;
 	size_t		 col;		/* octets on the current line */
-	char		 pending_ws;	/* whitespace not yet known to be last */
 	bool		 failed;
 };
 
-static void
-sink_put(struct sink *k, const char *p, size_t n)
+static int
+sink_put(void *arg, const char *p, size_t n)
 {
+	struct sink *k = arg;
+
 	if (k->len + n > sizeof(k->buf)) {
 		if (spool_write(k->spool, k->buf, k->len) == -1)
 			k->failed = true;
@@ -42,6 +181,7 @@ sink_put(struct sink *k, const char *p, size_t n)
 	}
 	memcpy(k->buf + k->len, p, n);
 	k->len += n;
+	return k->failed ? -1 : 0;
 }
 
 static void
@@ -50,53 +190,6 @@ sink_flush(struct sink *k)
 	if (k->len > 0 && spool_write(k->spool, k->buf, k->len) == -1)
 		k->failed = true;
 	k->len = 0;
-}
-
-/* One token on the current QP line, with a soft break when it is full. */
-static void
-qp_token(struct sink *k, const char *tok, size_t n)
-{
-	if (k->col + n > QP_LINE_MAX - 1) {
-		sink_put(k, "=\r\n", 3);
-		k->col = 0;
-	}
-	sink_put(k, tok, n);
-	k->col += n;
-}
-
-static void
-qp_encoded(struct sink *k, unsigned char c)
-{
-	char tok[4];
-
-	snprintf(tok, sizeof(tok), "=%02X", c);
-	qp_token(k, tok, 3);
-}
-
-static void
-qp_byte(struct sink *k, char c)
-{
-	if (c == '\r')
-		return;		/* normalised: always followed by LF */
-	if (c == '\n') {
-		/* Whitespace at the end of a line must be encoded. */
-		if (k->pending_ws)
-			qp_encoded(k, (unsigned char)k->pending_ws);
-		k->pending_ws = 0;
-		sink_put(k, "\r\n", 2);
-		k->col = 0;
-		return;
-	}
-	if (k->pending_ws) {
-		qp_token(k, &k->pending_ws, 1);
-		k->pending_ws = 0;
-	}
-	if (c == ' ' || c == '\t')
-		k->pending_ws = c;
-	else if (c >= '!' && c <= '~' && c != '=')
-		qp_token(k, &c, 1);
-	else
-		qp_encoded(k, (unsigned char)c);
 }
 
 static void
@@ -154,6 +247,7 @@ encode_for_transport(const struct message *in, struct message *out,
     bool to7bit, struct failure *f)
 {
 	struct sink *k;
+	struct qp q;
 	char chunk[65536];
 	off_t off = 0;
 	ssize_t n, i;
@@ -171,17 +265,21 @@ encode_for_transport(const struct message *in, struct message *out,
 		return -1;
 	}
 	k->spool = &out->body;
+	qp_init(&q, sink_put, k);
 	while ((n = spool_read(&in->body, off, chunk, sizeof(chunk))) > 0) {
-		for (i = 0; i < n; i++)
-			qp ? qp_byte(k, chunk[i]) : fold_byte(k, chunk[i]);
+		if (qp)
+			qp_feed(&q, chunk, (size_t)n);
+		else
+			for (i = 0; i < n; i++)
+				fold_byte(k, chunk[i]);
 		off += n;
 	}
-	if (qp && k->pending_ws)
-		qp_encoded(k, (unsigned char)k->pending_ws);
+	if (qp)
+		qp_finish(&q);
 	sink_flush(k);
 	out->eight_bit = qp ? false : in->eight_bit;
 	out->longest_line = qp ? QP_LINE_MAX : SMTP_LINE_MAX;
-	if (n == -1 || k->failed)
+	if (n == -1 || k->failed || q.failed)
 		fail_errno(f, CAUSE_OSERR, "re-encoding the message");
 	free(k);
 	return failed(f) ? -1 : 0;

@@ -60,6 +60,23 @@ out:
 	return r;
 }
 
+/* --to, --cc and --bcc: recipients like the arguments. */
+static int
+compose_recipients(struct addrlist *out, const struct options *o,
+    struct failure *f)
+{
+	const struct strlist *lists[] = { &o->to, &o->cc, &o->bcc };
+	static const char *const what[] = { "--to", "--cc", "--bcc" };
+	size_t k;
+	int i;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < lists[k]->n; i++)
+			if (add_list(out, what[k], lists[k]->v[i], f) == -1)
+				return -1;
+	return 0;
+}
+
 int
 envelope_check_args(const struct options *o, struct failure *f)
 {
@@ -69,6 +86,8 @@ envelope_check_args(const struct options *o, struct failure *f)
 	for (i = 0; i < o->nrecipients; i++)
 		if (add_list(NULL, "recipient", o->recipients[i], f) == -1)
 			return -1;
+	if (compose_recipients(NULL, o, f) == -1)
+		return -1;
 	if (o->sender != NULL && !is_null_sender(o->sender) &&
 	    addr_check(o->sender, why, sizeof(why)) == -1)
 		return bad_address(f, "sender (-f)", o->sender, why);
@@ -219,6 +238,8 @@ collect_recipients(struct envelope *e, const struct options *o,
 	for (i = 0; i < o->nrecipients; i++)
 		if (add_list(&e->rcpts, "recipient", o->recipients[i], f) == -1)
 			return -1;
+	if (compose_recipients(&e->rcpts, o, f) == -1)
+		return -1;
 	if (o->recipients_from_headers && header_recipients(e, m, f) == -1)
 		return -1;
 	if (e->rcpts.n == 0) {

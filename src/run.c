@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compose.h"
 #include "config.h"
 #include "envelope.h"
 #include "interrupt.h"
@@ -52,7 +53,10 @@ read_message(struct job *j, const struct options *o, int fd,
 	if (failed(&early) && isatty(fd))
 		return -1;
 	memset(f, 0, sizeof(*f));
-	message_read_fd(&j->msg, fd, o->dot_is_data, f);
+	if (o->compose)
+		compose_message(o, fd, &j->msg, f);
+	else
+		message_read_fd(&j->msg, fd, o->dot_is_data, f);
 	j->msg_read = j->msg.complete;
 	if (failed(&early))
 		*f = early;

@@ -289,6 +289,50 @@ def missing_host():
 
 
 @test
+def compose_builds_a_mime_message():
+    import email
+    import email.policy
+    d = tempfile.mkdtemp()
+    att = os.path.join(d, 'r\u00e9sum\u00e9.pdf')
+    blob = bytes(range(256)) * 40
+    with open(att, 'wb') as f:
+        f.write(blob)
+    r = pretend(['--to', 'Joe <joe@example.org>', '--cc', 'c@example.org',
+                 '--bcc', 'hidden@example.org', '--subject', 'Gr\u00fc\u00dfe',
+                 '--attach', att, '--header', 'X-Test: 1', '-F', 'Me'],
+                stdin='caf\u00e9 body\n'.encode())
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    rcpts = [l.split('<')[1].split('>')[0] for l in envelope(r)[1:]]
+    expect_eq(rcpts, ['joe@example.org', 'c@example.org', 'hidden@example.org'],
+              'recipients from --to --cc --bcc')
+    raw = message(r)
+    expect_not_in(b'hidden@example.org', raw, 'Bcc not in the message')
+    expect(max(raw) < 128, '7-bit message')
+    expect(all(len(l) <= 78 for l in raw.split(b'\r\n')), 'short lines')
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    expect_eq(str(msg['Subject']), 'Gr\u00fc\u00dfe', 'RFC 2047 subject')
+    expect_eq(msg['X-Test'], '1', '--header')
+    expect_eq(msg['MIME-Version'], '1.0', 'MIME-Version')
+    expect_eq(str(msg['From']), 'Me <me@example.org>', 'From with -F')
+    parts = list(msg.iter_parts())
+    expect_eq(parts[0].get_content().replace('\r\n', '\n'), 'caf\u00e9 body\n',
+              'text part')
+    expect_eq(parts[1].get_content_type(), 'application/pdf', 'type by name')
+    expect_eq(parts[1].get_filename(), 'r\u00e9sum\u00e9.pdf', 'RFC 2231 name')
+    expect_eq(parts[1].get_content(), blob, 'attachment bytes')
+    r = pretend(['--subject', 'x', '--body', 'text only'], stdin=b'')
+    expect_eq(r.rc, 64, 'compose without recipients')
+    r = pretend(['--to', 'a@x.org', '--body', 'hi'], stdin=b'ignored')
+    msg = email.message_from_bytes(message(r), policy=email.policy.default)
+    expect_eq(msg.get_content().replace('\r\n', '\n'), 'hi\n',
+              '--body wins over stdin')
+    r = pretend(['--to', 'a@x.org', '--attach', '/nonexistent'], stdin=b'')
+    expect_eq(r.rc, 74, 'missing attachment')
+    r = pretend(['--to', 'a@x.org', '--header', 'Bad\r\nBcc: x@y'], stdin=b'')
+    expect_eq(r.rc, 64, 'header injection refused')
+
+
+@test
 def dot_line_ends_input_without_i():
     r = pretend(['a@x.org'], stdin=b'S: x\n\na\n.\nb\n')
     expect(message(r).endswith(b'\r\na\r\n'), 'stops at dot')

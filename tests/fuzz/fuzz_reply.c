@@ -34,7 +34,7 @@ struct model {
 };
 
 /* A line as reply_parse keeps it: its first 512 bytes, one CR dropped. */
-static void
+FUZZ_NOCOV static void
 model_line(struct model *m, const char *l, size_t len)
 {
 	if (len > 512)
@@ -49,7 +49,7 @@ model_line(struct model *m, const char *l, size_t len)
 		buf_add(&m->text, "", 0);
 }
 
-static void
+FUZZ_NOCOV static void
 check_caps(const struct reply *r)
 {
 	struct caps c;

@@ -1,0 +1,357 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "compose.h"
+#include "encode.h"
+#include "escape.h"
+
+#define MIME_TYPES	"/etc/mime.types"
+
+/* Everything written goes through the reader, as stdin would. */
+struct out {
+	struct reader	*r;
+	struct failure	*f;
+};
+
+static int
+put(void *arg, const char *p, size_t n)
+{
+	struct out *o = arg;
+
+	return reader_feed(o->r, p, n, o->f);
+}
+
+static int
+putf(struct out *o, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (r == 0)
+		r = put(o, b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
+static int
+buf_put(void *arg, const char *p, size_t n)
+{
+	return buf_add(arg, p, n);
+}
+
+char *
+compose_encoded_word(const char *text)
+{
+	struct buf b = BUF_INIT;
+	struct b64 e;
+
+	if (!has_8bit(text, strlen(text)))
+		return strdup(text);
+	buf_addstr(&b, "=?UTF-8?B?");
+	b64_init(&e, buf_put, &b);
+	e.line = 0;
+	if (b64_feed(&e, text, strlen(text)) == -1 || b64_finish(&e) == -1 ||
+	    buf_addstr(&b, "?=") == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* "application/pdf" for report.pdf, from /etc/mime.types. */
+static void
+mime_type(const char *path, char *type, size_t size)
+{
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+	char line[1024], *t, *ext, *save;
+	FILE *fp;
+
+	strlcpy(type, "application/octet-stream", size);
+	if (dot == NULL || (slash != NULL && dot < slash) ||
+	    (fp = fopen(MIME_TYPES, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#' || (t = strtok_r(line, " \t\r\n", &save))
+		    == NULL)
+			continue;
+		while ((ext = strtok_r(NULL, " \t\r\n", &save)) != NULL)
+			if (strcasecmp(ext, dot + 1) == 0) {
+				strlcpy(type, t, size);
+				fclose(fp);
+				return;
+			}
+	}
+	fclose(fp);
+}
+
+/* filename="x" when it can be said plainly, else RFC 2231 filename*. */
+static int
+put_filename(struct out *o, const char *path)
+{
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const unsigned char *p;
+	bool plain = true;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			plain = false;
+	if (plain)
+		return putf(o, "; filename=\"%s\"\r\n", name);
+	if (putf(o, ";\r\n filename*=UTF-8''") == -1)
+		return -1;
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if ((isalnum(*p) || strchr("!#$&+-.^_`|~", *p)) ?
+		    putf(o, "%c", *p) == -1 : putf(o, "%%%02X", *p) == -1)
+			return -1;
+	return put(o, "\r\n", 2);
+}
+
+static int
+put_attachment(struct out *o, const char *boundary, const char *path,
+    int fd)
+{
+	char type[128], chunk[49152];
+	struct b64 e;
+	ssize_t n;
+
+	mime_type(path, type, sizeof(type));
+	if (putf(o, "\r\n--%s\r\nContent-Type: %s\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment", boundary, type) == -1 ||
+	    put_filename(o, path) == -1 || put(o, "\r\n", 2) == -1)
+		return -1;
+	b64_init(&e, put, o);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (b64_feed(&e, chunk, (size_t)n) == -1)
+			return -1;
+	if (n == -1) {
+		fail_errno(o->f, CAUSE_IOERR, "reading %s", path);
+		return -1;
+	}
+	return b64_finish(&e);
+}
+
+/* The text part's bytes and the facts that choose its encoding. */
+struct text {
+	struct spool	sp;
+	bool		eight_bit;
+	size_t		longest;
+	size_t		col;
+};
+
+static int
+text_add(struct text *t, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)p[i] >= 0x80)
+			t->eight_bit = true;
+		t->col = p[i] == '\n' ? 0 : t->col + 1;
+		if (t->col > t->longest)
+			t->longest = t->col;
+	}
+	return spool_write(&t->sp, p, n);
+}
+
+static int
+text_collect(const struct options *o, int fd, struct text *t,
+    struct failure *f)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	spool_init(&t->sp);
+	if (o->body != NULL)
+		return text_add(t, o->body, strlen(o->body)) == -1 ||
+		    (strlen(o->body) > 0 && o->body[strlen(o->body) - 1] != '\n'
+		    && text_add(t, "\n", 1) == -1) ?
+		    (fail_errno(f, CAUSE_OSERR, "storing the body"), -1) : 0;
+	if (isatty(fd))
+		return 0;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || text_add(t, chunk, (size_t)n) == -1) {
+			fail_errno(f, n == -1 ? CAUSE_IOERR : CAUSE_OSERR,
+			    "reading the body");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* UTF-8 text, quoted-printable when 7-bit short lines will not do. */
+static int
+put_text(struct out *o, struct text *t)
+{
+	bool qp = t->eight_bit || t->longest > 76;
+	char chunk[65536];
+	struct qp q;
+	off_t off = 0;
+	ssize_t n;
+
+	if (putf(o, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n", qp ? "quoted-printable" :
+	    "7bit") == -1)
+		return -1;
+	qp_init(&q, put, o);
+	while ((n = spool_read(&t->sp, off, chunk, sizeof(chunk))) > 0) {
+		if ((qp ? qp_feed(&q, chunk, (size_t)n) :
+		    put(o, chunk, (size_t)n)) == -1)
+			return -1;
+		off += n;
+	}
+	return n == -1 ? -1 : qp ? qp_finish(&q) : 0;
+}
+
+static int
+put_list(struct out *o, const char *name, const struct strlist *l)
+{
+	int i;
+
+	if (l->n == 0)
+		return 0;
+	if (putf(o, "%s: ", name) == -1)
+		return -1;
+	for (i = 0; i < l->n; i++)
+		if (putf(o, "%s%s", i ? ",\r\n " : "", l->v[i]) == -1)
+			return -1;
+	return put(o, "\r\n", 2);
+}
+
+/* --header and --subject: one line each, a real field name. */
+static int
+check_fields(const struct options *o, struct failure *f)
+{
+	const char *h, *p;
+	int i;
+
+	if (o->subject != NULL && has_control(o->subject, strlen(o->subject))) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "--subject holds a "
+		    "control character");
+		return -1;
+	}
+	for (i = 0; i < o->header.n; i++) {
+		h = o->header.v[i];
+		for (p = h; *p > ' ' && *p < 0x7f && *p != ':'; p++)
+			;
+		if (p == h || *p != ':' || has_control(h, strlen(h))) {
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--header needs "
+			    "'Name: value' on one line");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+put_headers(struct out *o, const struct options *opt, const char *boundary)
+{
+	char *subject = NULL;
+	int i, r = -1;
+
+	if (put_list(o, "To", &opt->to) == -1 ||
+	    put_list(o, "Cc", &opt->cc) == -1)
+		return -1;
+	if (opt->subject != NULL && ((subject =
+	    compose_encoded_word(opt->subject)) == NULL ||
+	    putf(o, "Subject: %s\r\n", subject) == -1))
+		goto out;
+	for (i = 0; i < opt->header.n; i++)
+		if (putf(o, "%s\r\n", opt->header.v[i]) == -1)
+			goto out;
+	if (put(o, "MIME-Version: 1.0\r\n", 19) == -1)
+		goto out;
+	if (boundary != NULL && putf(o, "Content-Type: multipart/mixed; "
+	    "boundary=\"%s\"\r\n\r\nThis is a message in MIME format.\r\n"
+	    "\r\n--%s\r\n", boundary, boundary) == -1)
+		goto out;
+	r = 0;
+out:
+	free(subject);
+	return r;
+}
+
+static int
+open_attachments(const struct options *o, int *fds, struct failure *f)
+{
+	int i;
+
+	for (i = 0; i < o->attach.n; i++)
+		if ((fds[i] = open(o->attach.v[i], O_RDONLY | O_CLOEXEC)) ==
+		    -1) {
+			fail_errno(f, CAUSE_IOERR, "cannot read the attachment "
+			    "%s", o->attach.v[i]);
+			while (i-- > 0)
+				close(fds[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+write_message(struct out *out, const struct options *o, struct text *t,
+    const int *fds)
+{
+	char boundary[64];
+	int i;
+
+	snprintf(boundary, sizeof(boundary), "=_smtpsend_%08x%08x",
+	    arc4random(), arc4random());
+	if (put_headers(out, o, o->attach.n ? boundary : NULL) == -1 ||
+	    put_text(out, t) == -1)
+		return -1;
+	for (i = 0; i < o->attach.n; i++)
+		if (put_attachment(out, boundary, o->attach.v[i], fds[i]) == -1)
+			return -1;
+	return o->attach.n ? putf(out, "\r\n--%s--\r\n", boundary) : 0;
+}
+
+int
+compose_message(const struct options *o, int fd, struct message *m,
+    struct failure *f)
+{
+	struct out out = { NULL, f };
+	struct reader r;
+	struct text t;
+	int *fds, i, rc = -1;
+
+	if (check_fields(o, f) == -1 ||
+	    (fds = calloc((size_t)o->attach.n + 1, sizeof(*fds))) == NULL)
+		return failed(f) ? -1 : (fail_errno(f, CAUSE_OSERR, "compose"),
+		    -1);
+	if (open_attachments(o, fds, f) == -1) {
+		free(fds);
+		return -1;
+	}
+	if (text_collect(o, fd, &t, f) == 0 &&
+	    reader_init(&r, m, true) == 0) {
+		out.r = &r;
+		if (write_message(&out, o, &t, fds) == 0 &&
+		    reader_finish(&r, f) == 0)
+			rc = 0;
+		reader_free(&r);
+	}
+	if (rc == -1 && !failed(f))
+		fail_errno(f, CAUSE_OSERR, "composing the message");
+	m->complete = rc == 0;
+	for (i = 0; i < o->attach.n; i++)
+		close(fds[i]);
+	free(fds);
+	spool_free(&t.sp);
+	return rc;
+}
