@@ -12,6 +12,7 @@
 #include "args.h"
 #include "interrupt.h"
 #include "queue.h"
+#include "smtpstdio.h"
 #include "run.h"
 #include "status.h"
 
@@ -63,6 +64,10 @@ main(int argc, char **argv)
 		break;
 	case MODE_LIST_OUTBOX:
 		status = queue_list(&o, &f) == -1 ? report(&f) : 0;
+		break;
+	case MODE_SMTP_STDIO:
+		status = smtpstdio_serve(&o, STDIN_FILENO, STDOUT_FILENO, &f)
+		    == -1 ? report(&f) : 0;
 		break;
 	case MODE_SERVERINFO:
 		status = run_serverinfo(&o, &f) == -1 ? report(&f) : 0;

@@ -11,7 +11,7 @@ const char usage_text[] =
 "                [-R ret] [-V envid] [-a account] [long options] [--]\n"
 "                [recipient ...]\n"
 "       smtpsend --serverinfo [-a account] [long options]\n"
-"       smtpsend -bp | -q [-a account]\n"
+"       smtpsend -bp | -bs | -q [-a account]\n"
 "       smtpsend --help | --version\n"
 "long options:\n"
 "  --account=NAME  --pretend  --serverinfo  --read-envelope-from\n"
@@ -107,13 +107,11 @@ set_b_mode(struct options *o, const char *m, struct failure *f)
 		o->mode = MODE_NOOP;
 	else if (strcmp(m, "p") == 0)
 		o->mode = MODE_LIST_OUTBOX;
-	else if (strcmp(m, "s") == 0) {
+	else if (strcmp(m, "s") == 0)
+		o->mode = MODE_SMTP_STDIO;
+	else {
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
-		    "-b%s is not supported yet", m);
-		return -1;
-	} else {
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0,
-		    "-b%s is not supported: only -bm, -bi and -bp are", m);
+		    "-b%s is not supported: only -bm, -bi, -bp and -bs are", m);
 		return -1;
 	}
 	return 0;

@@ -127,6 +127,15 @@ int
 run_submit(const struct options *o, int fd, struct failure *f)
 {
 	struct session_report rep;
+
+	return run_message(o, fd, &rep, f);
+}
+
+int
+run_message(const struct options *o, int fd, struct session_report *out,
+    struct failure *f)
+{
+	struct session_report rep;
 	struct job j;
 
 	memset(&j, 0, sizeof(j));
@@ -147,6 +156,7 @@ out:
 	/* Partial delivery: delivered, though some recipients refused. */
 	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)
 		keep(&j, o, f);
+	*out = rep;
 	job_free(&j);
 	return failed(f) ? -1 : 0;
 }

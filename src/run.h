@@ -7,6 +7,10 @@
 
 /* Read, resolve, and submit (or show, with --pretend). */
 int	run_submit(const struct options *, int input_fd, struct failure *f);
+/* The same, with the session's report (for -bs, which answers with it). */
+struct session_report;
+int	run_message(const struct options *, int input_fd,
+	    struct session_report *, struct failure *f);
 /* --serverinfo */
 int	run_serverinfo(const struct options *, struct failure *f);
 /* "smtpsend X.Y.Z (libcurl ...)" */

@@ -4,7 +4,7 @@
  * as for DATA, and re-encoded by encode_for_transport() for a server
  * without 8BITMIME.
  *
- * Input: byte 0 = flags: bit 0 dot_is_data (-i); bits 1, 4 and 5 all set:
+ * Input: byte 0 = flags: bit 0 dot_is_data (-i); bits 1, 4, 5, 6, 7 all set:
  * amplify, the rest is repeated past SPOOL_MEMORY_MAX so the spool spills to
  * its file (slow, so rare); bits 2-3 the chunking (whole, single bytes, 1..16, 1..4096 bytes); byte 1 seeds
  * the chunk sizes; the rest is the message on stdin.
@@ -467,7 +467,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	dot_is_data = data[0] & 1;
-	amplify = (data[0] & 0x32) == 0x32;
+	amplify = (data[0] & 0xf2) == 0xf2;
 	mode = (data[0] >> 2) & 3;
 	seed = 0x10001u * (data[1] + 1u) ^ data[0];
 	in = (const char *)data + 2;
