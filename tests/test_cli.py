@@ -180,7 +180,7 @@ def control_characters_in_addresses():
 
 @test
 def refused_options_read_nothing():
-    for opt in ('-X/tmp/x', '-be', '-bh', '-bd', '-bt', '-bv', '-bs',
+    for opt in ('-X/tmp/x', '-be', '-bh', '-bd', '-bt', '-bv', '-bD',
                 '--bogus', '--password=x', '-y'):
         r = run([opt, 'a@x.org'], stdin=b'Subject: x\n\n')
         expect_eq(r.rc, 64, 'exit for %s' % opt)
