@@ -78,20 +78,82 @@ check-asan: deps
 demo: deps all
 	@sh tests/demo.sh $(B)/smtpsend
 
-lint:
+# Static checks, each clean: the manual, cppcheck, clang-tidy (.clang-tidy).
+lint: deps
 	mandoc -Tlint -Wwarning smtpsend.1
+	cppcheck --quiet --enable=warning,performance,portability --std=c11 \
+	    --error-exitcode=1 --inline-suppr -D_GNU_SOURCE -Isrc src cmd
+	@mkdir -p $(B)
+	clang-tidy --quiet $(SRCS) cmd/smtpsend.c -- -std=c11 -D_GNU_SOURCE \
+	    $(PKG_CFLAGS) -Isrc >$(B)/clang-tidy.log 2>&1 || \
+	    { grep -v 'warnings generated' $(B)/clang-tidy.log; exit 1; }
 
+# The parsers under libFuzzer with ASan and UBSan, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
+# smtpsend beside msmtp and curl on a loopback rig: figures, not a test.
+bench: deps all
+	bash bench/run.sh $(B)/smtpsend
+
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+# Never set-uid or set-gid: mode 0755.
 install: $(B)/smtpsend
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	    $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(B)/smtpsend $(DESTDIR)$(BINDIR)/smtpsend
 	install -m 0644 smtpsend.1 $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	install -m 0644 completions/smtpsend.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/smtpsend
+	install -m 0644 completions/_smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend
+	install -m 0644 completions/smtpsend.fish \
+	    $(DESTDIR)$(FISHCOMPDIR)/smtpsend.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1
+	rm -f $(DESTDIR)$(BINDIR)/smtpsend $(DESTDIR)$(MANDIR)/man1/smtpsend.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/smtpsend $(DESTDIR)$(ZSHCOMPDIR)/_smtpsend \
+	    $(DESTDIR)$(FISHCOMPDIR)/smtpsend.fish
+
+# The system's sendmail, mailq and newaliases become smtpsend; another
+# MTA's files are left alone unless FORCE=1.
+SENDMAIL_LINKS = /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq \
+	/usr/bin/newaliases
+install-sendmail: install
+	@for l in $(SENDMAIL_LINKS); do \
+		t=$(DESTDIR)$$l; \
+		if [ -e "$$t" ] || [ -L "$$t" ]; then \
+			if [ "$$(readlink -f "$$t")" = "$$(readlink -f \
+			    $(DESTDIR)$(BINDIR)/smtpsend)" ]; then continue; fi; \
+			if [ "$(FORCE)" != 1 ]; then \
+				echo "$$t belongs to another MTA; FORCE=1 replaces it" >&2; \
+				exit 1; \
+			fi; \
+			mv -f "$$t" "$$t.before-smtpsend"; \
+		fi; \
+		install -d "$$(dirname "$$t")"; \
+		ln -s $(BINDIR)/smtpsend "$$t" && echo "$$t -> $(BINDIR)/smtpsend"; \
+	done
+
+uninstall-sendmail:
+	@for l in $(SENDMAIL_LINKS); do \
+		t=$(DESTDIR)$$l; \
+		if [ -L "$$t" ] && [ "$$(readlink "$$t")" = "$(BINDIR)/smtpsend" ]; \
+		then \
+			rm -f "$$t"; \
+			if [ -e "$$t.before-smtpsend" ] || [ -L "$$t.before-smtpsend" ]; \
+			then mv -f "$$t.before-smtpsend" "$$t"; fi; \
+		fi; \
+	done
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all units deps check check-asan demo lint install uninstall clean
+.PHONY: all units deps check check-asan demo lint fuzz bench install uninstall \
+	install-sendmail uninstall-sendmail clean
 
 -include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)

@@ -351,12 +351,16 @@ class Scenario:
         use = ok or rs
         return {
             "wall": statistics.median(r.wall for r in use) if use else None,
+            "min": min((r.wall for r in use), default=None),
             "cpu": statistics.median(r.cpu for r in use) if use else None,
             "rss": max((r.rss for r in use if r.rss is not None), default=None),
             "runs": len(rs),
             "fails": len(rs) - len(ok),
             "rcs": sorted({r.rc for r in rs if r.rc != 0}),
         }
+
+
+FAILURES = []                            # "scenario: tool run N: exit X: message"
 
 
 def run_scenario(sc, workdir, warmup):
@@ -372,6 +376,7 @@ def run_scenario(sc, workdir, warmup):
                 why = "timed out" if r.rc == -9 else f"exit {r.rc}"
                 last = r.err.splitlines()[-1] if r.err else "(nothing on stderr)"
                 log(f"   FAIL {tool} {tag}: {why}: {last}")
+                FAILURES.append(f"{sc.title}: {tool} {tag}: {why}: {last}")
             (sc.results[tool] if i >= 0 else sc.warm).append(r)
         if i >= 0 and sc.n > 3:
             print(".", end="", flush=True)
@@ -398,7 +403,7 @@ def fmt_ratio(x):
 
 
 def table(scenarios):
-    head = ("scenario", "tool", "runs", "wall ms", "cpu ms", "peak RSS KB", "exit",
+    head = ("scenario", "tool", "runs", "wall ms", "min ms", "cpu ms", "peak RSS KB", "exit",
             "/msmtp", "/curl", "RTs")
     rows = [head]
     for sc in scenarios:
@@ -418,17 +423,18 @@ def table(scenarios):
                     r_ms, r_cu = "rss " + r_ms, "rss " + r_cu
             rts = f"{m['wall'] / RTT:.2f}" if sc.roundtrips and m["wall"] else ""
             rows.append((sc.title if j == 0 else "", tool, str(m["runs"]), fmt_ms(m["wall"]),
-                         fmt_ms(m["cpu"]), str(m["rss"] or "-"), exitcol, r_ms, r_cu, rts))
+                         fmt_ms(m["min"]), fmt_ms(m["cpu"]), str(m["rss"] or "-"), exitcol,
+                         r_ms, r_cu, rts))
         if sc.rss_main:
             m = s["smtpsend"]
-            rows.append(("", "", "", "", "", "", "", "wall " + fmt_ratio(ratio(m["wall"], s["msmtp"]["wall"])),
+            rows.append(("", "", "", "", "", "", "", "", "wall " + fmt_ratio(ratio(m["wall"], s["msmtp"]["wall"])),
                          "wall " + fmt_ratio(ratio(m["wall"], s["curl"]["wall"])), ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []
     for k, r in enumerate(rows):
         cells = []
         for i, c in enumerate(r):
-            cells.append(c.ljust(widths[i]) if i < 2 or i == 6 else c.rjust(widths[i]))
+            cells.append(c.ljust(widths[i]) if i < 2 or i == 7 else c.rjust(widths[i]))
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -611,7 +617,8 @@ def main():
         f"delay proxy: {DELAY * 1000:.0f} ms each way, RTs = median wall / {RTT * 1000:.0f} ms "
         "(process start and local work included)",
         floor_line,
-        "wall, cpu: medians over the runs (cpu = user+sys); peak RSS: highest run (/usr/bin/time %M);",
+        "wall, cpu: medians over the runs (cpu = user+sys); min: fastest run; "
+        "peak RSS: highest run (/usr/bin/time %M);",
         "/msmtp, /curl: smtpsend's median wall divided by theirs (200 MiB: peak RSS, wall below)",
         "smtpsend and msmtp read the message on stdin (LF); curl --upload-file (same message, CRLF)",
         sink_note,
@@ -625,7 +632,9 @@ def main():
                      "(sampled before each scenario)")
         if max(busy) > 0.10:
             elapsed += "\nWARNING: the machine was not idle; figures are noisy, rerun when it is"
-    report = header + [""] + body + [""] + tgt + ["", elapsed]
+    fails = ["", "Failures (every run that did not exit 0):"] + ["  " + x for x in FAILURES] \
+        if FAILURES else ["", "Every run exited 0."]
+    report = header + [""] + body + fails + [""] + tgt + ["", elapsed]
     log("")
     log("\n".join(report))
     try:

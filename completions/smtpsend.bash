@@ -72,7 +72,7 @@ _smtpsend_values()
 	-R)
 		words=(full hdrs)
 		;;
-	-C | --logfile | --tls-trust-file)
+	-C | --attach | --logfile | --tls-trust-file)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
@@ -101,10 +101,12 @@ _smtpsend()
 	local long='--account --auth --domain --help --host --logfile
 	    --passwordeval --port --pretend --read-envelope-from --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls
-	    --tls-trust-file --user --version'
+	    --tls-trust-file --user --version
+	    --to --cc --bcc --subject --body --attach --header'
 	# Short options that take a value, and long ones that require one.
 	local shortarg=ABCFLNORVXabfho
 	local longarg='|--account|--domain|--host|--logfile|--passwordeval|--port|--timeout|--tls-fingerprint|--tls-trust-file|--user|'
+	longarg+='--to|--cc|--bcc|--subject|--body|--attach|--header|'
 
 	COMPREPLY=()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -171,12 +173,12 @@ _smtpsend()
 		return
 	fi
 	case $prev in
-	--account | --logfile | --tls-trust-file | --port)
+	--account | --attach | --logfile | --tls-trust-file | --port)
 		_smtpsend_values "$prev" "$cur"
 		return
 		;;
 	--domain | --host | --passwordeval | --timeout | --tls-fingerprint | \
-	    --user)
+	    --user | --to | --cc | --bcc | --subject | --body | --header)
 		return
 		;;
 	esac

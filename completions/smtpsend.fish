@@ -63,7 +63,8 @@ function __smtpsend_options_allowed
             case --
                 return 1
             case '--*=*'
-            case --account --domain --host --logfile --passwordeval --port --timeout --tls-fingerprint --tls-trust-file --user
+            case --account --domain --host --logfile --passwordeval --port --timeout --tls-fingerprint --tls-trust-file --user \
+                --to --cc --bcc --subject --body --attach --header
                 set skip 1
             case '--*'
             case '-?*'
@@ -119,5 +120,14 @@ complete $opt -l tls-starttls -f -a 'on off' -d 'Use STARTTLS'
 complete $opt -l tls-trust-file -r -F -d 'Trusted CA certificates'
 complete $opt -l user -x -d 'User name'
 complete $opt -l version -d 'Print the version'
+
+# Compose mode: smtpsend builds the message.
+complete $opt -l to -x -d 'Compose: recipient in To'
+complete $opt -l cc -x -d 'Compose: recipient in Cc'
+complete $opt -l bcc -x -d 'Compose: recipient not shown in the header'
+complete $opt -l subject -x -d 'Compose: subject'
+complete $opt -l body -x -d 'Compose: text of the message'
+complete $opt -l attach -r -F -d 'Compose: attach a file'
+complete $opt -l header -x -d "Compose: header field, 'Name: value'"
 
 complete -c sendmail -w smtpsend

@@ -75,13 +75,11 @@ static int
 skip_cfws(struct lexer *lx)
 {
 	for (;;) {
-		if (is_wsp(*lx->p))
+		if (is_wsp(*lx->p) || (*lx->p == '\n' && is_wsp(lx->p[1])))
 			lx->p++;
 		else if (lx->p[0] == '\r' && lx->p[1] == '\n' &&
 		    is_wsp(lx->p[2]))
 			lx->p += 2;
-		else if (*lx->p == '\n' && is_wsp(lx->p[1]))
-			lx->p++;
 		else if (*lx->p == '(') {
 			if (skip_comment(lx) == -1)
 				return -1;

@@ -19,8 +19,7 @@ const char *config_system_path = "/etc/smtpsend.conf";
 
 enum vtype {
 	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
-	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_ADDRESS,
-	V_FROM
+	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM
 };
 
 struct keydef {
@@ -196,7 +195,6 @@ key_check(enum key k, const char *v)
 	switch (keys[k].type) {
 	case V_STRING:	return NULL;
 	case V_FROM:	return check_address(v);
-	case V_ADDRESS:	return check_address(v);
 	case V_HOST:
 		return *v == '\0' || strpbrk(v, " \t/") != NULL ?
 		    "must be a host name" : NULL;
@@ -300,7 +298,7 @@ start_account(struct parser *p, char *arg)
 		perr(p, "account needs a name%s", "");
 		return 0;
 	}
-	if ((a = find_in(c->accounts, p->first, c->naccounts, name)) != NULL) {
+	if (find_in(c->accounts, p->first, c->naccounts, name) != NULL) {
 		perr(p, "account %s defined twice", name);
 		return 0;
 	}

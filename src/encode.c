@@ -128,7 +128,8 @@ b64_group(struct b64 *b, const unsigned char *in, size_t n)
 	out[2] = n > 1 ? abc[v >> 6 & 63] : '=';
 	out[3] = n > 2 ? abc[v & 63] : '=';
 	if (b->line > 0 && (b->col += 4) >= b->line) {
-		memcpy(out + 4, "\r\n", 2);
+		out[4] = '\r';
+		out[5] = '\n';
 		len = 6;
 		b->col = 0;
 	}

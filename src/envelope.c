@@ -311,9 +311,11 @@ map_envelope(struct envelope *e, const struct aliases *al,
 		/* A sender is one address: the first the name stands for. */
 		if (map_local(e->sender, al, s, &sender, f) == -1)
 			goto fail;
-		free(e->sender);
-		e->sender = sender.v[0].spec;
-		sender.v[0].spec = strdup("");
+		if (sender.n > 0) {
+			free(e->sender);
+			e->sender = sender.v[0].spec;
+			sender.v[0].spec = NULL;
+		}
 		addrlist_free(&sender);
 	}
 	e->smtputf8 = has_8bit(e->sender, strlen(e->sender));

@@ -9,13 +9,12 @@
 static size_t
 escape_byte(unsigned char c, char out[5])
 {
-	switch (c) {
-	case '\r': memcpy(out, "\\r", 2); return 2;
-	case '\n': memcpy(out, "\\n", 2); return 2;
-	case '\t': memcpy(out, "\\t", 2); return 2;
-	case '\\': memcpy(out, "\\\\", 2); return 2;
-	default:
-		break;
+	const char *named = strchr("\r\n\t\\", c);
+
+	if (c != '\0' && named != NULL) {
+		out[0] = '\\';
+		out[1] = "rnt\\"[named - "\r\n\t\\"];
+		return 2;
 	}
 	if (c < 0x20 || c == 0x7f) {
 		snprintf(out, 5, "\\x%02x", c);

@@ -65,6 +65,8 @@ flush_body(struct reader *r, struct failure *f)
 static int
 body_put(struct reader *r, const char *p, size_t n, struct failure *f)
 {
+	if (n == 0 || p == NULL)
+		return 0;
 	if (r->outlen + n > OUT_SIZE && flush_body(r, f) == -1)
 		return -1;
 	if (n > OUT_SIZE) {
@@ -132,13 +134,17 @@ continue_field(struct message *m, const char *text, size_t len)
 	return 0;
 }
 
-/* The header section ends without a blank line: this line is body. */
+/*
+ * The header section ends without a blank line: the line held so far is
+ * body, with its line end when it was complete.
+ */
 static int
-end_headers(struct reader *r, bool with_line, struct failure *f)
+end_headers(struct reader *r, bool complete, struct failure *f)
 {
 	r->in_body = true;
-	if (with_line && (body_put(r, r->line.data, r->line.len, f) == -1 ||
-	    body_put(r, "\r\n", 2, f) == -1))
+	if (r->line.len > 0 && body_put(r, r->line.data, r->line.len, f) == -1)
+		return -1;
+	if (complete && body_put(r, "\r\n", 2, f) == -1)
 		return -1;
 	buf_reset(&r->line);
 	return 0;
@@ -195,7 +201,7 @@ put_byte(struct reader *r, char c, struct failure *f)
 	if (r->in_body)
 		return body_put(r, &c, 1, f);
 	if (r->header_bytes++ >= HEADER_SECTION_MAX)
-		return end_headers(r, true, f) == -1 ? -1 :
+		return end_headers(r, false, f) == -1 ? -1 :
 		    body_put(r, &c, 1, f);
 	if (buf_addch(&r->line, c) == -1) {
 		fail_errno(f, CAUSE_OSERR, "reading the message");

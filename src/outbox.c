@@ -325,7 +325,8 @@ outbox_ids(const char *dir, char ***ids, size_t *n, struct failure *f)
 		(*n)++;
 	}
 	closedir(dp);
-	qsort(v, *n, sizeof(*v), compare_names);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), compare_names);
 	*ids = v;
 	return 0;
 }
@@ -336,6 +337,14 @@ struct layout {
 	size_t	 header_bytes;
 	off_t	 size;
 };
+
+/* A string field; a repeated line replaces the earlier one. */
+static int
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	return (*dst = strdup(v)) == NULL ? -1 : 0;
+}
 
 static int
 add_recipient(struct outbox_entry *x, const char *v)
@@ -365,18 +374,18 @@ header_field(struct outbox_entry *x, struct layout *l, const char *k,
 	else if (strcmp(k, "error") == 0)
 		strlcpy(x->error, v, sizeof(x->error));
 	else if (strcmp(k, "account") == 0)
-		return (x->account = strdup(v)) == NULL ? -1 : 0;
+		return set_str(&x->account, v);
 	else if (strcmp(k, "sender") == 0)
-		return (x->env.sender = strdup(v)) == NULL ? -1 : 0;
+		return set_str(&x->env.sender, v);
 	else if (strcmp(k, "recipient") == 0)
 		return add_recipient(x, v);
 	else if (strcmp(k, "notify") == 0)
-		return (x->env.notify = x->notify = strdup(v)) == NULL ?
-		    -1 : 0;
+		return set_str(&x->notify, v) == -1 ? -1 :
+		    (x->env.notify = x->notify, 0);
 	else if (strcmp(k, "ret") == 0)
 		x->env.ret = strcmp(v, "FULL") == 0 ? "FULL" : "HDRS";
 	else if (strcmp(k, "envid") == 0)
-		return (x->env.envid = strdup(v)) == NULL ? -1 : 0;
+		return set_str(&x->env.envid, v);
 	else if (strcmp(k, "body-8bitmime") == 0)
 		x->env.body_8bitmime = strcmp(v, "yes") == 0;
 	else if (strcmp(k, "eight-bit") == 0)
@@ -388,7 +397,8 @@ header_field(struct outbox_entry *x, struct layout *l, const char *k,
 		    &errstr);
 	else if (strcmp(k, "size") == 0)
 		l->size = (off_t)strtonum(v, 0, LLONG_MAX, &errstr);
-	return errstr == NULL ? 0 : -1;
+	/* Strings set above belong to x: outbox_entry_free() frees them. */
+	return errstr == NULL ? 0 : -1; /* NOLINT(clang-analyzer-unix.Malloc) */
 }
 
 /* Read and parse the text before the message; fills l->start. */

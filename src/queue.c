@@ -100,10 +100,9 @@ run_entry(const char *dir, const char *id, const struct config *c,
 		memset(f, 0, sizeof(*f));
 	} else if (x.state == OUTBOX_PERMANENT)
 		;		/* kept for a person to look at */
-	else if (time(NULL) - x.last_attempt < queue_backoff(x.attempts))
-		(*left)++;
-	else if (retry(dir, &x, c, o))
-		(*left)++;
+	else if (time(NULL) - x.last_attempt < queue_backoff(x.attempts) ||
+	    retry(dir, &x, c, o))
+		(*left)++;		/* not due yet, or failed again */
 	outbox_entry_free(&x);
 }
 

@@ -474,7 +474,7 @@ login_failure(struct session *ss, CURLcode rc, struct failure *f)
 {
 	long code = last_code(ss);
 
-	if (code >= 400 && code != 334)
+	if (code >= 400)
 		fail(f, STAGE_AUTH, CAUSE_REPLY, (int)code, "authentication "
 		    "refused by %s: %s", ss->s->host, server_said(ss, rc));
 	else

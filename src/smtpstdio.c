@@ -221,10 +221,10 @@ mail_params(struct conv *c, const char *params)
 			continue;
 		if (strcasecmp(w, "BODY=8BITMIME") == 0)
 			c->body8 = true;
-		else if (strcasecmp(w, "RET=FULL") == 0 ||
-		    strcasecmp(w, "RET=HDRS") == 0)
+		else if ((strcasecmp(w, "RET=FULL") == 0 ||
+		    strcasecmp(w, "RET=HDRS") == 0) && c->ret == NULL)
 			c->ret = strdup(w + 4);
-		else if (strncasecmp(w, "ENVID=", 6) == 0)
+		else if (strncasecmp(w, "ENVID=", 6) == 0 && c->envid == NULL)
 			c->envid = xtext_decode(w + 6);
 		else
 			return w[0] == '\0' ? NULL : "555 5.5.4 Unsupported "

@@ -32,7 +32,7 @@ vfail(struct failure *f, const char *suffix, const char *fmt, va_list ap)
 {
 	char raw[sizeof(f->text)];
 
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	if (suffix != NULL) {
 		strlcat(raw, ": ", sizeof(raw));
 		strlcat(raw, suffix, sizeof(raw));
@@ -105,7 +105,7 @@ status_exit(const struct failure *f)
 	case CAUSE_CONFIG:		return EX_CONFIG;
 	case CAUSE_DATAERR:		return EX_DATAERR;
 	case CAUSE_NOHOST:		return EX_NOHOST;
-	case CAUSE_TEMPORARY:		return EX_TEMPFAIL;
+	case CAUSE_TEMPORARY:
 	case CAUSE_POSSIBLY_SENT:	return EX_TEMPFAIL;
 	case CAUSE_PROTOCOL:		return EX_PROTOCOL;
 	case CAUSE_UNAVAILABLE:		return EX_UNAVAILABLE;

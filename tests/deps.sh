@@ -3,7 +3,8 @@
 # is missing; otherwise prints the one apt-get command to run.
 PKGS="make gcc pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev
  ca-certificates openssl python3 python3-cryptography mandoc
- postfix sasl2-bin libsasl2-modules bash-completion zsh fish msmtp curl"
+ postfix sasl2-bin libsasl2-modules bash-completion zsh fish msmtp curl
+ clang libclang-rt-14-dev clang-tidy cppcheck valgrind time"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -78,7 +78,7 @@ static void
 test_refused_and_ignored(void)
 {
 	static const char *const refused[] = { "-X/tmp/log", "-be", "-bh",
-	    "-bd", "-bD", "-bt", "-bv", "-bx", "-y", "--password=x", "-bs" };
+	    "-bd", "-bD", "-bt", "-bv", "-bx", "-y", "--password=x" };
 	static const char *const ignored[] = { "-odi", "-oem", "-Ox=y",
 	    "-Am", "-Ac", "-G", "-U", "-bm", "-oi" };
 	struct options o;
