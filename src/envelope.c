@@ -389,9 +389,7 @@ map_field(struct header *h, const struct aliases *al,
 		memset(&mapped, 0, sizeof(mapped));
 		r = map_local(l.v[i].spec, al, s, &mapped, f);
 		/* An author is one mailbox: the first the name stands for. */
-		if (r == 0 && from && mapped.n > 1)
-			mapped.n = 1;
-		for (k = 0; r == 0 && k < mapped.n; k++)
+		for (k = 0; r == 0 && k < mapped.n && (!from || k == 0); k++)
 			render(&v, l.v[i].display ? l.v[i].display :
 			    l.v[i].comment, mapped.v[k].spec);
 		addrlist_free(&mapped);
