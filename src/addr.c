@@ -101,6 +101,10 @@ take_word(struct lexer *lx, struct buf *b)
 				return lex_error(lx, open == '"' ?
 				    "unterminated quoted string" :
 				    "unterminated domain literal");
+			/* No folding inside: a CR or LF here is an attack. */
+			if (((unsigned char)*lx->p < 0x20 && *lx->p != '\t') ||
+			    *lx->p == 0x7f)
+				return lex_error(lx, "control character");
 			if (*lx->p == '\\' && lx->p[1] != '\0')
 				lx->p++;
 		}

@@ -205,9 +205,57 @@ fold_byte(struct sink *k, char c)
 	sink_put(k, &c, 1);
 }
 
+/*
+ * A field with a line over 998 octets, folded: before the last whitespace
+ * that fits (lossless), else with CRLF SPACE at the limit.
+ */
+static char *
+fold_field(const char *text, bool *lossy)
+{
+	struct buf b = BUF_INIT;
+	const char *line = text, *end, *cut, *p;
+
+	for (;;) {
+		end = strstr(line, "\r\n");
+		end = end ? end : line + strlen(line);
+		while ((size_t)(end - line) > SMTP_LINE_MAX) {
+			for (cut = NULL, p = line + 1; p < line + SMTP_LINE_MAX;
+			    p++)
+				if (*p == ' ' || *p == '\t')
+					cut = p;
+			if (cut == NULL)
+				*lossy = true;
+			cut = cut ? cut : line + SMTP_LINE_MAX - 1;
+			buf_add(&b, line, (size_t)(cut - line));
+			buf_addstr(&b, *cut == ' ' || *cut == '\t' ? "\r\n" :
+			    "\r\n ");
+			line = cut;
+		}
+		buf_add(&b, line, (size_t)(end - line));
+		if (*end == '\0')
+			return b.data;
+		buf_addstr(&b, "\r\n");
+		line = end + 2;
+	}
+}
+
+static int
+copy_field(struct message *out, const struct header *h, bool *lossy)
+{
+	struct header folded = *h;
+	int r;
+
+	if ((folded.text = fold_field(h->text, lossy)) == NULL)
+		return -1;
+	r = header_copy(out, &folded);
+	free(folded.text);
+	return r;
+}
+
 static int
 copy_headers(const struct message *in, struct message *out, bool qp)
 {
+	bool lossy = false;
 	size_t i, skip;
 
 	for (i = 0; i < in->nheaders; i++) {
@@ -215,9 +263,12 @@ copy_headers(const struct message *in, struct message *out, bool qp)
 
 		skip = qp && h->namelen == 25 &&
 		    strncasecmp(h->text, "Content-Transfer-Encoding", 25) == 0;
-		if (!skip && header_copy(out, h) == -1)
+		if (!skip && copy_field(out, h, &lossy) == -1)
 			return -1;
 	}
+	if (lossy)
+		fprintf(stderr, "smtpsend: warning: a header line over 998 "
+		    "octets without whitespace was broken with CRLF SPACE\n");
 	out->separator = in->separator;
 	if (!qp)
 		return 0;
@@ -257,7 +308,8 @@ encode_for_transport(const struct message *in, struct message *out,
 	if (!qp)
 		fprintf(stderr, "smtpsend: warning: %s\n", to7bit &&
 		    in->longest_line <= SMTP_LINE_MAX ? "8-bit data sent to a "
-		    "server without 8BITMIME (the message is multipart)" :
+		    "server without 8BITMIME (the message is multipart or "
+		    "already encoded)" :
 		    "lines over 998 octets were broken with CRLF SPACE");
 	if ((k = calloc(1, sizeof(*k))) == NULL || copy_headers(in, out, qp)
 	    == -1) {

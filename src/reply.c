@@ -52,7 +52,8 @@ reply_line(struct reply_parser *p)
 	}
 	r->code = code;
 	tlen = len > 4 ? len - 4 : 0;
-	if (r->textlen > 0 && r->textlen + 1 < sizeof(r->text))
+	/* Lines are joined by '\n', an empty first line included. */
+	if (r->lines > 1 && r->textlen + 1 < sizeof(r->text))
 		r->text[r->textlen++] = '\n';
 	if (tlen > sizeof(r->text) - 1 - r->textlen)
 		tlen = sizeof(r->text) - 1 - r->textlen;
@@ -103,7 +104,8 @@ keyword(const char *line, size_t len, const char *kw, const char **arg)
 	if (len < k || strncasecmp(line, kw, k) != 0 ||
 	    (len > k && line[k] != ' ' && line[k] != '='))
 		return false;
-	*arg = line + k + (len > k ? 1 : 0);
+	/* Without an argument the line ends here, not at the next one. */
+	*arg = len > k ? line + k + 1 : "";
 	return true;
 }
 
@@ -128,8 +130,9 @@ caps_line(struct caps *c, const char *line, size_t len)
 		c->enhancedstatuscodes = true;
 	else if (keyword(line, len, "SIZE", &arg)) {
 		c->size = true;
-		c->size_max = strtoull(arg, NULL, 10);
-	} else if (keyword(line, len, "AUTH", &arg)) {
+		c->size_max = isdigit((unsigned char)*arg) ?
+		    strtoull(arg, NULL, 10) : 0;
+	} else if (keyword(line, len, "AUTH", &arg) && *arg != '\0') {
 		size_t n = len - (size_t)(arg - line);
 
 		c->auth = true;

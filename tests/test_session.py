@@ -345,6 +345,14 @@ def eight_bit_and_long_lines():
     m = only_session(srv).messages[0]
     expect(all(len(l) <= 998 for l in m['data'].split(b'\r\n')), 'broken')
     expect_in('lines over 998 octets were broken', r.err, 'warned')
+    srv = server()
+    r = send(srv, stdin=b'X-Long: ' + b'word ' * 300 + b'\nSubject: s\n\nb\n')
+    m = only_session(srv).messages[0]
+    expect(all(len(l) <= 998 for l in m['data'].split(b'\r\n')),
+           'long header line folded')
+    unfolded = m['data'].split(b'\r\n\r\n')[0].replace(b'\r\n ', b' ')
+    expect_in(b'X-Long: ' + b'word ' * 299 + b'word', unfolded,
+              'folding at whitespace is lossless')
 
 
 @test

@@ -41,6 +41,9 @@ static const struct addr_case cases[] = {
 	{ "a\r@x", NULL, NULL },
 	{ "Name <a@x> trailing", NULL, NULL },
 	{ "<>", NULL, NULL },
+	{ "\"a\r\nRCPT TO:<e@v>\"@x", NULL, NULL },
+	{ "\"a\x01b\"@example.com", NULL, NULL },
+	{ "a@[192.0.2.1\x7f]", NULL, NULL },
 };
 
 static void

@@ -110,9 +110,37 @@ test_caps(void)
 	CHECK_STR(c.auth_mechs, "PLAIN LOGIN", "AUTH mechanisms");
 }
 
+static void
+test_caps_edges(void)
+{
+	static const struct {
+		const char *in;
+		bool pipelining;
+		unsigned long long size;
+	} t[] = {
+		{ "250-\r\n250-PIPELINING\r\n250 SIZE 1000\r\n", true, 1000 },
+		{ "250-mx\r\n250-SIZE\r\n250 123\r\n", false, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct reply_parser p;
+		struct reply r;
+		struct caps c;
+		bool done;
+
+		reply_parser_init(&p);
+		reply_parse(&p, t[i].in, strlen(t[i].in), &r, &done);
+		caps_parse(&c, &r);
+		CHECK_INT(c.pipelining, t[i].pipelining, t[i].in);
+		CHECK_INT(c.size_max, t[i].size, t[i].in);
+	}
+}
+
 int
 main(void)
 {
+	test_caps_edges();
 	test_cases();
 	test_pipelined_replies();
 	test_huge_reply_bounded();
