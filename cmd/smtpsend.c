@@ -46,7 +46,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	interrupt_install();
 	umask(077);
-	if (args_parse(&o, argc, argv, &f) == -1) {
+	if (args_parse(&o, argc, argv, &f) == 0)
+		o.at_terminal = isatty(STDIN_FILENO) || isatty(STDERR_FILENO);
+	if (failed(&f) || args_check_caller(&o, o.at_terminal, &f) == -1) {
 		args_free(&o);
 		return report(&f);
 	}

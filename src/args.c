@@ -315,6 +315,25 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	return 0;
 }
 
+int
+args_check_caller(const struct options *o, bool at_terminal,
+    struct failure *f)
+{
+	static const enum key risky[] = { K_PASSWORDEVAL, K_LOGFILE };
+	size_t i;
+
+	if (at_terminal)
+		return 0;
+	for (i = 0; i < sizeof(risky) / sizeof(risky[0]); i++)
+		if (o->over[risky[i]] != NULL) {
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--%s is honoured only "
+			    "at a terminal; put it in the configuration file",
+			    key_name(risky[i]));
+			return -1;
+		}
+	return 0;
+}
+
 void
 args_free(struct options *o)
 {

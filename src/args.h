@@ -37,6 +37,7 @@ struct options {
 	const char	*envid;				/* -V */
 	bool		 body_8bitmime;			/* -B 8BITMIME */
 	int		 verbose;			/* -v */
+	bool		 at_terminal;	/* stdin or stderr is a terminal */
 	const char	*config_file;			/* -C */
 	const char	*account;			/* -a */
 	char		*over[KEY_COUNT];		/* long options */
@@ -52,6 +53,14 @@ struct options {
 /* Parse argv; on failure f says why (exit 64). argv[0]'s name selects
  * the mode for mailq and newaliases. */
 int	args_parse(struct options *, int argc, char **argv, struct failure *f);
+/*
+ * Options that run a command (--passwordeval) or write a file (--logfile)
+ * are what an injected argument would use (the PHP mail() family): they are
+ * refused unless a person is at a terminal. (--host with an account's
+ * stored credentials is checked once the account is known.)
+ */
+int	args_check_caller(const struct options *, bool at_terminal,
+	    struct failure *f);
 void	args_free(struct options *);
 /* The usage text, for --help and smtpsend.1's SYNOPSIS. */
 extern const char usage_text[];

@@ -83,6 +83,13 @@ envelope_check_args(const struct options *o, struct failure *f)
 	char why[160];
 	int i;
 
+	if (o->nrecipients == 0 && !o->recipients_from_headers &&
+	    o->to.n + o->cc.n + o->bcc.n == 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no recipients: give them "
+		    "as arguments or use -t");
+		return -1;
+	}
+
 	for (i = 0; i < o->nrecipients; i++)
 		if (add_list(NULL, "recipient", o->recipients[i], f) == -1)
 			return -1;
@@ -242,9 +249,15 @@ collect_recipients(struct envelope *e, const struct options *o,
 		return -1;
 	if (o->recipients_from_headers && header_recipients(e, m, f) == -1)
 		return -1;
+	/* Only -t gets here without any: the message is read, and kept. */
 	if (e->rcpts.n == 0) {
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no recipients: give them "
-		    "as arguments or use -t");
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "no recipients: the "
+		    "message has no To, Cc or Bcc (or Resent-) addresses");
+		return -1;
+	}
+	if (e->rcpts.n > RECIPIENTS_MAX) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "more than %d recipients",
+		    RECIPIENTS_MAX);
 		return -1;
 	}
 	return 0;
@@ -484,35 +497,13 @@ add_message_id(struct message *m, const char *sender,
 	return header_add(m, "Message-ID", id);
 }
 
-/* "Full Name" <sender>, quoting the name when it needs it. */
-static int
-from_value(char *dst, size_t size, const char *name, const char *sender)
-{
-	size_t o = 0;
-	const char *p;
-
-	if (name == NULL || *name == '\0')
-		return snprintf(dst, size, "%s", sender) < (int)size ? 0 : -1;
-	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
-		o = (size_t)snprintf(dst, size, "%s <%s>", name, sender);
-		return o < size ? 0 : -1;
-	}
-	dst[o++] = '"';
-	for (p = name; *p != '\0' && o + 2 < size; p++) {
-		if (*p == '"' || *p == '\\')
-			dst[o++] = '\\';
-		dst[o++] = *p;
-	}
-	o += (size_t)snprintf(dst + o, size - o, "\" <%s>", sender);
-	return o < size ? 0 : -1;
-}
-
 static int
 complete_headers(struct message *m, const struct options *o,
     const struct settings *s, const char *sender)
 {
 	const char *name = o->full_name ? o->full_name : s->from_full_name;
-	char from[1024];
+	struct buf from = BUF_INIT;
+	int r;
 
 	if (o->recipients_from_headers && s->remove_bcc_headers &&
 	    (header_remove(m, "Bcc") == -1 ||
@@ -528,9 +519,10 @@ complete_headers(struct message *m, const struct options *o,
 	if (*sender == '\0' || s->set_from_header == HEADER_OFF ||
 	    (s->set_from_header == HEADER_AUTO && header_find(m, "From", 0)))
 		return 0;
-	if (from_value(from, sizeof(from), name, sender) == -1)
-		return -1;
-	return header_set(m, "From", from);
+	render(&from, name, sender);
+	r = from.data != NULL ? header_set(m, "From", from.data) : -1;
+	buf_free(&from);
+	return r;
 }
 
 int
@@ -557,9 +549,10 @@ envelope_build(struct envelope *e, const struct options *o,
 		e->ret = strcasecmp(e->ret, "full") == 0 ? "FULL" : "HDRS";
 	if (o->envid != NULL && (e->envid = xtext_encode(o->envid)) == NULL)
 		goto nomem;
-	e->body_8bitmime = o->body_8bitmime || m->eight_bit;
 	if (complete_headers(m, o, s, e->sender) == -1)
 		goto nomem;
+	message_analyse_headers(m);
+	e->body_8bitmime = o->body_8bitmime || m->eight_bit;
 	return 0;
 nomem:
 	fail_errno(f, CAUSE_OSERR, "out of memory");

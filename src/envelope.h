@@ -13,6 +13,9 @@
 #include "message.h"
 #include "status.h"
 
+/* More would take one message past what any smarthost accepts. */
+#define RECIPIENTS_MAX	10000
+
 struct envelope {
 	char		*sender;	/* "" is the null sender <> */
 	struct addrlist	 rcpts;

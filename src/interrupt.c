@@ -39,6 +39,13 @@ interrupt_watch(int fd)
 	watched = fd;
 }
 
+void
+interrupt_unwatch(int fd)
+{
+	if (watched == fd)
+		watched = -1;
+}
+
 int
 interrupt_signal(void)
 {

@@ -10,6 +10,8 @@
 void	interrupt_install(void);
 /* The socket a signal should shut down, or -1. */
 void	interrupt_watch(int fd);
+/* Forget fd if it is the one watched (another may have replaced it). */
+void	interrupt_unwatch(int fd);
 /* The signal received, or 0. */
 int	interrupt_signal(void);
 

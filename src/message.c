@@ -38,6 +38,7 @@ reader_init(struct reader *r, struct message *m, bool dot_is_data)
 	r->dot_is_data = dot_is_data;
 	r->at_line_start = true;
 	r->first_line = true;
+	r->header_max = HEADER_SECTION_MAX;
 	if ((r->out = malloc(OUT_SIZE)) == NULL)
 		return -1;
 	return 0;
@@ -200,7 +201,7 @@ put_byte(struct reader *r, char c, struct failure *f)
 		r->m->eight_bit = true;
 	if (r->in_body)
 		return body_put(r, &c, 1, f);
-	if (r->header_bytes++ >= HEADER_SECTION_MAX)
+	if (r->header_bytes++ >= r->header_max)
 		return end_headers(r, false, f) == -1 ? -1 :
 		    body_put(r, &c, 1, f);
 	if (buf_addch(&r->line, c) == -1) {
@@ -381,7 +382,7 @@ header_value(const struct header *h)
 {
 	const char *v = h->text + h->namelen + 1;
 
-	return v + strspn(v, " \t");
+	return v + strspn(v, " \t\r\n");
 }
 
 int
@@ -442,6 +443,26 @@ header_set(struct message *m, const char *name, const char *value)
 	h->text = t;
 	h->namelen = strlen(name);
 	return 0;
+}
+
+void
+message_analyse_headers(struct message *m)
+{
+	const char *p, *line;
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		for (line = p = m->headers[i].text;; p++) {
+			if (*p == '\r' || *p == '\0') {
+				if ((size_t)(p - line) > m->longest_line)
+					m->longest_line = (size_t)(p - line);
+				if (*p == '\0')
+					break;
+				line = p + 2;
+				p++;
+			} else if ((unsigned char)*p >= 0x80)
+				m->eight_bit = true;
+		}
 }
 
 bool

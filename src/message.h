@@ -40,6 +40,7 @@ struct reader {
 	struct message	*m;
 	bool		 dot_is_data;	/* -i: a lone "." is not the end */
 	bool		 keep_from_line;	/* re-reading a saved message */
+	size_t		 header_max;	/* HEADER_SECTION_MAX */
 	bool		 done;		/* a lone "." ended the input */
 	bool		 in_body;
 	bool		 at_line_start;
@@ -79,6 +80,9 @@ int	header_copy(struct message *, const struct header *);
 /* Replace (or add) the first field of that name. */
 int	header_set(struct message *, const char *name, const char *value);
 
+/* Fold the header fields as they are now into eight_bit and
+ * longest_line (after fields were added or rewritten). */
+void	message_analyse_headers(struct message *);
 /* Single-part (so it can be re-encoded quoted-printable)? */
 bool	message_single_part(const struct message *);
 /* The header block as sent: every field, CRLF ends, and the separator. */

@@ -16,7 +16,6 @@
 #include "outbox.h"
 
 #define FORMAT_LINE	"smtpsend-outbox: 1"
-#define HEADER_MAX	(64 * 1024)
 
 static const char *const state_names[] = {
 	[OUTBOX_TEMPORARY] = "temporary",
@@ -401,24 +400,40 @@ header_field(struct outbox_entry *x, struct layout *l, const char *k,
 	return errstr == NULL ? 0 : -1; /* NOLINT(clang-analyzer-unix.Malloc) */
 }
 
+/* The text before the message, up to its blank line, however long. */
+static char *
+read_entry_text(int fd, off_t *start)
+{
+	struct buf b = BUF_INIT;
+	char chunk[16384], *end;
+	ssize_t n;
+
+	while ((n = pread(fd, chunk, sizeof(chunk), (off_t)b.len)) > 0) {
+		if (buf_add(&b, chunk, (size_t)n) == -1)
+			break;
+		if ((end = strstr(b.data, "\n\n")) != NULL) {
+			end[1] = '\0';
+			*start = (off_t)(end + 2 - b.data);
+			return b.data;
+		}
+		if (memchr(chunk, '\0', (size_t)n) != NULL)
+			break;		/* not an entry */
+	}
+	buf_free(&b);
+	return NULL;
+}
+
 /* Read and parse the text before the message; fills l->start. */
 static int
 read_entry_header(int fd, struct outbox_entry *x, struct layout *l)
 {
-	char *text = malloc(HEADER_MAX + 1), *line, *next, *colon, *end;
-	ssize_t n;
+	char *text = read_entry_text(fd, &l->start), *line, *next, *colon;
+	size_t i;
 	int r = -1;
 
-	if (text == NULL)
-		return -1;
-	if ((n = pread(fd, text, HEADER_MAX, 0)) <= 0)
+	if (text == NULL || strncmp(text, FORMAT_LINE "\n",
+	    sizeof(FORMAT_LINE)) != 0)
 		goto out;
-	text[n] = '\0';
-	if (strncmp(text, FORMAT_LINE "\n", sizeof(FORMAT_LINE)) != 0 ||
-	    (end = strstr(text, "\n\n")) == NULL)
-		goto out;
-	end[1] = '\0';
-	l->start = (off_t)(end + 2 - text);
 	for (line = strchr(text, '\n') + 1; *line != '\0'; line = next) {
 		next = strchr(line, '\n');
 		*next++ = '\0';
@@ -428,6 +443,13 @@ read_entry_header(int fd, struct outbox_entry *x, struct layout *l)
 		if (header_field(x, l, line, colon + 2) == -1)
 			goto out;
 	}
+	/* Not stored: derived from the addresses, as when first sent. */
+	x->env.smtputf8 = x->env.sender != NULL &&
+	    has_8bit(x->env.sender, strlen(x->env.sender));
+	for (i = 0; i < x->env.rcpts.n; i++)
+		if (has_8bit(x->env.rcpts.v[i].spec,
+		    strlen(x->env.rcpts.v[i].spec)))
+			x->env.smtputf8 = true;
 	r = 0;
 out:
 	free(text);
@@ -454,6 +476,7 @@ read_entry_message(int fd, struct outbox_entry *x, const struct layout *l,
 		return -1;
 	}
 	r.keep_from_line = true;
+	r.header_max = SIZE_MAX;	/* saved whole: no limit applies */
 	if (reader_feed(&r, head, l->header_bytes, f) == 0 &&
 	    reader_finish(&r, f) == 0 &&
 	    spool_attach(&x->msg.body, fd, l->start +

@@ -63,6 +63,23 @@ read_message(struct job *j, const struct options *o, int fd,
 	return failed(f) ? -1 : 0;
 }
 
+/*
+ * --host given by a program (not a person) must not carry the account's
+ * stored password to another server: an injected argument could.
+ */
+static int
+credentials_stay_home(const struct options *o, const struct account *a,
+    struct failure *f)
+{
+	if (o->at_terminal || o->over[K_HOST] == NULL || a == NULL ||
+	    (a->value[K_PASSWORD] == NULL && a->value[K_PASSWORDEVAL] == NULL))
+		return 0;
+	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "--host would send the stored "
+	    "credentials of account %s elsewhere; use -a with an account for "
+	    "that host", a->name ? a->name : "(defaults)");
+	return -1;
+}
+
 /* Configuration, message, account, settings, envelope: all before a
  * connection is made. */
 static int
@@ -80,7 +97,8 @@ prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 	 * resolved even after bad input: they say where the outbox is. */
 	if (j->cfg_ok && envelope_sender_hint(o, &j->msg, &j->hint, &later) ==
 	    0 && envelope_account(&j->cfg, o->account, j->hint, &a, &later) ==
-	    0 && settings_resolve(&j->set, a, o->over, &later) == 0)
+	    0 && settings_resolve(&j->set, a, o->over, &later) == 0 &&
+	    credentials_stay_home(o, a, &later) == 0)
 		j->set_ok = true;
 	if (!failed(f))
 		*f = later;
@@ -148,7 +166,9 @@ run_message(const struct options *o, int fd, struct session_report *out,
 			fail_errno(f, CAUSE_IOERR, "writing to stdout");
 		goto out;
 	}
-	if (secret_obtain(&j.set, &j.password, f) == 0 && !stopped(f))
+	if (secret_obtain(&j.set, &j.password, f) == -1)
+		stopped(f);	/* a signal, not the configuration, stopped it */
+	else if (!stopped(f))
 		session_submit(&j.set, j.password.data, &j.env, &j.msg,
 		    o->verbose, &rep, f);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);

@@ -128,10 +128,16 @@ stage_of_command(const char *p, size_t n)
 static void
 debug_out(struct session *ss, const char *p, size_t n)
 {
-	enum stage st = stage_of_command(p, n);
+	enum stage st;
 	const char *sp;
 
-	if (st != STAGE_NONE)
+	/* Inside AUTH every line is a secret, whatever it looks like. */
+	if (ss->in_auth) {
+		if (ss->verbose)
+			trace(ss, ">", "<redacted>", 10);
+		return;
+	}
+	if ((st = stage_of_command(p, n)) != STAGE_NONE)
 		ss->stage = st;
 	if (st == STAGE_AUTH) {
 		ss->in_auth = true;
@@ -148,8 +154,7 @@ debug_out(struct session *ss, const char *p, size_t n)
 		return;
 	}
 	if (ss->verbose)
-		trace(ss, ">", ss->in_auth ? "<redacted>" : p,
-		    ss->in_auth ? 10 : n);
+		trace(ss, ">", p, n);
 }
 
 static void
@@ -332,6 +337,23 @@ setup_network(struct session *ss)
 	return rc;
 }
 
+/*
+ * Called by libcurl while it works: a reply that is not SMTP (an SSH or
+ * HTTP server on the port) ends the wait at once instead of at the timeout.
+ */
+static int
+progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct session *ss = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return ss->dbg_parser.error || interrupt_signal() != 0;
+}
+
 /* Our socket, so that a signal can shut it down (see interrupt.h). */
 static curl_socket_t
 open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
@@ -350,7 +372,7 @@ static int
 close_socket(void *arg, curl_socket_t fd)
 {
 	(void)arg;
-	interrupt_watch(-1);
+	interrupt_unwatch(fd);
 	return close(fd);
 }
 
@@ -382,6 +404,12 @@ setup(struct session *ss, const char *password, bool fallback,
 		rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, ss);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, ss);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	if (rc == CURLE_OK)
@@ -515,6 +543,11 @@ reply_failure(struct session *ss, CURLcode rc, struct failure *f)
 static void
 perform_failure(struct session *ss, CURLcode rc, struct failure *f)
 {
+	if (ss->dbg_parser.error) {
+		fail(f, perform_stage(ss), CAUSE_PROTOCOL, 0, "%s is not an SMTP "
+		    "server: %s", ss->s->host, ss->dbg_parser.why);
+		return;
+	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -1118,6 +1151,11 @@ session_submit(const struct settings *s, const char *password,
 	if (session_start(&ss, password, rep, f) == -1)
 		goto out;
 	t_open = elapsed(&ss);
+	if (interrupt_signal() != 0) {
+		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "interrupted");
+		interrupted(f);
+		goto out;
+	}
 	t.env = e;
 	if (prepare_body(&ss, e, m, &encoded, &t.msg, f) == -1)
 		goto out;

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "escape.h"
 #include "hostname.h"
+#include "interrupt.h"
 #include "outbox.h"
 #include "run.h"
 #include "session.h"
@@ -91,7 +92,8 @@ fill(struct conv *c)
 	flush(c);
 	for (;;) {
 		n = read(c->in, c->ibuf, sizeof(c->ibuf));
-		if (n == -1 && errno == EINTR)
+		/* SIGTERM, SIGINT, SIGHUP: the end of input, with 75. */
+		if (n == -1 && errno == EINTR && interrupt_signal() == 0)
 			continue;
 		if (n <= 0) {
 			c->eof = true;
@@ -107,6 +109,8 @@ fill(struct conv *c)
 static bool
 read_line(struct conv *c, struct line *l, size_t max)
 {
+	bool cr = false;	/* the line so far ends in CR */
+
 	buf_reset(&l->text);
 	l->length = 0;
 	l->nul = false;
@@ -128,15 +132,14 @@ read_line(struct conv *c, struct line *l, size_t max)
 			    max - l->text.len);
 		l->length += n;
 		c->ipos += n + (nl ? 1 : 0);
+		if (n > 0)
+			cr = p[n - 1] == '\r';
 		if (nl == NULL)
 			continue;
-		l->end = END_LF;
-		if (l->text.len > 0 && l->text.data[l->text.len - 1] == '\r') {
+		l->end = cr ? END_CRLF : END_LF;
+		/* The CR is in the text unless the line was cut short. */
+		if (cr && l->length <= max)
 			l->text.data[--l->text.len] = '\0';
-			l->end = END_CRLF;
-		} else if (l->length > 0 && l->text.len == max &&
-		    p[n - 1] == '\r')
-			l->end = END_CRLF;
 		return true;
 	}
 }
@@ -368,7 +371,11 @@ read_data(struct conv *c, int fd, struct data_faults *df, struct failure *f)
 			break;
 		}
 	}
-	if (r == -1 && !failed(f))
+	if (r == -1 && !failed(f) && interrupt_signal() != 0)
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "interrupted by signal "
+		    "%d inside DATA; the message was discarded",
+		    interrupt_signal());
+	else if (r == -1 && !failed(f))
 		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the input ended inside "
 		    "DATA; the message was discarded");
 	buf_free(&l.text);
@@ -527,5 +534,8 @@ smtpstdio_serve(const struct options *o, int in, int out, struct failure *f)
 	transaction_reset(&c);
 	buf_free(&l.text);
 	buf_free(&c.obuf);
+	if (!c.quit && interrupt_signal() != 0)
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "interrupted by signal "
+		    "%d", interrupt_signal());
 	return failed(f) ? -1 : 0;
 }
