@@ -70,6 +70,18 @@ retry(const char *dir, struct outbox_entry *x, const struct config *c,
 	session_submit(&s, pw.data, &x->env, &x->msg, o->verbose, &rep, &f);
 	buf_free_secret(&pw);
 	submitlog_write(&s, &x->env, message_size(&x->msg), &rep, &f);
+	if (rep.delivered && rep.deferred.n > 0) {
+		/* Some got it; the entry goes on for the deferred ones. */
+		addrlist_free(&x->env.rcpts);
+		x->env.rcpts = rep.deferred;
+		f.cause = CAUSE_TEMPORARY;
+		fprintf(stderr, "smtpsend: %s: %s\n", x->id, f.text);
+		if (outbox_update(dir, x, &f) == -1)
+			fprintf(stderr, "smtpsend: %s: could not record the "
+			    "attempt\n", x->id);
+		return true;
+	}
+	addrlist_free(&rep.deferred);
 	if (!failed(&f) || rep.delivered) {
 		if (outbox_remove(dir, x) == -1)
 			fprintf(stderr, "smtpsend: %s delivered, but could not be "
@@ -96,8 +108,10 @@ run_entry(const char *dir, const char *id, const struct config *c,
 	if (r == 1)
 		return;		/* another -q has it, or it is gone */
 	if (r == -1) {
+		/* Damaged: a person must look at it; the exit status says so. */
 		fprintf(stderr, "smtpsend: %s\n", f->text);
 		memset(f, 0, sizeof(*f));
+		(*left)++;
 	} else if (x.state == OUTBOX_PERMANENT)
 		;		/* kept for a person to look at */
 	else if (time(NULL) - x.last_attempt < queue_backoff(x.attempts) ||

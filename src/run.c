@@ -141,6 +141,23 @@ stopped(struct failure *f)
 	return true;
 }
 
+/* Delivered to some recipients; those refused with 4xx are kept. */
+static void
+keep_deferred(struct job *j, const struct addrlist *deferred,
+    struct failure *f)
+{
+	struct envelope partial = j->env;
+	struct failure why = *f;
+	char note[4400];
+
+	partial.rcpts = *deferred;
+	why.cause = CAUSE_TEMPORARY;	/* kept for -q to retry */
+	outbox_save(outbox_dir(&j->set), j->set.account, &partial, NULL, 0,
+	    &j->msg, &why, note, sizeof(note));
+	strlcat(f->text, "; for the deferred recipients: ", sizeof(f->text));
+	strlcat(f->text, note, sizeof(f->text));
+}
+
 int
 run_submit(const struct options *o, int fd, struct failure *f)
 {
@@ -176,6 +193,9 @@ out:
 	/* Partial delivery: delivered, though some recipients refused. */
 	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)
 		keep(&j, o, f);
+	else if (failed(f) && rep.deferred.n > 0)
+		keep_deferred(&j, &rep.deferred, f);
+	addrlist_free(&rep.deferred);
 	*out = rep;
 	job_free(&j);
 	return failed(f) ? -1 : 0;

@@ -47,6 +47,7 @@ struct session {
 	struct reply		 last;		/* the last reply libcurl saw */
 	struct reply		 greeting;
 	bool			 want_tls_info;	/* --serverinfo */
+	int			 short_wait;	/* seconds, for replies already due */
 	enum stage		 stage;
 	bool			 in_auth;
 	/* Our phase. */
@@ -797,6 +798,7 @@ struct txn {
 	bool			 body_early;	/* body goes with the envelope */
 	size_t			 accepted;
 	int			 worst;		/* highest refusal code */
+	struct addrlist		 deferred;	/* refused with 4xx */
 	struct buf		 refused;	/* "a@x: 550 ..., b@y: ..." */
 };
 
@@ -891,6 +893,9 @@ note_refusal(struct txn *t, const char *rcpt, const struct reply *r)
 {
 	char text[300];
 
+	/* 4xx: worth another try, for these recipients alone. */
+	if (r->code / 100 == 4)
+		addrlist_add_unique(&t->deferred, rcpt);
 	escape_line(text, sizeof(text), r->text, r->textlen);
 	if (t->refused.len > 0)
 		buf_addstr(&t->refused, "; ");
@@ -918,7 +923,7 @@ read_envelope_replies(struct session *ss, struct txn *t, bool pipelined,
 	struct buf b = BUF_INIT;
 	struct reply r;
 	size_t i;
-	int tmo = timeout_of(ss->s);
+	int tmo = ss->short_wait > 0 ? ss->short_wait : timeout_of(ss->s);
 
 	if (!pipelined && (smtpcmd_mail(&b, t->env, &ss->caps, t->size) == -1 ||
 	    send_commands(ss, &b, STAGE_MAIL, f) == -1))
@@ -1023,6 +1028,25 @@ end_of_data(struct session *ss, struct txn *t, struct session_report *rep,
 	return 0;
 }
 
+/*
+ * The connection broke while the message was going out with the envelope:
+ * a server that refused MAIL or RCPT and hung up said why in replies that
+ * are already here. They explain the failure better than the lost send.
+ */
+static void
+explain_lost_send(struct session *ss, struct txn *t, struct failure *f)
+{
+	struct failure why = { 0 };
+
+	ss->short_wait = 2;
+	if (read_envelope_replies(ss, t, true, &why) == -1 &&
+	    why.cause == CAUSE_REPLY)
+		*f = why;
+	else if (t->accepted == 0 && t->refused.len > 0)
+		refusal_failure(t, f, false);
+	ss->short_wait = 0;
+}
+
 static int
 transaction(struct session *ss, struct txn *t, struct session_report *rep,
     struct failure *f)
@@ -1034,8 +1058,11 @@ transaction(struct session *ss, struct txn *t, struct session_report *rep,
 	/* With one recipient (or partial delivery) nothing waits for RCPT:
 	 * the whole message goes in the first flight. */
 	t->body_early = pipelined && !all_or_nothing;
-	if (pipelined && send_envelope(ss, t, f) == -1)
+	if (pipelined && send_envelope(ss, t, f) == -1) {
+		if (t->body_early)
+			explain_lost_send(ss, t, f);
 		return -1;
+	}
 	if (read_envelope_replies(ss, t, pipelined, f) == -1)
 		return -1;
 	rep->accepted = t->accepted;
@@ -1051,6 +1078,9 @@ transaction(struct session *ss, struct txn *t, struct session_report *rep,
 		return -1;
 	if (t->refused.len > 0)
 		refusal_failure(t, f, true);
+	/* Delivered to some: the others may be worth keeping for -q. */
+	rep->deferred = t->deferred;
+	memset(&t->deferred, 0, sizeof(t->deferred));
 	return 0;
 }
 
@@ -1171,6 +1201,7 @@ out:
 		quit(&ss);
 	session_close(&ss);
 	buf_free(&t.refused);
+	addrlist_free(&t.deferred);
 	message_free(&encoded);
 	if (verbose)
 		print_timings(rep);

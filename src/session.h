@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "addr.h"
 #include "config.h"
 #include "envelope.h"
 #include "message.h"
@@ -25,6 +26,8 @@ struct session_report {
 	int	 code;		/* the last reply that decided the outcome */
 	char	 text[512];
 	size_t	 accepted;	/* recipients accepted */
+	struct addrlist deferred; /* refused with 4xx when others got it;
+				   * the caller frees it */
 };
 
 int	session_submit(const struct settings *, const char *password,
