@@ -288,8 +288,11 @@ cmd_rcpt(struct conv *c, const char *arg)
 		return reply(c, "452 4.5.3 Too many recipients");
 	}
 	/* NOTIFY applies to the whole envelope: the first one given. */
-	if (strncasecmp(params, "NOTIFY=", 7) == 0 && c->notify == NULL)
-		c->notify = strndup(params + 7, strcspn(params + 7, " "));
+	for (; *params != '\0' && c->notify == NULL; params += strcspn(params,
+	    " "), params += strspn(params, " "))
+		if (strncasecmp(params, "NOTIFY=", 7) == 0)
+			c->notify = strndup(params + 7,
+			    strcspn(params + 7, " "));
 	c->rcpts[c->nrcpts++] = path;
 	c->phase = HAVE_RCPT;
 	return reply(c, "250 2.1.5 Ok");
@@ -525,7 +528,8 @@ smtpstdio_serve(const struct options *o, int in, int out, struct failure *f)
 	c.out = out;
 	c.base = o;
 	reply(&c, "220 %s ESMTP smtpsend", host_fqdn());
-	while (!c.quit && !failed(f) && read_line(&c, &l, COMMAND_MAX)) {
+	while (!c.quit && !failed(f) && interrupt_signal() == 0 &&
+	    read_line(&c, &l, COMMAND_MAX)) {
 		if (l.end == END_EOF)
 			break;		/* a last line without its end */
 		dispatch(&c, &l, f);
