@@ -97,9 +97,10 @@ prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 	 * resolved even after bad input: they say where the outbox is. */
 	if (j->cfg_ok && envelope_sender_hint(o, &j->msg, &j->hint, &later) ==
 	    0 && envelope_account(&j->cfg, o->account, j->hint, &a, &later) ==
-	    0 && settings_resolve(&j->set, a, o->over, &later) == 0 &&
-	    credentials_stay_home(o, a, &later) == 0)
-		j->set_ok = true;
+	    0 && settings_resolve(&j->set, a, o->over, &later) == 0) {
+		j->set_ok = true;	/* enough to know where the outbox is */
+		credentials_stay_home(o, a, &later);
+	}
 	if (!failed(f))
 		*f = later;
 	if (failed(f))
