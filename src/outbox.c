@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "escape.h"
 #include "outbox.h"
 
@@ -97,24 +98,6 @@ open_dir(const char *dir, char *why, size_t size)
 		    "this user (mode 0700)", path), -1;
 	}
 	return fd;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The message bytes as they would be sent. */

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "fdio.h"
 #include "escape.h"
 #include "hostname.h"
 #include "interrupt.h"
@@ -329,22 +330,6 @@ open_spool(struct failure *f)
 	    == -1)
 		fail_errno(f, CAUSE_OSERR, "temporary file in %s", dir);
 	return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Lines up to CRLF.CRLF, unstuffed, into fd; -1 at EOF or error. */

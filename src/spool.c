@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "spool.h"
 
 void
@@ -35,23 +36,6 @@ spill_open(void)
 	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
 		unlink(path);
 	return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int
