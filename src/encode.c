@@ -11,13 +11,19 @@
 size_t
 dotstuff(struct dotstuffer *ds, const char *in, size_t n, char *out)
 {
-	size_t i, o = 0;
+	const char *nl;
+	size_t i = 0, o = 0, run;
 
-	for (i = 0; i < n; i++) {
+	/* Line by line with memchr: only a line's first byte is looked at. */
+	while (i < n) {
 		if (ds->bol && in[i] == '.')
 			out[o++] = '.';
-		out[o++] = in[i];
-		ds->bol = in[i] == '\n';
+		nl = memchr(in + i, '\n', n - i);
+		run = nl != NULL ? (size_t)(nl - (in + i)) + 1 : n - i;
+		memcpy(out + o, in + i, run);
+		o += run;
+		i += run;
+		ds->bol = nl != NULL;
 	}
 	return o;
 }

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,7 +9,7 @@
 #include "interrupt.h"
 #include "message.h"
 
-#define OUT_SIZE	(64 * 1024)
+#define OUT_SIZE	(256 * 1024)
 
 void
 message_init(struct message *m)
@@ -228,14 +229,37 @@ put_eol(struct reader *r, struct failure *f)
 	return header_line(r, f);
 }
 
-/* Body bytes up to the next CR, LF or NUL, without a call per byte. */
+/* Eight bytes at a time: is any of them CR, LF or NUL? */
+static bool
+word_has_special(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones << 7;
+	uint64_t lf = v ^ (ones * '\n'), cr = v ^ (ones * '\r');
+
+	return (((v - ones) & ~v) | ((lf - ones) & ~lf) | ((cr - ones) & ~cr)) &
+	    high;
+}
+
+/*
+ * Body bytes up to the next CR, LF or NUL, without a call per byte: this
+ * is where a 200 MB message spends its time.
+ */
 static size_t
 body_run(struct reader *r, const char *p, size_t n, struct failure *f)
 {
+	uint64_t word, any8 = 0;
 	unsigned char any = 0;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&word, p + i, 8);
+		if (word_has_special(word))
+			break;
+		any8 |= word;
+	}
+	if (any8 & 0x8080808080808080ULL)
+		any = 0x80;
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c == '\n' || c == '\r' || c == '\0')
@@ -324,7 +348,7 @@ int
 message_read_fd(struct message *m, int fd, bool dot_is_data,
     struct failure *f)
 {
-	static char in[64 * 1024];
+	static char in[256 * 1024];
 	struct reader r;
 	ssize_t n;
 	int rc = -1;
