@@ -101,12 +101,13 @@ take_word(struct lexer *lx, struct buf *b)
 				return lex_error(lx, open == '"' ?
 				    "unterminated quoted string" :
 				    "unterminated domain literal");
-			/* No folding inside: a CR or LF here is an attack. */
-			if (((unsigned char)*lx->p < 0x20 && *lx->p != '\t') ||
-			    *lx->p == 0x7f)
-				return lex_error(lx, "control character");
+			/* A quoted pair quotes the next byte, not its check. */
 			if (*lx->p == '\\' && lx->p[1] != '\0')
 				lx->p++;
+			/* No folding inside: a CR or LF here is an attack, and
+			 * no envelope takes a TAB either. */
+			if ((unsigned char)*lx->p < 0x20 || *lx->p == 0x7f)
+				return lex_error(lx, "control character");
 		}
 		lx->p++;
 	} else if (open == '.' || open == '@')

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "encode.h"
+#include "escape.h"
 
 #define QP_LINE_MAX	76	/* RFC 2045, the '=' of a soft break included */
 #define SMTP_LINE_MAX	998
@@ -289,15 +290,39 @@ copy_headers(const struct message *in, struct message *out, bool qp)
 	    "quoted-printable");
 }
 
-/* Can the body be re-encoded without touching what it already is? */
+static bool
+body_has_8bit(const struct message *m)
+{
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) > 0) {
+		if (has_8bit(chunk, (size_t)n))
+			return true;
+		off += n;
+	}
+	return false;
+}
+
+/*
+ * Can the body be re-encoded without changing what it means? Yes for
+ * 7bit, 8bit and binary; for base64 or quoted-printable only when the body
+ * holds 8-bit bytes, which those encodings cannot: the label is false, and
+ * the bytes themselves are what must arrive.
+ */
 static bool
 can_quote(const struct message *m)
 {
 	const struct header *h = header_find(m, "Content-Transfer-Encoding", 0);
 	const char *v = h != NULL ? header_value(h) : "7bit";
 
-	return message_single_part(m) && (strncasecmp(v, "7bit", 4) == 0 ||
-	    strncasecmp(v, "8bit", 4) == 0 || strncasecmp(v, "binary", 6) == 0);
+	if (!message_single_part(m))
+		return false;
+	if (strncasecmp(v, "7bit", 4) == 0 || strncasecmp(v, "8bit", 4) == 0 ||
+	    strncasecmp(v, "binary", 6) == 0)
+		return true;
+	return body_has_8bit(m);
 }
 
 int

@@ -44,6 +44,9 @@ static const struct addr_case cases[] = {
 	{ "\"a\r\nRCPT TO:<e@v>\"@x", NULL, NULL },
 	{ "\"a\x01b\"@example.com", NULL, NULL },
 	{ "a@[192.0.2.1\x7f]", NULL, NULL },
+	{ "[\\\x7f]", NULL, NULL },
+	{ "\"a\\\r\nb\"@x", NULL, NULL },
+	{ "\"a\tb\"@x", NULL, NULL },
 };
 
 static void
