@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "buf.h"
 #include "encode.h"
@@ -46,10 +48,10 @@ struct session {
 	bool			 have_ehlo;
 	struct reply		 last;		/* the last reply libcurl saw */
 	struct reply		 greeting;
-	bool			 want_tls_info;	/* --serverinfo */
 	int			 short_wait;	/* seconds, for replies already due */
 	enum stage		 stage;
 	bool			 in_auth;
+	int			 fd;		/* the socket, once open */
 	/* Our phase. */
 	curl_socket_t		 sock;
 	struct reply_parser	 parser;
@@ -125,6 +127,22 @@ stage_of_command(const char *p, size_t n)
 	return STAGE_NONE;
 }
 
+/*
+ * Acknowledge what arrives at once. After the TLS handshake the server's
+ * session ticket would otherwise wait ~40 ms for a delayed ACK, and its
+ * next reply behind it (Nagle): once per connection, a whole round trip.
+ * Linux drops quick-ACK mode on its own, so it is set again before each
+ * wait.
+ */
+static void
+quick_ack(const struct session *ss)
+{
+	int one = 1;
+
+	if (ss->fd >= 0)
+		setsockopt(ss->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 /* A command libcurl sent: AUTH and what follows it are secrets. */
 static void
 debug_out(struct session *ss, const char *p, size_t n)
@@ -132,6 +150,7 @@ debug_out(struct session *ss, const char *p, size_t n)
 	enum stage st;
 	const char *sp;
 
+	quick_ack(ss);
 	/* Inside AUTH every line is a secret, whatever it looks like. */
 	if (ss->in_auth) {
 		if (ss->verbose)
@@ -270,8 +289,7 @@ ctx_cb(CURL *h, void *ssl_ctx, void *arg)
 	struct session *ss = arg;
 
 	(void)h;
-	if (ss->want_tls_info)
-		tls_capture_install(ssl_ctx);
+	tls_watch_install(ssl_ctx, &ss->fd);
 	if (ss->s->fingerprint != NULL &&
 	    tlspin_install(ssl_ctx, ss->s->fingerprint) == -1)
 		return CURLE_SSL_CERTPROBLEM;
@@ -302,9 +320,9 @@ setup_tls(struct session *ss)
 		rc = curl_easy_setopt(h, CURLOPT_SSLCERT, s->cert_file);
 	if (rc == CURLE_OK && s->key_file != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_SSLKEY, s->key_file);
-	if (rc == CURLE_OK && (s->fingerprint != NULL || ss->want_tls_info))
+	if (rc == CURLE_OK && s->tls)
 		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ctx_cb);
-	if (rc == CURLE_OK && (s->fingerprint != NULL || ss->want_tls_info))
+	if (rc == CURLE_OK && s->tls)
 		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, ss);
 	return rc;
 }
@@ -359,20 +377,25 @@ progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 static curl_socket_t
 open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
+	struct session *ss = arg;
 	int fd;
 
-	(void)arg;
 	(void)purpose;
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (fd != -1)
+	if (fd != -1) {
 		interrupt_watch(fd);
+		ss->fd = fd;
+	}
 	return fd == -1 ? CURL_SOCKET_BAD : fd;
 }
 
 static int
 close_socket(void *arg, curl_socket_t fd)
 {
-	(void)arg;
+	struct session *ss = arg;
+
+	if (ss->fd == fd)
+		ss->fd = -1;
 	interrupt_unwatch(fd);
 	return close(fd);
 }
@@ -414,8 +437,12 @@ setup(struct session *ss, const char *password, bool fallback,
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, ss);
+	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION,
 		    close_socket);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, ss);
 	if (rc == CURLE_OK)
 		rc = setup_network(ss);
 	if (rc == CURLE_OK)
@@ -673,6 +700,7 @@ wait_socket(const struct session *ss, short events,
 	struct pollfd pfd = { ss->sock, events, 0 };
 	int r;
 
+	quick_ack(ss);
 	do
 		r = poll(&pfd, 1, remaining_ms(deadline));
 	while (r == -1 && errno == EINTR);
@@ -1168,6 +1196,7 @@ session_submit(const struct settings *s, const char *password,
 	int r = -1;
 
 	memset(&ss, 0, sizeof(ss));
+	ss.fd = -1;
 	memset(&t, 0, sizeof(t));
 	memset(rep, 0, sizeof(*rep));
 	message_init(&encoded);
@@ -1276,10 +1305,10 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	/* What the server is, not who we are: no credentials are sent. */
 	noauth.auth = AUTH_OFF;
 	memset(&ss, 0, sizeof(ss));
+	ss.fd = -1;
 	memset(&rep, 0, sizeof(rep));
 	ss.s = &noauth;
 	ss.verbose = verbose;
-	ss.want_tls_info = true;
 	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
 	if (s->tls && !s->certcheck && s->fingerprint == NULL)
 		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "

@@ -19,7 +19,8 @@ int	tlspin_install(void *ssl_ctx, const char *fingerprint);
  * SHA-256 fingerprint in tls_fingerprint's format.
  */
 void	tls_describe(FILE *, void *ssl);
-/* Remember the SSL* of the handshake done with this SSL_CTX. */
-void	tls_capture_install(void *ssl_ctx);
+/* At the end of each handshake with this SSL_CTX: remember the SSL (for
+ * tls_captured) and acknowledge at once on the socket *fd. */
+void	tls_watch_install(void *ssl_ctx, const int *fd);
 void	*tls_captured(void);
 #endif
