@@ -456,7 +456,7 @@ def targets(scen):
         out.append((desc, "-" if value is None else fmt(value), fmt(limit),
                     {None: "not measured", True: "met", False: "MISSED"}[met]))
 
-    x = lambda v: f"{v:.2f}x"  # noqa: E731
+    x = lambda v: f"{v:.3f}x"  # noqa: E731
     rt = lambda v: f"{v:.2f}"  # noqa: E731
     add("1 KB 587: wall vs msmtp", ratio(get("1k-587", "smtpsend"), get("1k-587", "msmtp")), 0.25, x)
     add("1 KB 587: wall vs curl", ratio(get("1k-587", "smtpsend"), get("1k-587", "curl")), 1.0, x)

@@ -22,6 +22,9 @@
 #   BENCH_ONLY=...    comma-separated scenario keys: version 1k-587 1k-465
 #                     rt1-587 rt3-587 rt1-465 rt3-465 10m 200m
 #   BENCH_KEEP=1      keep the temporary directory (messages, configs)
+#   BENCH_NICE=-10    run bench.py, the tools, smtp-sink and the proxies at
+#                     this nice level (negative needs root): less noise when
+#                     other work shares the machine.  Postfix is not reniced.
 #
 # Exit status: 0 whatever the numbers say; non-zero only when the rig cannot
 # be set up (missing packages, Postfix not running, no smtpsend binary).
@@ -88,6 +91,8 @@ trap cleanup EXIT
 # smtp-sink runs as nobody but only writes to its stdout (our file).
 chmod 0755 "$WORK"
 
+prefix=()
+[ -n "${BENCH_NICE:-}" ] && prefix=(nice -n "$BENCH_NICE")
 rc=0
-"$PY" "$HERE/bench.py" --smtpsend "$BIN" --workdir "$WORK" || rc=$?
+"${prefix[@]}" "$PY" "$HERE/bench.py" --smtpsend "$BIN" --workdir "$WORK" || rc=$?
 exit "$rc"

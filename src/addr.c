@@ -88,6 +88,23 @@ skip_cfws(struct lexer *lx)
 	}
 }
 
+/* Append a quoted word without the CRLFs of its folding. */
+static int
+unfold_quotes(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (buf_addch(b, p[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Append one word (atom, quoted string, domain literal or '.'/'@') to b. */
 static int
 take_word(struct lexer *lx, struct buf *b)
@@ -101,15 +118,23 @@ take_word(struct lexer *lx, struct buf *b)
 				return lex_error(lx, open == '"' ?
 				    "unterminated quoted string" :
 				    "unterminated domain literal");
+			/* Folding (CRLF before a space) is allowed in a
+			 * display name's quotes; unfold_quotes() drops it. */
+			if (lx->p[0] == '\r' && lx->p[1] == '\n' &&
+			    is_wsp(lx->p[2])) {
+				lx->p++;
+				continue;
+			}
 			/* A quoted pair quotes the next byte, not its check. */
 			if (*lx->p == '\\' && lx->p[1] != '\0')
 				lx->p++;
-			/* No folding inside: a CR or LF here is an attack, and
-			 * no envelope takes a TAB either. */
+			/* Any other CR or LF here is an attack, and no
+			 * envelope takes a TAB either. */
 			if ((unsigned char)*lx->p < 0x20 || *lx->p == 0x7f)
 				return lex_error(lx, "control character");
 		}
 		lx->p++;
+		return unfold_quotes(b, start, (size_t)(lx->p - start));
 	} else if (open == '.' || open == '@')
 		lx->p++;
 	else

@@ -216,29 +216,80 @@ fold_byte(struct sink *k, char c)
  * A field with a line over 998 octets, folded: before the last whitespace
  * that fits (lossless), else with CRLF SPACE at the limit.
  */
+/*
+ * Where to break a line that is too long: before the last whitespace that
+ * fits and has text before it on the line (a fold, lossless), else at the
+ * limit (CRLF SPACE goes in). NULL when there is no text at all.
+ */
+static const char *
+fold_point(const char *line, const char *end, size_t room, bool *forced)
+{
+	const char *p, *cut = NULL, *limit = line + room;
+	bool text = false;
+
+	for (p = line; p < limit && p < end; p++) {
+		if (*p != ' ' && *p != '\t')
+			text = true;
+		else if (text)
+			cut = p;
+	}
+	*forced = cut == NULL;
+	return cut != NULL ? cut : text ? limit : NULL;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * One physical line [line, end) of a field, folded to lines of at most 998
+ * octets, none of them whitespace only. The only losses, warned about:
+ * CRLF SPACE where no whitespace fits, and whitespace that cannot be kept
+ * (a run longer than a line, or trailing past the limit).
+ */
+static void
+fold_line(struct buf *b, const char *line, const char *end, bool *lossy)
+{
+	const char *tail = end, *cut;
+	size_t extra = 0;	/* the SPACE a forced break put in front */
+	bool forced;
+
+	while (tail > line && is_blank(tail[-1]))
+		tail--;
+	while ((size_t)(end - line) + extra > SMTP_LINE_MAX) {
+		if ((size_t)(tail - line) + extra <= SMTP_LINE_MAX) {
+			*lossy = true;		/* trailing whitespace */
+			end = tail > line ? tail : line + 1;
+			break;
+		}
+		cut = fold_point(line, tail, SMTP_LINE_MAX - extra, &forced);
+		if (cut == NULL) {
+			*lossy = true;		/* a run of whitespace */
+			while (line + 1 < tail && is_blank(line[1]))
+				line++;
+			continue;
+		}
+		*lossy |= forced;
+		buf_add(b, line, (size_t)(cut - line));
+		buf_addstr(b, forced ? "\r\n " : "\r\n");
+		extra = forced ? 1 : 0;
+		line = cut;
+	}
+	buf_add(b, line, (size_t)(end - line));
+}
+
 static char *
 fold_field(const char *text, bool *lossy)
 {
 	struct buf b = BUF_INIT;
-	const char *line = text, *end, *cut, *p;
+	const char *line = text, *end;
 
 	for (;;) {
 		end = strstr(line, "\r\n");
 		end = end ? end : line + strlen(line);
-		while ((size_t)(end - line) > SMTP_LINE_MAX) {
-			for (cut = NULL, p = line + 1; p < line + SMTP_LINE_MAX;
-			    p++)
-				if (*p == ' ' || *p == '\t')
-					cut = p;
-			if (cut == NULL)
-				*lossy = true;
-			cut = cut ? cut : line + SMTP_LINE_MAX - 1;
-			buf_add(&b, line, (size_t)(cut - line));
-			buf_addstr(&b, *cut == ' ' || *cut == '\t' ? "\r\n" :
-			    "\r\n ");
-			line = cut;
-		}
-		buf_add(&b, line, (size_t)(end - line));
+		fold_line(&b, line, end, lossy);
 		if (*end == '\0')
 			return b.data;
 		buf_addstr(&b, "\r\n");
@@ -275,7 +326,8 @@ copy_headers(const struct message *in, struct message *out, bool qp)
 	}
 	if (lossy)
 		fprintf(stderr, "smtpsend: warning: a header line over 998 "
-		    "octets without whitespace was broken with CRLF SPACE\n");
+		    "octets could not be folded without a change (CRLF SPACE "
+		    "added, or a long run of whitespace shortened)\n");
 	out->separator = in->separator;
 	if (!qp)
 		return 0;

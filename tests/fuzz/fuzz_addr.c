@@ -6,6 +6,9 @@
  *   addr-spec-control   no parsed spec holds a byte < 0x20 or 0x7f: the
  *                       parser's contract is that control characters other
  *                       than folding are errors (addr.h)
+ *   addr-spec-tab       nor a TAB (inside quotes or a domain literal it is
+ *                       RFC 5322 whitespace, but no SMTP path may hold it,
+ *                       and addr_check() refuses it)
  *   addr-spec-empty     no parsed spec is empty
  *   addr-err            on failure, err is a non-empty terminated string
  *   addr-domain         addr_domain() points inside the spec after its last @
@@ -48,15 +51,19 @@ check_one(const struct address *a, const char *first)
 	char err[160];
 	const char *d, *at;
 	size_t i, len = strlen(a->spec);
-	bool control = false;
+	bool control = false, tab = false;
 
 	for (i = 0; i < len; i++)
-		if ((unsigned char)a->spec[i] < 0x20 ||
+		if (a->spec[i] == '\t')
+			tab = true;
+		else if ((unsigned char)a->spec[i] < 0x20 ||
 		    (unsigned char)a->spec[i] == 0x7f)
 			control = true;
-	if (control)
+	if ((control && !fuzz_known("addr-spec-control")) ||
+	    (tab && !fuzz_known("addr-spec-tab")))
 		fuzz_dump("spec with a control character", a->spec, len, 200);
 	FUZZ_CHECK("addr-spec-control", !control);
+	FUZZ_CHECK("addr-spec-tab", !tab);
 	FUZZ_CHECK("addr-spec-empty", len > 0);
 
 	d = addr_domain(a->spec);

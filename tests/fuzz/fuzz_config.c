@@ -3,6 +3,11 @@
  * settings_resolve() for every account and for the defaults, with no
  * command-line overrides.
  *
+ * When the input holds a NUL byte, what comes before the first one is the
+ * system file (config_system_path, pointed at a second temporary file) and
+ * the rest the user file: accounts of one replacing or inheriting those of
+ * the other. Otherwise the system file does not exist.
+ *
  * Invariants (names for SMTPSEND_FUZZ_KNOWN, see fuzz_common.h):
  *   config-values    after a successful load every value set anywhere
  *                    passes key_check() (no control characters included)
@@ -25,7 +30,7 @@
 #include "status.h"
 #include "fuzz_common.h"
 
-static char path[4096];
+static char path[4096], syspath[4096], nopath[4096];
 static FILE *devnull;
 
 static void
@@ -33,22 +38,47 @@ cleanup(void)
 {
 	if (path[0] != '\0')
 		unlink(path);
+	if (syspath[0] != '\0')
+		unlink(syspath);
+}
+
+static int
+make_temp(char *dst, size_t size, const char *dir, const char *name)
+{
+	int fd;
+
+	snprintf(dst, size, "%s/%s.XXXXXX", dir, name);
+	if ((fd = mkstemp(dst)) == -1)
+		return -1;
+	close(fd);
+	return chmod(dst, 0600);
+}
+
+static void
+write_file(const char *p, const uint8_t *data, size_t size)
+{
+	int fd;
+
+	if ((fd = open(p, O_WRONLY | O_TRUNC)) == -1 ||
+	    (size > 0 && write(fd, data, size) != (ssize_t)size)) {
+		perror("fuzz_config: writing the file");
+		abort();
+	}
+	close(fd);
 }
 
 static int
 setup(void)
 {
 	const char *dir = getenv("TMPDIR");
-	int fd;
 
 	if (dir == NULL || *dir != '/')
 		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/fuzz_config.XXXXXX", dir);
-	if ((fd = mkstemp(path)) == -1)
-		return -1;
-	close(fd);
-	chmod(path, 0600);
 	atexit(cleanup);
+	if (make_temp(path, sizeof(path), dir, "fuzz_config") == -1 ||
+	    make_temp(syspath, sizeof(syspath), dir, "fuzz_sysconfig") == -1)
+		return -1;
+	snprintf(nopath, sizeof(nopath), "%s.absent", syspath);
 	if ((devnull = fopen("/dev/null", "w")) == NULL)
 		return -1;
 	return 0;
@@ -65,7 +95,7 @@ check_account(const struct account *a, bool named)
 		if (a->value[k] == NULL)
 			continue;
 		why = key_check((enum key)k, a->value[k]);
-		if (why != NULL)
+		if (why != NULL && !fuzz_known("config-values"))
 			fprintf(stderr, "%s %s: %s\n", key_name((enum key)k),
 			    a->value[k], why);
 		FUZZ_CHECK("config-values", why == NULL);
@@ -116,8 +146,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static bool ready;
 	struct config c;
 	struct failure f;
+	const uint8_t *nul;
 	size_t i;
-	int fd, r;
+	int r;
 	bool valid;
 
 	if (!ready) {
@@ -127,12 +158,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		ready = true;
 	}
-	if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1 ||
-	    (size > 0 && write(fd, data, size) != (ssize_t)size)) {
-		perror("fuzz_config: writing the file");
-		abort();
+	if ((nul = memchr(data, '\0', size)) != NULL) {
+		write_file(syspath, data, (size_t)(nul - data));
+		write_file(path, nul + 1, size - (size_t)(nul - data) - 1);
+		config_system_path = syspath;
+	} else {
+		write_file(path, data, size);
+		config_system_path = nopath;
 	}
-	close(fd);
 
 	memset(&f, 0, sizeof(f));
 	r = config_load(&c, path, devnull, &f);

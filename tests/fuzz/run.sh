@@ -79,11 +79,12 @@ build() {
 fuzz_one() {
 	name=$1
 	corpus="$out/corpus/$name"
-	mkdir -p "$corpus" "$out/crashes" "$out/logs"
+	mkdir -p "$corpus" "$out/crashes" "$out/logs" "$out/tmp"
 	dict=""
 	[ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
+	# Temporary files (config copies, spilled spools) stay in build/fuzz.
 	# shellcheck disable=SC2086
-	"$out/fuzz_$name" "$corpus" "$here/corpus/$name" $dict \
+	TMPDIR="$out/tmp" "$out/fuzz_$name" "$corpus" "$here/corpus/$name" $dict \
 	    -max_len="$(max_len "$name")" -max_total_time="$FUZZ_SECONDS" \
 	    -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$out/crashes/$name-" \
@@ -93,14 +94,16 @@ fuzz_one() {
 summary() {
 	name=$1 rc=$2
 	log="$out/logs/$name.log"
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+	execs=$(grep -a '^stat::number_of_executed_units:' "$log" | tail -1 |
+	    sed 's/.*: *//')
+	cov=$(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
 	printf '%-8s %s execs=%s %s\n' "$name" \
 	    "$([ "$rc" = 0 ] && echo ok || echo FAILED)" "${execs:-?}" "${cov:-}"
 	if [ "$rc" != 0 ]; then
-		grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|INVARIANT VIOLATED|ASSERTION FAILED' \
+		grep -aE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|INVARIANT VIOLATED|ASSERTION FAILED' \
 		    "$log" | head -3 | sed 's/^/         /'
-		sed -n 's/.*Test unit written to \(.*\)$/         crash file: \1/p' "$log"
+		grep -a 'Test unit written to' "$log" |
+		    sed 's/.*Test unit written to /         crash file: /'
 		echo "         log: $log"
 	fi
 }
@@ -133,7 +136,9 @@ repro)
 	[ $# -ge 3 ] || { echo "usage: $0 repro NAME FILE..." >&2; exit 2; }
 	name=$2; shift 2
 	build "$name"
-	exec "$out/fuzz_$name" -runs=1 "$@"
+	mkdir -p "$out/crashes"
+	exec "$out/fuzz_$name" -runs=1 -artifact_prefix="$out/crashes/$name-" \
+	    "$@"
 	;;
 *) cmd=all ;;
 esac

@@ -47,6 +47,7 @@ static const struct addr_case cases[] = {
 	{ "[\\\x7f]", NULL, NULL },
 	{ "\"a\\\r\nb\"@x", NULL, NULL },
 	{ "\"a\tb\"@x", NULL, NULL },
+	{ "\"Doe,\r\n John\" <j@x>", "j@x", "\"Doe, John\"" },
 };
 
 static void
