@@ -185,6 +185,67 @@ def two_queue_runners_never_send_twice():
     expect_eq(entries(box), [], 'all removed')
 
 
+def small_tmpfs(options):
+    """A tiny tmpfs of our own (root only); None where it cannot be had."""
+    d = tempfile.mkdtemp(prefix='smtpsend-tmpfs-')
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', d],
+                      capture_output=True).returncode != 0:
+        return None
+    return d
+
+
+@test
+def full_or_read_only_outbox_says_not_saved():
+    for options, why in (('size=64k,mode=0700', 'No space left on device'),
+                         ('ro,size=64k,mode=0700', 'Read-only file system')):
+        mnt = small_tmpfs(options)
+        if mnt is None:
+            if os.environ.get('CI'):
+                raise AssertionError('cannot mount a tmpfs for the test')
+            print('skipped: no tmpfs (needs root)')
+            return
+        try:
+            if 'ro' not in options.split(','):
+                # Fill it up, leaving no room for an entry.
+                with open(os.path.join(mnt, 'filler'), 'wb') as f:
+                    try:
+                        f.write(b'x' * (1 << 20))
+                    except OSError:
+                        pass
+            srv, _, _ = setup(replies={'RCPT': '450 4.2.0 later'})
+            r = run(['a@example.net'], stdin=MAIL + b'y' * 200000,
+                    config=account(srv.port, extra='outbox %s\n' % mnt))
+            srv.stop()
+            expect_eq(r.rc, 75, 'the delivery status stays %r' % r)
+            expect_in('message NOT saved', r.err, 'said for %s' % options)
+            expect_in(why, r.err, 'why for %s' % options)
+            expect_eq(r.err.count('\n'), 1, 'one line')
+            expect_eq([n for n in os.listdir(mnt) if n.startswith('.tmp')],
+                      [], 'no temporary file left')
+        finally:
+            subprocess.run(['umount', mnt])
+
+
+@test
+def planted_symlink_entries_are_never_followed():
+    srv, box, cfg = setup()
+    srv.stop()
+    os.makedirs(box, mode=0o700)
+    secret = tempfile.mktemp()
+    with open(secret, 'w') as f:
+        f.write('smtpsend-outbox: 1\nstate: temporary\nsender: a@b\n'
+                'recipient: evil@example.net\nheader-bytes: 0\nsize: 6\n\n'
+                'secret')
+    os.symlink(secret, os.path.join(box, '20200101T000000Z-00000000'))
+    srv, _, _ = setup()
+    r = run(['-q'], config=account(srv.port, extra='outbox %s\n' % box))
+    srv.stop()
+    expect_eq(len(srv.sessions), 0, 'the linked file was not sent')
+    expect_in('Too many levels of symbolic links', r.err, 'refused, said')
+    expect_eq(r.rc, 75, 'left for a person to look at')
+    expect(os.path.exists(secret), 'the target is untouched')
+
+
 def interrupt_at(stage_server_kw, wait_for):
     srv, box, cfg = setup(**stage_server_kw)
     path = write_config(cfg)
