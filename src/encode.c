@@ -280,6 +280,15 @@ fold_line(struct buf *b, const char *line, const char *end, bool *lossy)
 	buf_add(b, line, (size_t)(end - line));
 }
 
+static bool
+all_blank(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (!is_blank(*p))
+			return false;
+	return true;
+}
+
 static char *
 fold_field(const char *text, bool *lossy)
 {
@@ -289,7 +298,15 @@ fold_field(const char *text, bool *lossy)
 	for (;;) {
 		end = strstr(line, "\r\n");
 		end = end ? end : line + strlen(line);
-		fold_line(&b, line, end, lossy);
+		/* A continuation line of nothing but too much whitespace
+		 * goes, line end and all: a blank line would end the header. */
+		if (line != text && (size_t)(end - line) > SMTP_LINE_MAX &&
+		    all_blank(line, end)) {
+			*lossy = true;
+			b.len -= 2;
+			b.data[b.len] = '\0';
+		} else
+			fold_line(&b, line, end, lossy);
 		if (*end == '\0')
 			return b.data;
 		buf_addstr(&b, "\r\n");
@@ -377,6 +394,17 @@ can_quote(const struct message *m)
 	return body_has_8bit(m);
 }
 
+static bool
+headers_8bit(const struct message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (has_8bit(m->headers[i].text, strlen(m->headers[i].text)))
+			return true;
+	return false;
+}
+
 int
 encode_for_transport(const struct message *in, struct message *out,
     bool to7bit, struct failure *f)
@@ -388,6 +416,9 @@ encode_for_transport(const struct message *in, struct message *out,
 	ssize_t n, i;
 	bool qp = can_quote(in);
 
+	if (to7bit && headers_8bit(in))
+		fprintf(stderr, "smtpsend: warning: 8-bit header fields sent "
+		    "as they are to a server without 8BITMIME\n");
 	if (!qp)
 		fprintf(stderr, "smtpsend: warning: %s\n", to7bit &&
 		    in->longest_line <= SMTP_LINE_MAX ? "8-bit data sent to a "
