@@ -95,7 +95,7 @@ fuzz: deps
 
 # smtpsend beside msmtp and curl on a loopback rig: figures, not a test.
 bench: deps all
-	bash bench/run.sh $(B)/smtpsend
+	bash tests/bench/run.sh $(B)/smtpsend
 
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions

@@ -1,16 +1,16 @@
 #!/bin/bash
-# bench/run.sh -- smtpsend beside msmtp and curl (`make bench`).
+# tests/bench/run.sh -- smtpsend beside msmtp and curl (`make bench`).
 #
-#   bash bench/run.sh [build/smtpsend]
+#   bash tests/bench/run.sh [build/smtpsend]
 #
-# Sets up the rig, then hands over to bench/bench.py, which runs the
-# scenarios, prints the results table and writes bench/last-results.txt.
+# Sets up the rig, then hands over to tests/bench/bench.py, which runs the
+# scenarios, prints the results table and writes tests/bench/last-results.txt.
 #
 #   * as root: installs what is missing of msmtp, curl, postfix (for
 #     /usr/sbin/smtp-sink) and time (/usr/bin/time) with apt-get, and runs
 #     tests/postfix/setup.sh (Postfix on 127.0.0.1:10025/10587/10465);
 #     as another user: says what to install and expects Postfix to be set up;
-#   * bench.py starts smtp-sink and two bench/delayproxy.py instances of its
+#   * bench.py starts smtp-sink and two tests/bench/delayproxy.py instances of its
 #     own on free loopback ports and stops them (by pid) when done;
 #   * messages, configurations and logs live in a temporary directory that
 #     is removed at the end.
@@ -32,12 +32,12 @@ set -euo pipefail
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 BIN=${1:-build/smtpsend}
 PY=/usr/bin/python3
 
-die() { echo "bench/run.sh: cannot set up the rig: $*" >&2; exit 2; }
+die() { echo "tests/bench/run.sh: cannot set up the rig: $*" >&2; exit 2; }
 
 [ -x "$BIN" ] || die "$BIN is not built (run make)"
 [ -x "$PY" ] || die "$PY is missing"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""bench/bench.py -- smtpsend beside msmtp and curl (the issue "Performance:
-a benchmark beside msmtp and curl").  Normally started by bench/run.sh, which
+"""tests/bench/bench.py -- smtpsend beside msmtp and curl (the issue "Performance:
+a benchmark beside msmtp and curl").  Normally started by tests/bench/run.sh, which
 installs the packages and sets up Postfix first.
 
     bench.py --smtpsend build/smtpsend --workdir DIR
@@ -16,13 +16,13 @@ What it does:
     same message with CRLF line ends (curl sends the file as is), so the same
     bytes go on the wire;
   * starts smtp-sink (raw throughput; it discards everything) and two
-    bench/delayproxy.py instances (50 ms each way) in front of 10587 / 10465;
+    tests/bench/delayproxy.py instances (50 ms each way) in front of 10587 / 10465;
   * runs the three tools interleaved (smtpsend msmtp curl smtpsend msmtp curl
     ...), N times each per scenario after one untimed warm-up round, and
     reports the median wall time, median CPU time (user+sys), the highest
     peak RSS, the exit statuses and smtpsend's ratios to msmtp and curl;
   * prints a summary table and the project's targets (met / missed), and
-    writes the summary to bench/last-results.txt.
+    writes the summary to tests/bench/last-results.txt.
 
 Measurement: every run is `/usr/bin/time -q -f '%M %x' -o FILE -- TOOL ...`.
 Peak RSS is time's %M (KB): the kernel's ru_maxrss of the tool itself.  It has
@@ -604,7 +604,7 @@ def main():
                  + ("" if sink_got == sink_ok else "  <-- MISMATCH"))
 
     header = [
-        "smtpsend benchmark beside msmtp and curl  (bench/run.sh)",
+        "smtpsend benchmark beside msmtp and curl  (tests/bench/run.sh)",
         f"date: {time.strftime('%Y-%m-%d %H:%M:%S %z')}  host: {platform.node()}  "
         f"{platform.system()} {platform.release()}  cpus: {os.cpu_count()}",
         f"smtpsend: {first_line([bin_smtpsend, '--version'])}",
