@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 #include "escape.h"
+#include "hostname.h"
 
 const char *config_system_path = "/etc/smtpsend.conf";
 
@@ -410,7 +410,6 @@ parse_line(struct parser *p, char *line)
 	if (word_in(key, msmtp_only_keys)) {
 		fprintf(p->errs, "smtpsend: %s:%d: warning: msmtp key %s is not "
 		    "supported and is ignored\n", p->path, p->line, key);
-		p->cfg->warnings++;
 	} else
 		perr(p, "unknown key %.64s", key);
 	return 0;
@@ -477,15 +476,8 @@ parse_file(struct config *c, const char *path, bool system, FILE *errs,
 int
 config_user_path(char *dst, size_t size)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
+	const char *xdg = user_env("XDG_CONFIG_HOME"), *home = user_home();
 	char path[4096];
-
-	/* Set-id: the environment is someone else's; use the password file. */
-	if (getuid() != geteuid()) {
-		xdg = NULL;
-		home = (pw = getpwuid(geteuid())) != NULL ? pw->pw_dir : NULL;
-	}
 
 	if (xdg != NULL && *xdg == '/') {
 		snprintf(path, sizeof(path), "%s/smtpsend/config", xdg);

@@ -34,7 +34,6 @@ struct config {
 	size_t		 naccounts;
 	struct account	 defaults;	/* used when no account is defined */
 	char		*files[2];	/* the files read, for messages */
-	int		 warnings;
 };
 
 enum auth_mode {

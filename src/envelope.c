@@ -182,7 +182,7 @@ static char *
 choose_sender(const struct options *o, const struct settings *s,
     const char *hint)
 {
-	const char *email = getenv("EMAIL"), *user, *dom;
+	const char *email = user_env("EMAIL"), *user, *dom;
 	char buf[512];
 
 	if (hint != NULL && (o->sender == NULL || s->allow_from_override ||
@@ -190,8 +190,7 @@ choose_sender(const struct options *o, const struct settings *s,
 		return strdup(hint);
 	if (s->from != NULL && strchr(s->from, '*') == NULL)
 		return strdup(s->from);
-	/* $EMAIL only when the environment is the user's own. */
-	if (email != NULL && *email != '\0' && getuid() == geteuid())
+	if (email != NULL && *email != '\0')
 		return strdup(email);
 	if ((user = user_name()) == NULL || (dom = mail_domain(s->maildomain))
 	    == NULL)

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,6 +51,24 @@ mail_domain(const char *configured)
 			return mailname;
 	}
 	return host_fqdn();
+}
+
+const char *
+user_env(const char *name)
+{
+	return getuid() == geteuid() ? getenv(name) : NULL;
+}
+
+const char *
+user_home(void)
+{
+	const char *home = user_env("HOME");
+	struct passwd *pw;
+
+	if (home != NULL && *home == '/')
+		return home;
+	pw = getpwuid(geteuid());
+	return pw != NULL ? pw->pw_dir : NULL;
 }
 
 const char *

@@ -1,4 +1,4 @@
-/* Names of this host, looked up once and only when needed. */
+/* Names of this host and of its user, looked up only when needed. */
 #ifndef SMTPSEND_HOSTNAME_H
 #define SMTPSEND_HOSTNAME_H
 
@@ -8,5 +8,10 @@ const char *host_fqdn(void);
 const char *mail_domain(const char *configured);
 /* The name of the user running smtpsend, or NULL. */
 const char *user_name(void);
+/* A variable of the environment, or NULL when that environment is not the
+ * user's own (set-id: the real and effective uid differ). */
+const char *user_env(const char *name);
+/* $HOME when trusted and absolute, else the password file's home. */
+const char *user_home(void);
 
 #endif

@@ -340,7 +340,6 @@ reader_finish(struct reader *r, struct failure *f)
 	}
 	if (!r->in_body && r->line.len > 0 && header_line(r, f) == -1)
 		return -1;
-	r->m->input_size = r->offset;
 	return flush_body(r, f);
 }
 

@@ -30,7 +30,6 @@ struct message {
 	/* Facts about the normalised bytes, headers and body. */
 	bool		 eight_bit;	/* a byte >= 0x80 */
 	size_t		 longest_line;	/* octets, without CRLF */
-	off_t		 input_size;	/* bytes read from the input */
 	bool		 complete;	/* all of the input was read */
 	off_t		 nul_offset;	/* of the first NUL byte, or -1 */
 };

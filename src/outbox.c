@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "buf.h"
 #include "fdio.h"
+#include "hostname.h"
 #include "escape.h"
 #include "outbox.h"
 
@@ -24,25 +24,11 @@ static const char *const state_names[] = {
 	[OUTBOX_PERMANENT] = "permanent",
 };
 
-/* $HOME, unless the environment is not the user's own (set-id). */
-static const char *
-home_dir(void)
-{
-	const char *home = getuid() == geteuid() ? getenv("HOME") : NULL;
-	struct passwd *pw;
-
-	if (home != NULL && *home == '/')
-		return home;
-	pw = getpwuid(geteuid());
-	return pw != NULL ? pw->pw_dir : NULL;
-}
-
 const char *
 outbox_dir(const struct settings *s)
 {
 	static char path[4096];
-	const char *state = getuid() == geteuid() ? getenv("XDG_STATE_HOME") :
-	    NULL, *home;
+	const char *state = user_env("XDG_STATE_HOME"), *home;
 
 	if (s != NULL && s->outbox != NULL)
 		return strcmp(s->outbox, "off") == 0 ? NULL : s->outbox;
@@ -50,7 +36,7 @@ outbox_dir(const struct settings *s)
 		return "/var/spool/smtpsend";
 	if (state != NULL && *state == '/')
 		snprintf(path, sizeof(path), "%s/smtpsend/outbox", state);
-	else if ((home = home_dir()) != NULL)
+	else if ((home = user_home()) != NULL)
 		snprintf(path, sizeof(path), "%s/.local/state/smtpsend/outbox",
 		    home);
 	else

@@ -1032,13 +1032,11 @@ send_bdat(struct session *ss, struct txn *t, struct failure *f)
 
 /* The reply to the final dot or BDAT LAST decides the delivery. */
 static int
-end_of_data(struct session *ss, struct txn *t, struct session_report *rep,
-    struct failure *f)
+end_of_data(struct session *ss, struct session_report *rep, struct failure *f)
 {
 	struct reply r;
 	int tmo = ss->s->timeout > 0 ? ss->s->timeout : END_OF_DATA_TIMEOUT;
 
-	(void)t;
 	if (read_reply(ss, &r, STAGE_END_OF_DATA, tmo, f) == -1) {
 		if (f->cause == CAUSE_TEMPORARY)
 			fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0,
@@ -1102,7 +1100,7 @@ transaction(struct session *ss, struct txn *t, struct session_report *rep,
 		return -1;
 	if (!t->bdat && send_data(ss, t, f) == -1)
 		return -1;
-	if (end_of_data(ss, t, rep, f) == -1)
+	if (end_of_data(ss, rep, f) == -1)
 		return -1;
 	if (t->refused.len > 0)
 		refusal_failure(t, f, true);
@@ -1136,20 +1134,33 @@ print_timings(const struct session_report *rep)
  * re-encode (CONTRACT section 5). *use points at what is to be sent.
  */
 static int
-prepare_body(struct session *ss, const struct envelope *e,
-    const struct message *m, struct message *encoded,
-    const struct message **use, struct failure *f)
+prepare_body(struct session *ss, const struct message *m,
+    struct message *encoded, const struct message **use, struct failure *f)
 {
 	bool to7bit = m->eight_bit && !ss->caps.eightbitmime;
 
 	*use = m;
-	(void)e;
 	if (!to7bit && m->longest_line <= 998)
 		return 0;
 	if (encode_for_transport(m, encoded, to7bit, f) == -1)
 		return -1;
 	*use = encoded;
 	return 0;
+}
+
+/* Both ways in (a submission, --serverinfo) start the same. */
+static void
+session_init(struct session *ss, const struct settings *s, int verbose)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->fd = -1;
+	ss->s = s;
+	ss->verbose = verbose;
+	clock_gettime(CLOCK_MONOTONIC, &ss->t0);
+	if (s->tls && !s->certcheck && s->fingerprint == NULL)
+		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
+		    "identity of %s is not verified\n", s->host);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static bool
@@ -1195,18 +1206,10 @@ session_submit(const struct settings *s, const char *password,
 	double t_open;
 	int r = -1;
 
-	memset(&ss, 0, sizeof(ss));
-	ss.fd = -1;
 	memset(&t, 0, sizeof(t));
 	memset(rep, 0, sizeof(*rep));
 	message_init(&encoded);
-	ss.s = s;
-	ss.verbose = verbose;
-	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
-	if (s->tls && !s->certcheck && s->fingerprint == NULL)
-		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
-		    "identity of %s is not verified\n", s->host);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	session_init(&ss, s, verbose);
 	if (session_start(&ss, password, rep, f) == -1)
 		goto out;
 	t_open = elapsed(&ss);
@@ -1216,7 +1219,7 @@ session_submit(const struct settings *s, const char *password,
 		goto out;
 	}
 	t.env = e;
-	if (prepare_body(&ss, e, m, &encoded, &t.msg, f) == -1)
+	if (prepare_body(&ss, m, &encoded, &t.msg, f) == -1)
 		goto out;
 	t.size = message_size(t.msg);
 	if (smtpcmd_check(e, &ss.caps, t.size, f) == -1)
@@ -1304,16 +1307,8 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 
 	/* What the server is, not who we are: no credentials are sent. */
 	noauth.auth = AUTH_OFF;
-	memset(&ss, 0, sizeof(ss));
-	ss.fd = -1;
 	memset(&rep, 0, sizeof(rep));
-	ss.s = &noauth;
-	ss.verbose = verbose;
-	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
-	if (s->tls && !s->certcheck && s->fingerprint == NULL)
-		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
-		    "identity of %s is not verified\n", s->host);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	session_init(&ss, &noauth, verbose);
 	if (open_session(&ss, NULL, false, &rep, f) == -1)
 		goto out;
 	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);

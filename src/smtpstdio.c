@@ -18,6 +18,7 @@
 #include "run.h"
 #include "session.h"
 #include "smtpstdio.h"
+#include "spool.h"
 
 #define COMMAND_MAX	2048	/* a longer command line: 500 */
 #define DATA_LINE_MAX	1000	/* RFC 5321 4.5.3.1.6, CRLF included */
@@ -318,20 +319,6 @@ struct data_faults {
 	bool	too_long;
 };
 
-static int
-open_spool(struct failure *f)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	if (dir == NULL || *dir != '/')
-		dir = "/tmp";
-	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600))
-	    == -1)
-		fail_errno(f, CAUSE_OSERR, "temporary file in %s", dir);
-	return fd;
-}
-
 /* Lines up to CRLF.CRLF, unstuffed, into fd; -1 at EOF or error. */
 static int
 read_data(struct conv *c, int fd, struct data_faults *df, struct failure *f)
@@ -428,10 +415,8 @@ cmd_data(struct conv *c, const char *arg, struct failure *f)
 	if (c->phase != HAVE_RCPT)
 		return reply(c, c->phase == HAVE_MAIL ? "554 5.5.1 No valid "
 		    "recipients" : "503 5.5.1 Need MAIL and RCPT before DATA");
-	if ((fd = open_spool(f)) == -1) {
-		memset(f, 0, sizeof(*f));
+	if ((fd = spool_tmpfile()) == -1)
 		return reply(c, "451 4.3.0 Local error: no temporary file");
-	}
 	reply(c, "354 End data with <CR><LF>.<CR><LF>");
 	if (read_data(c, fd, &df, f) == -1)
 		r = -1;

@@ -15,8 +15,8 @@ spool_init(struct spool *s)
 }
 
 /* An unlinked file in $TMPDIR: nothing is left behind whatever happens. */
-static int
-spill_open(void)
+int
+spool_tmpfile(void)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
@@ -53,7 +53,7 @@ spool_write(struct spool *s, const void *p, size_t n)
 		return 0;
 	}
 	if (s->fd == -1) {
-		if ((s->fd = spill_open()) == -1)
+		if ((s->fd = spool_tmpfile()) == -1)
 			return -1;
 		/* Fill memory to the brim so reads need no file at the start. */
 		room = SPOOL_MEMORY_MAX - s->memlen;

@@ -19,6 +19,8 @@ struct spool {
 };
 
 void	spool_init(struct spool *);
+/* An unlinked read-write file in $TMPDIR (or /tmp); -1 with errno. */
+int	spool_tmpfile(void);
 /* Append; 0, or -1 with errno set. */
 int	spool_write(struct spool *, const void *, size_t);
 /*
