@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "args.h"
+#include "escape.h"
 
 const char usage_text[] =
 "usage: smtpsend [-itv] [-B type] [-C file] [-F name] [-f sender] [-N dsn]\n"
@@ -30,7 +31,7 @@ const char usage_text[] =
 enum {
 	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
 	OPT_READ_ENVELOPE_FROM, OPT_TO, OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY,
-	OPT_ATTACH, OPT_HEADER
+	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE
 };
 
 static const struct option long_options[] = {
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "to",			required_argument, NULL, OPT_TO },
 	{ "auth",		optional_argument, NULL, KEYOPT(K_AUTH) },
 	{ "domain",		required_argument, NULL, KEYOPT(K_DOMAIN) },
+	{ "due",		no_argument,	   NULL, OPT_DUE },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
 	{ "host",		required_argument, NULL, KEYOPT(K_HOST) },
 	{ "logfile",		required_argument, NULL, KEYOPT(K_LOGFILE) },
@@ -53,6 +55,7 @@ static const struct option long_options[] = {
 	{ "pretend",		no_argument,	   NULL, OPT_PRETEND },
 	{ "read-envelope-from",	no_argument,	   NULL,
 	    OPT_READ_ENVELOPE_FROM },
+	{ "remove",		no_argument,	   NULL, OPT_REMOVE },
 	{ "serverinfo",		no_argument,	   NULL, OPT_SERVERINFO },
 	{ "syslog",		optional_argument, NULL, KEYOPT(K_SYSLOG) },
 	{ "timeout",		required_argument, NULL, KEYOPT(K_TIMEOUT) },
@@ -156,6 +159,26 @@ set_dsn(struct options *o, int c, const char *v, struct failure *f)
 	return 0;
 }
 
+/*
+ * -q, -q15m (sendmail's queue daemon: we run once), -qIID, -qRSTR,
+ * -qSSTR; the value may also be the next argument (-qI ID).
+ */
+static int
+set_queue(struct options *o, const char *v, struct failure *f)
+{
+	o->mode = MODE_RUN_OUTBOX;
+	if (v == NULL || strchr("IRS", *v) == NULL || *v == '\0')
+		return 0;
+	o->queue_select = *v;
+	o->queue_match = v[1] != '\0' ? v + 1 : NULL;
+	if (o->queue_match != NULL && has_control(v, strlen(v))) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-q%c: control character",
+		    *v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 short_option(struct options *o, int c, struct failure *f)
 {
@@ -173,10 +196,7 @@ short_option(struct options *o, int c, struct failure *f)
 	case 'R': return set_dsn(o, c, optarg, f);
 	case 'O':
 	case 'o': set_o_option(o, c, optarg); break;
-	case 'q':
-		/* -q15m asks sendmail for a queue daemon: we run once. */
-		o->mode = MODE_RUN_OUTBOX;
-		break;
+	case 'q': return set_queue(o, optarg, f);
 	case 't': o->recipients_from_headers = true; break;
 	case 'V': o->envid = optarg; break;
 	case 'v': o->verbose++; break;
@@ -235,6 +255,8 @@ long_option(struct options *o, int c, struct failure *f)
 	case OPT_PRETEND: o->mode = MODE_PRETEND; return 0;
 	case OPT_SERVERINFO: o->mode = MODE_SERVERINFO; return 0;
 	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = true; return 0;
+	case OPT_DUE: o->due = true; return 0;
+	case OPT_REMOVE: o->mode = MODE_REMOVE; return 0;
 	default:
 		break;
 	}
@@ -279,6 +301,34 @@ abbreviated(const char *arg, const char *name)
 	    (arg[2 + len] != '\0' && arg[2 + len] != '=');
 }
 
+/* -qI ID: the value was the next argument; --due only with -q. */
+static int
+finish_queue(struct options *o, struct failure *f)
+{
+	if (o->due && o->mode != MODE_RUN_OUTBOX) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--due goes with -q");
+		return -1;
+	}
+	if (o->mode == MODE_REMOVE && o->nrecipients == 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--remove needs the ids of "
+		    "the entries (smtpsend -bp lists them)");
+		return -1;
+	}
+	if (o->mode != MODE_RUN_OUTBOX || o->queue_select == '\0' ||
+	    o->queue_match != NULL)
+		return 0;
+	if (o->nrecipients == 0 || has_control(o->recipients[0],
+	    strlen(o->recipients[0]))) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-q%c needs a value",
+		    o->queue_select);
+		return -1;
+	}
+	o->queue_match = o->recipients[0];
+	o->recipients++;
+	o->nrecipients--;
+	return 0;
+}
+
 int
 args_parse(struct options *o, int argc, char **argv, struct failure *f)
 {
@@ -286,6 +336,7 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->as_sendmail = strcmp(name, "sendmail") == 0;
 	if (strcmp(name, "newaliases") == 0)
 		o->mode = MODE_NOOP;
 	else if (strcmp(name, "mailq") == 0)
@@ -312,6 +363,34 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	}
 	o->recipients = argv + optind;
 	o->nrecipients = argc - optind;
+	return finish_queue(o, f);
+}
+
+/*
+ * A compose option reads a file and sends it: never together with the
+ * flags that say the message comes on stdin, which is how an injected
+ * `--attach` rides along with `sendmail -t -i` (the CVE-2016-10033 family).
+ */
+static int
+check_compose(const struct options *o, bool at_terminal, struct failure *f)
+{
+	const char *with = o->recipients_from_headers ? "-t" :
+	    o->dot_is_data ? "-i" : o->mode == MODE_SMTP_STDIO ? "-bs" : NULL;
+
+	if (!o->compose)
+		return 0;
+	if (with != NULL) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "compose options (--to, "
+		    "--attach, ...) build a message and cannot be used with %s, "
+		    "which reads one from stdin", with);
+		return -1;
+	}
+	if (o->as_sendmail && !at_terminal) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "compose options are not "
+		    "accepted by sendmail from a program; run smtpsend --to ... "
+		    "instead");
+		return -1;
+	}
 	return 0;
 }
 
@@ -322,6 +401,14 @@ args_check_caller(const struct options *o, bool at_terminal,
 	static const enum key risky[] = { K_PASSWORDEVAL, K_LOGFILE };
 	size_t i;
 
+	if (check_compose(o, at_terminal, f) == -1)
+		return -1;
+	if (o->account != NULL && (*o->account == '\0' ||
+	    strpbrk(o->account, " \t,:") != NULL ||
+	    has_control(o->account, strlen(o->account)))) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "-a: not an account name");
+		return -1;
+	}
 	if (at_terminal)
 		return 0;
 	for (i = 0; i < sizeof(risky) / sizeof(risky[0]); i++)

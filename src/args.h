@@ -16,7 +16,8 @@ enum mode {
 	MODE_LIST_OUTBOX,	/* -bp, mailq */
 	MODE_RUN_OUTBOX,	/* -q */
 	MODE_SMTP_STDIO,	/* -bs */
-	MODE_SERVERINFO		/* --serverinfo */
+	MODE_SERVERINFO,	/* --serverinfo */
+	MODE_REMOVE		/* --remove ID... */
 };
 
 /* A repeatable option's values, in order. */
@@ -38,6 +39,7 @@ struct options {
 	bool		 body_8bitmime;			/* -B 8BITMIME */
 	int		 verbose;			/* -v */
 	bool		 at_terminal;	/* stdin or stderr is a terminal */
+	bool		 as_sendmail;	/* called as sendmail */
 	const char	*config_file;			/* -C */
 	const char	*account;			/* -a */
 	char		*over[KEY_COUNT];		/* long options */
@@ -46,7 +48,13 @@ struct options {
 	struct strlist	 to, cc, bcc, attach, header;
 	const char	*subject;
 	const char	*body;
-	char	       **recipients;			/* argv after options */
+	/* -q: -qI, -qR or -qS select by id, recipient or sender ('\0':
+	 * all); --due honours the backoff. */
+	char		 queue_select;
+	const char	*queue_match;
+	bool		 due;
+	char	       **recipients;			/* argv after options;
+							 * --remove's ids */
 	int		 nrecipients;
 };
 

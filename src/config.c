@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,7 +24,8 @@ const char *config_system_path = "/etc/smtpsend.conf";
 
 enum vtype {
 	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
-	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM
+	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM,
+	V_DEFERRED
 };
 
 struct keydef {
@@ -65,12 +67,14 @@ static const struct keydef keys[KEY_COUNT] = {
 	[K_PROXY_PORT] = { "proxy_port", V_PORT },
 	[K_OUTBOX] = { "outbox", V_STRING },
 	[K_PARTIAL_DELIVERY] = { "partial_delivery", V_BOOL },
+	[K_DEFERRED_STATUS] = { "deferred_status", V_DEFERRED },
+	[K_LOGFILE_TIME_FORMAT] = { "logfile_time_format", V_STRING },
 };
 
 /* msmtp keys we read past with a warning rather than an error. */
 static const char *const msmtp_only_keys[] = {
 	"add_missing_date_header", "add_missing_from_header", "auto_from",
-	"eval", "keepbcc", "logfile_time_format", "ntlmdomain", "protocol",
+	"eval", "keepbcc", "ntlmdomain", "protocol",
 	"socket", "tls_crl_file", "tls_force_sslv3", "tls_host_override",
 	"tls_min_dh_prime_bits", "tls_nocertcheck", "tls_priorities",
 	"undisclosed_recipients", NULL
@@ -200,7 +204,9 @@ key_check(enum key k, const char *v)
 	case V_STRING:	return NULL;
 	case V_FROM:	return check_address(v);
 	case V_HOST:
-		return *v == '\0' || strpbrk(v, " \t/") != NULL ?
+		/* Also what libcurl would read as URL syntax: "x%20y" would
+		 * reach EHLO as "x y". */
+		return *v == '\0' || strpbrk(v, " \t/%@?#\\,;") != NULL ?
 		    "must be a host name" : NULL;
 	case V_PORT:
 		return check_number(v, 1, 65535, "must be a port, 1 to 65535");
@@ -223,6 +229,9 @@ key_check(enum key k, const char *v)
 		return syslog_facility(v) == -2 ? "must be on, off or a "
 		    "facility such as LOG_MAIL" : NULL;
 	case V_FINGERPRINT: return check_fingerprint(v);
+	case V_DEFERRED:
+		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
+		    "must be 0 or 75";
 	}
 	return NULL;
 }
@@ -238,12 +247,17 @@ struct parser {
 	struct account	*cur;		/* NULL: the defaults section */
 	size_t		 first;		/* index of this file's first account */
 	bool		 has_secret;
+	bool		 has_eval;	/* a command to run */
 };
 
 static void
 perr(struct parser *p, const char *fmt, const char *arg)
 {
-	fprintf(p->errs, "smtpsend: %s:%d: ", p->path, p->line);
+	/* Line 0: about the file as a whole. */
+	if (p->line > 0)
+		fprintf(p->errs, "smtpsend: %s:%d: ", p->path, p->line);
+	else
+		fprintf(p->errs, "smtpsend: %s: ", p->path);
 	fprintf(p->errs, fmt, arg);
 	fputc('\n', p->errs);
 	p->errors++;
@@ -260,18 +274,31 @@ account_clear(struct account *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Copy every value set in src over dst. */
+static bool
+is_secret(int k)
+{
+	return k == K_PASSWORD || k == K_PASSWORDEVAL;
+}
+
+/*
+ * Copy every value set in src over dst, with where it came from. A secret
+ * never crosses into another file's account: `account evil : default` in a
+ * -C file must not carry the system file's password to evil's host.
+ */
 static int
-account_inherit(struct account *dst, const struct account *src)
+account_inherit(struct account *dst, const struct account *src,
+    const char *dst_file)
 {
 	int k;
 
 	for (k = 0; k < KEY_COUNT; k++) {
-		if (src->value[k] == NULL)
+		if (src->value[k] == NULL || (is_secret(k) && dst_file != NULL &&
+		    src->origin[k] != dst_file))
 			continue;
 		free(dst->value[k]);
 		if ((dst->value[k] = strdup(src->value[k])) == NULL)
 			return -1;
+		dst->origin[k] = src->origin[k];
 	}
 	return 0;
 }
@@ -318,7 +345,7 @@ start_account(struct parser *p, char *arg)
 		memset(a, 0, sizeof(*a));
 	}
 	if ((a->name = strdup(name)) == NULL ||
-	    account_inherit(a, &p->defaults) == -1)
+	    account_inherit(a, &p->defaults, p->path) == -1)
 		return -1;
 	a->file = p->path;
 	a->line = p->line;
@@ -332,7 +359,7 @@ start_account(struct parser *p, char *arg)
 
 		if (from == NULL || from == a)
 			perr(p, "account %s is not defined before", parent);
-		else if (account_inherit(a, from) == -1)
+		else if (account_inherit(a, from, p->path) == -1)
 			return -1;
 	}
 	return 0;
@@ -373,9 +400,12 @@ set_value(struct parser *p, int k, const char *value)
 		p->errors++;
 		return 0;
 	}
-	if (k == K_PASSWORD || k == K_PASSWORDEVAL)
+	if (is_secret(k))
 		p->has_secret = true;
+	if (k == K_PASSWORDEVAL)
+		p->has_eval = true;
 	free(a->value[k]);
+	a->origin[k] = p->path;
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
 }
 
@@ -416,6 +446,25 @@ parse_line(struct parser *p, char *line)
 }
 
 /*
+ * A program's upload directory (/tmp) can hold a file of the caller's that
+ * the caller never wrote: a command runs only from a file in the home.
+ */
+static bool
+inside_home(const char *path)
+{
+	const char *home = user_home();
+	char real[PATH_MAX], rhome[PATH_MAX];
+	size_t n;
+
+	if (home == NULL || realpath(path, real) == NULL ||
+	    realpath(home, rhome) == NULL)
+		return false;
+	n = strlen(rhome);
+	return strcmp(rhome, "/") != 0 && strncmp(real, rhome, n) == 0 &&
+	    real[n] == '/';
+}
+
+/*
  * Secrets only in a file nobody else can read or change: owned by us (or
  * root for the system file), no access for others (and no group write).
  */
@@ -431,10 +480,16 @@ check_secret_file(struct parser *p, int fd, bool system)
 	}
 	p->line = 0;
 	if (st.st_uid != getuid() && !(system && st.st_uid == 0))
-		perr(p, "holds a password but is owned by another user%s", "");
+		perr(p, "holds a password but is owned by another user; it "
+		    "must be yours%s", "");
 	else if (st.st_mode & forbidden)
 		perr(p, "holds a password but others can access it; "
 		    "run chmod 600 on it%s", "");
+	else if (p->has_eval && !system && st.st_uid != 0 &&
+	    !inside_home(p->path))
+		perr(p, "passwordeval runs a command, so it is honoured only in "
+		    "/etc/smtpsend.conf, a file owned by root, or a file in "
+		    "your home; move the file into your home%s", "");
 }
 
 static int
@@ -466,7 +521,7 @@ parse_file(struct config *c, const char *path, bool system, FILE *errs,
 	free(line);
 	fclose(fp);
 	/* Without any account, the defaults are what there is to use. */
-	if (r == 0 && account_inherit(&c->defaults, &p.defaults) == -1)
+	if (r == 0 && account_inherit(&c->defaults, &p.defaults, NULL) == -1)
 		r = -1;
 	account_clear(&p.defaults);
 	*errors += p.errors;
@@ -493,8 +548,9 @@ config_user_path(char *dst, size_t size)
 	return 0;
 }
 
-int
-config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
+static int
+load(struct config *c, const char *cfile, bool system_only, FILE *errs,
+    struct failure *f)
 {
 	char user[4096];
 	int errors = 0, r;
@@ -505,12 +561,16 @@ config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
 	r = parse_file(c, c->files[0], true, errs, &errors);
 	if (r == -2)
 		goto nomem;
-	if (r == -1 && errno != ENOENT) {
+	if (r == -1 && errno == EACCES)
+		c->system_unreadable = true;	/* the maildrop's case */
+	else if (r == -1 && errno != ENOENT) {
 		fprintf(errs, "smtpsend: %s: %s\n", c->files[0],
 		    strerror(errno));
 		errors++;
 	}
 	if (cfile == NULL && config_user_path(user, sizeof(user)) == -1)
+		user[0] = '\0';
+	if (system_only)
 		user[0] = '\0';
 	if (cfile != NULL || user[0] != '\0') {
 		if ((c->files[1] = strdup(cfile ? cfile : user)) == NULL)
@@ -524,6 +584,11 @@ config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
 			errors++;
 		}
 	}
+	if (errors == 0 && c->system_unreadable) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot read %s: "
+		    "Permission denied", c->files[0]);
+		return -1;
+	}
 	if (errors == 0)
 		return 0;
 	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%d error%s in the configuration",
@@ -532,6 +597,18 @@ config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
 nomem:
 	fail_errno(f, CAUSE_OSERR, "reading the configuration");
 	return -1;
+}
+
+int
+config_load(struct config *c, const char *cfile, FILE *errs, struct failure *f)
+{
+	return load(c, cfile, false, errs, f);
+}
+
+int
+config_load_system(struct config *c, FILE *errs, struct failure *f)
+{
+	return load(c, NULL, true, errs, f);
 }
 
 void
@@ -633,7 +710,8 @@ settings_check(const struct settings *s, struct failure *f)
 		    "is set");
 		return -1;
 	}
-	if (s->auth != AUTH_OFF && !s->tls && !is_loopback(s->host)) {
+	if (s->auth != AUTH_OFF && !s->tls && (!is_loopback(s->host) ||
+	    (s->proxy_host != NULL && !is_loopback(s->proxy_host)))) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "refusing to send "
 		    "credentials to %s without TLS (tls is off)", s->host);
 		return -1;
@@ -698,5 +776,62 @@ settings_resolve(struct settings *s, const struct account *a,
 	    v[K_PROXY_PORT], 1, 65535, &errstr) : 1080;
 	s->outbox = v[K_OUTBOX];
 	s->partial_delivery = is_on(v[K_PARTIAL_DELIVERY], false);
+	s->deferred_status = v[K_DEFERRED_STATUS] != NULL ?
+	    atoi(v[K_DEFERRED_STATUS]) : -1;
+	s->logfile_time_format = v[K_LOGFILE_TIME_FORMAT];
 	return settings_check(s, f);
+}
+
+/* Where credentials go: change any of these and they go elsewhere. */
+static const enum key destination_keys[] = {
+	K_HOST, K_PORT, K_TLS, K_TLS_STARTTLS, K_TLS_TRUST_FILE,
+	K_TLS_FINGERPRINT, K_TLS_CERTCHECK, K_AUTH, K_PROXY_HOST, K_PROXY_PORT
+};
+
+static int
+origin_refused(struct failure *f, const struct account *a, enum key k,
+    bool option)
+{
+	char name[64], *p;
+
+	/* The option is the key with '-' for '_': --tls-certcheck. */
+	snprintf(name, sizeof(name), "%s%s", option ? "--" : "", key_name(k));
+	for (p = name; option && *p != '\0'; p++)
+		if (*p == '_')
+			*p = '-';
+	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s would send the stored "
+	    "credentials of account %s elsewhere; refused (set it in the file "
+	    "that holds them, or use -a with an account for that host)", name,
+	    a->name != NULL ? a->name : "(defaults)");
+	return -1;
+}
+
+int
+config_check_origins(const struct account *a, char *const over[KEY_COUNT],
+    bool person, struct failure *f)
+{
+	const char *home = NULL;
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (a->value[K_PASSWORD] != NULL)
+		home = a->origin[K_PASSWORD];
+	else if (a->value[K_PASSWORDEVAL] != NULL)
+		home = a->origin[K_PASSWORDEVAL];
+	if (home == NULL)
+		return 0;
+	for (i = 0; i < sizeof(destination_keys) /
+	    sizeof(destination_keys[0]); i++) {
+		enum key k = destination_keys[i];
+
+		if (over[k] != NULL && !person)
+			return origin_refused(f, a, k, true);
+		/* The system file is trusted more than the one with the
+		 * secret: its host is the administrator's choice. */
+		if (a->value[k] != NULL && a->origin[k] != home &&
+		    strcmp(a->origin[k], config_system_path) != 0)
+			return origin_refused(f, a, k, false);
+	}
+	return 0;
 }

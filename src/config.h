@@ -18,13 +18,14 @@ enum key {
 	K_SET_FROM_HEADER, K_SET_DATE_HEADER, K_SET_MSGID_HEADER,
 	K_REMOVE_BCC_HEADERS, K_ALIASES, K_MAILDOMAIN, K_LOGFILE, K_SYSLOG,
 	K_SOURCE_IP, K_PROXY_HOST, K_PROXY_PORT, K_OUTBOX, K_PARTIAL_DELIVERY,
-	KEY_COUNT
+	K_DEFERRED_STATUS, K_LOGFILE_TIME_FORMAT, KEY_COUNT
 };
 
 /* One account: the raw value of each key, NULL when not set. */
 struct account {
 	char		*name;
 	char		*value[KEY_COUNT];
+	const char	*origin[KEY_COUNT];	/* the file that set each value */
 	const char	*file;		/* where it was defined */
 	int		 line;
 };
@@ -34,6 +35,7 @@ struct config {
 	size_t		 naccounts;
 	struct account	 defaults;	/* used when no account is defined */
 	char		*files[2];	/* the files read, for messages */
+	bool		 system_unreadable;	/* EACCES: root's credentials */
 };
 
 enum auth_mode {
@@ -78,6 +80,8 @@ struct settings {
 	unsigned	 proxy_port;
 	const char	*outbox;	/* NULL: the default; "off" */
 	bool		 partial_delivery;
+	int		 deferred_status;	/* 0, 75, or -1: by name */
+	const char	*logfile_time_format;
 };
 
 /* The key's name in files, "host" for K_HOST. */
@@ -92,6 +96,8 @@ const char *key_check(enum key, const char *value);
  */
 int	config_load(struct config *, const char *cfile, FILE *errs,
 	    struct failure *f);
+/* The system file alone: what root uses for the maildrop's entries. */
+int	config_load_system(struct config *, FILE *errs, struct failure *f);
 void	config_free(struct config *);
 const struct account *config_find(const struct config *, const char *name);
 /* The account whose `from` matches the address (exact or *@domain). */
@@ -105,6 +111,15 @@ const struct account *config_match_from(const struct config *,
  */
 int	settings_resolve(struct settings *, const struct account *,
 	    char *const over[KEY_COUNT], struct failure *f);
+
+/*
+ * What a calling program can make us do (CONTRACT section 8): credentials
+ * go only to the host, port, proxy and TLS settings of the file that holds
+ * them. A command-line value counts as another file's unless `person` (a
+ * terminal). Fails with 78 naming the option or key.
+ */
+int	config_check_origins(const struct account *, char *const over[KEY_COUNT],
+	    bool person, struct failure *f);
 
 /* The user configuration file path (for messages and tests). */
 int	config_user_path(char *dst, size_t size);

@@ -192,9 +192,10 @@ choose_sender(const struct options *o, const struct settings *s,
 		return strdup(s->from);
 	if (email != NULL && *email != '\0')
 		return strdup(email);
-	if ((user = user_name()) == NULL || (dom = mail_domain(s->maildomain))
-	    == NULL)
+	if ((user = user_name()) == NULL)
 		return NULL;
+	if ((dom = mail_domain(s->maildomain, s->from)) == NULL)
+		return strdup(user);	/* qualify() says what is missing */
 	snprintf(buf, sizeof(buf), "%s@%s", user, dom);
 	return strdup(buf);
 }
@@ -250,7 +251,7 @@ collect_recipients(struct envelope *e, const struct options *o,
 		return -1;
 	/* Only -t gets here without any: the message is read, and kept. */
 	if (e->rcpts.n == 0) {
-		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "no recipients: the "
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no recipients: the "
 		    "message has no To, Cc or Bcc (or Resent-) addresses");
 		return -1;
 	}
@@ -262,47 +263,88 @@ collect_recipients(struct envelope *e, const struct options *o,
 	return 0;
 }
 
-/* A bare local name gets @maildomain. */
+/* A bare name, or name@ this host's short or full name. */
+static bool
+is_local(const char *spec)
+{
+	const char *at = strrchr(spec, '@');
+
+	return *spec != '\0' && (at == NULL || host_is_local(at + 1));
+}
+
+/* The local part of a local address, for the aliases. */
+static char *
+local_part(const char *spec)
+{
+	const char *at = strrchr(spec, '@');
+
+	return at == NULL ? strdup(spec) : strndup(spec, (size_t)(at - spec));
+}
+
+/* A local name gets @maildomain; there must be one with a dot. */
 static int
-qualify(char **spec, const struct settings *s)
+qualify(char **spec, const struct settings *s, struct failure *f)
 {
 	const char *dom;
-	char *q;
+	char *q, *local;
 
-	if (**spec == '\0' || strchr(*spec, '@') != NULL)
+	if (!is_local(*spec))
 		return 0;
-	if ((dom = mail_domain(s->maildomain)) == NULL)
-		return 0;
-	if (asprintf(&q, "%s@%s", *spec, dom) == -1)
+	if ((dom = mail_domain(s->maildomain, s->from)) == NULL) {
+		char shown[300];
+
+		escape_line(shown, sizeof(shown), *spec, strlen(*spec));
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot qualify the local "
+		    "name '%s': this host's name has no dot and there is no "
+		    "/etc/mailname; set maildomain in the configuration "
+		    "(a smarthost refuses unqualified addresses)", shown);
 		return -1;
+	}
+	if ((local = local_part(*spec)) == NULL ||
+	    asprintf(&q, "%s@%s", local, dom) == -1) {
+		free(local);
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	free(local);
 	free(*spec);
 	*spec = q;
 	return 0;
 }
 
-/* A bare name through the aliases (when there are any), then qualified. */
+/*
+ * A local recipient through the aliases (when there are any), then
+ * qualified; a sender (`sender`) is only qualified, never aliased: a
+ * `default:` line catches recipients only.
+ */
 static int
-map_local(const char *spec, const struct aliases *al,
+map_local(const char *spec, const struct aliases *al, bool sender,
     const struct settings *s, struct addrlist *out, struct failure *f)
 {
 	struct addrlist l = { NULL, 0 };
+	char *local = NULL;
 	size_t i;
 	int r = -1;
 
-	if (al == NULL || strchr(spec, '@') != NULL) {
+	if (al == NULL || sender || !is_local(spec)) {
 		if (addrlist_add_unique(&l, spec) == -1)
 			goto nomem;
-	} else if (aliases_expand(al, spec, &l, f) == -1)
+	} else if ((local = local_part(spec)) == NULL)
+		goto nomem;
+	else if (aliases_expand(al, local, &l, f) == -1)
 		goto out;
-	for (i = 0; i < l.n; i++)
-		if (qualify(&l.v[i].spec, s) == -1 ||
-		    addrlist_add_unique(out, l.v[i].spec) == -1)
+	for (i = 0; i < l.n; i++) {
+		if (qualify(&l.v[i].spec, s, f) == -1)
+			goto out;
+		if (addrlist_add_unique(out, l.v[i].spec) == -1)
 			goto nomem;
+	}
 	r = 0;
 	goto out;
 nomem:
 	fail_errno(f, CAUSE_OSERR, "out of memory");
 out:
+	free(local);
 	addrlist_free(&l);
 	return r;
 }
@@ -311,25 +353,16 @@ static int
 map_envelope(struct envelope *e, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist rcpts = { NULL, 0 }, sender = { NULL, 0 };
+	struct addrlist rcpts = { NULL, 0 };
 	size_t i;
 
 	for (i = 0; i < e->rcpts.n; i++)
-		if (map_local(e->rcpts.v[i].spec, al, s, &rcpts, f) == -1)
+		if (map_local(e->rcpts.v[i].spec, al, false, s, &rcpts, f) == -1)
 			goto fail;
 	addrlist_free(&e->rcpts);
 	e->rcpts = rcpts;
-	if (*e->sender != '\0') {
-		/* A sender is one address: the first the name stands for. */
-		if (map_local(e->sender, al, s, &sender, f) == -1)
-			goto fail;
-		if (sender.n > 0) {
-			free(e->sender);
-			e->sender = sender.v[0].spec;
-			sender.v[0].spec = NULL;
-		}
-		addrlist_free(&sender);
-	}
+	if (*e->sender != '\0' && qualify(&e->sender, s, f) == -1)
+		return -1;
 	e->smtputf8 = has_8bit(e->sender, strlen(e->sender));
 	for (i = 0; i < e->rcpts.n; i++)
 		if (has_8bit(e->rcpts.v[i].spec, strlen(e->rcpts.v[i].spec)))
@@ -337,7 +370,6 @@ map_envelope(struct envelope *e, const struct aliases *al,
 	return 0;
 fail:
 	addrlist_free(&rcpts);
-	addrlist_free(&sender);
 	return -1;
 }
 
@@ -367,14 +399,22 @@ render(struct buf *b, const char *name, const char *spec)
 }
 
 static bool
-any_bare(const struct addrlist *l)
+any_local(const struct addrlist *l)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (strchr(l->v[i].spec, '@') == NULL)
+		if (is_local(l->v[i].spec))
 			return true;
 	return false;
+}
+
+/* Author fields name senders: qualified, never aliased. */
+static bool
+is_sender_field(const char *name)
+{
+	return strcasecmp(name, "From") == 0 || strcasecmp(name, "Sender") ==
+	    0 || strcasecmp(name, "Reply-To") == 0;
 }
 
 /*
@@ -393,13 +433,13 @@ map_field(struct header *h, const struct aliases *al,
 	bool from;
 
 	snprintf(name, sizeof(name), "%.*s", (int)h->namelen, h->text);
-	from = strcasecmp(name, "From") == 0;
+	from = is_sender_field(name);
 	if (addrlist_parse(&l, header_value(h), why, sizeof(why)) == -1 ||
-	    !any_bare(&l))
+	    !any_local(&l))
 		goto out;
 	for (i = 0; i < l.n && r == 0; i++) {
 		memset(&mapped, 0, sizeof(mapped));
-		r = map_local(l.v[i].spec, al, s, &mapped, f);
+		r = map_local(l.v[i].spec, al, from, s, &mapped, f);
 		/* An author is one mailbox: the first the name stands for. */
 		for (k = 0; r == 0 && k < mapped.n && (!from || k == 0); k++)
 			render(&v, l.v[i].display ? l.v[i].display :
@@ -423,7 +463,8 @@ static int
 map_headers(struct message *m, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	static const char *const names[] = { "From", "To", "Cc" };
+	static const char *const names[] = { "From", "Sender", "Reply-To",
+	    "To", "Cc" };
 	size_t i, k;
 
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
@@ -487,7 +528,9 @@ add_message_id(struct message *m, const char *sender,
 	size_t i, n;
 
 	if (dom == NULL || *dom == '\0' || strchr(dom, '*') != NULL)
-		dom = mail_domain(s->maildomain);
+		dom = mail_domain(s->maildomain, s->from);
+	if (dom == NULL)
+		dom = "localhost.invalid";
 	arc4random_buf(r, sizeof(r));
 	n = (size_t)snprintf(id, sizeof(id), "<");
 	for (i = 0; i < sizeof(r); i++)
@@ -522,6 +565,47 @@ complete_headers(struct message *m, const struct options *o,
 	r = from.data != NULL ? header_set(m, "From", from.data) : -1;
 	buf_free(&from);
 	return r;
+}
+
+int
+envelope_collect_raw(struct envelope *e, const struct options *o,
+    struct message *m, const char *hint, struct failure *f)
+{
+	const char *user = user_name();
+
+	memset(e, 0, sizeof(*e));
+	if ((e->sender = strdup(hint != NULL ? hint : user != NULL ? user :
+	    "")) == NULL || collect_recipients(e, o, m, f) == -1)
+		return failed(f) ? -1 : (fail_errno(f, CAUSE_OSERR, "out of "
+		    "memory"), -1);
+	e->notify = o->dsn_notify;
+	e->ret = o->dsn_return == NULL ? NULL :
+	    strcasecmp(o->dsn_return, "full") == 0 ? "FULL" : "HDRS";
+	if (o->envid != NULL && (e->envid = xtext_encode(o->envid)) == NULL)
+		return fail_errno(f, CAUSE_OSERR, "out of memory"), -1;
+	/* -t's Bcc goes now: whoever finishes the envelope cannot tell. */
+	if (o->recipients_from_headers && (header_remove(m, "Bcc") == -1 ||
+	    header_remove(m, "Resent-Bcc") == -1))
+		return fail_errno(f, CAUSE_OSERR, "out of memory"), -1;
+	e->body_8bitmime = o->body_8bitmime || m->eight_bit;
+	return 0;
+}
+
+int
+envelope_finish(struct envelope *e, const struct settings *s,
+    struct message *m, struct failure *f)
+{
+	struct options none;
+
+	memset(&none, 0, sizeof(none));
+	if (map_all(e, m, s, f) == -1)
+		return -1;
+	if (complete_headers(m, &none, s, e->sender) == -1) {
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+		return -1;
+	}
+	message_analyse_headers(m);
+	return 0;
 }
 
 int

@@ -38,6 +38,15 @@ int	envelope_account(const struct config *, const char *name,
 int	envelope_build(struct envelope *, const struct options *,
 	    const struct settings *, struct message *, const char *hint,
 	    struct failure *f);
+/*
+ * For the maildrop, where the user has no settings: the sender (-f, else
+ * the user name) and recipients as given, nothing mapped or added; root's
+ * pickup finishes it with the system file's settings.
+ */
+int	envelope_collect_raw(struct envelope *, const struct options *,
+	    struct message *, const char *hint, struct failure *f);
+int	envelope_finish(struct envelope *, const struct settings *,
+	    struct message *, struct failure *f);
 void	envelope_free(struct envelope *);
 
 #endif

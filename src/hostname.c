@@ -1,56 +1,100 @@
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "hostname.h"
+
+/* gethostname(), as set: "vm" or "vm.example.org". */
+static const char *
+host_raw(void)
+{
+	static char name[256];
+
+	if (name[0] == '\0' && (gethostname(name, sizeof(name) - 1) == -1 ||
+	    name[0] == '\0'))
+		strlcpy(name, "localhost", sizeof(name));
+	return name;
+}
 
 const char *
 host_fqdn(void)
 {
 	static char name[256];
+	static bool looked;
 	struct addrinfo hints, *ai;
 
-	if (name[0] != '\0')
-		return name;
-	if (gethostname(name, sizeof(name) - 1) == -1 || name[0] == '\0')
-		strlcpy(name, "localhost", sizeof(name));
-	if (strchr(name, '.') != NULL)
-		return name;
+	if (looked)
+		return name[0] != '\0' ? name : NULL;
+	looked = true;
+	if (strchr(host_raw(), '.') != NULL)
+		return strlcpy(name, host_raw(), sizeof(name)), name;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_CANONNAME;
 	hints.ai_family = AF_UNSPEC;
-	if (getaddrinfo(name, NULL, &hints, &ai) == 0) {
-		if (ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.'))
+	if (getaddrinfo(host_raw(), NULL, &hints, &ai) == 0) {
+		if (ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.') &&
+		    strcasecmp(ai->ai_canonname, "localhost.localdomain") != 0)
 			strlcpy(name, ai->ai_canonname, sizeof(name));
 		freeaddrinfo(ai);
 	}
-	return name;
+	return name[0] != '\0' ? name : NULL;
 }
 
 const char *
-mail_domain(const char *configured)
+host_name_or_localhost(void)
+{
+	const char *fqdn = host_fqdn();
+
+	return fqdn != NULL ? fqdn : host_raw();
+}
+
+bool
+host_is_local(const char *domain)
+{
+	const char *raw = host_raw(), *fqdn = host_fqdn();
+	size_t shortlen = strcspn(raw, ".");
+
+	if (domain == NULL)
+		return false;
+	if ((strlen(domain) == shortlen && strncasecmp(domain, raw,
+	    shortlen) == 0) || strcasecmp(domain, raw) == 0)
+		return true;
+	return fqdn != NULL && strcasecmp(domain, fqdn) == 0;
+}
+
+const char *
+mail_domain(const char *configured, const char *from)
 {
 	static char mailname[256];
+	const char *at;
 	FILE *fp;
 
 	if (configured != NULL && *configured != '\0')
 		return configured;
-	if (mailname[0] != '\0')
-		return mailname;
-	if ((fp = fopen("/etc/mailname", "re")) != NULL) {
+	if (mailname[0] == '\0' && (fp = fopen("/etc/mailname", "re")) != NULL) {
 		if (fgets(mailname, sizeof(mailname), fp) == NULL)
 			mailname[0] = '\0';
 		mailname[strcspn(mailname, " \t\r\n")] = '\0';
 		fclose(fp);
-		if (mailname[0] != '\0')
-			return mailname;
 	}
-	return host_fqdn();
+	if (strchr(mailname, '.') != NULL)
+		return mailname;
+	if (host_fqdn() != NULL)
+		return host_fqdn();
+	/* The domain of a plain `from`, never of a pattern. */
+	if (from != NULL && strchr(from, '*') == NULL &&
+	    (at = strrchr(from, '@')) != NULL && strchr(at, '.') != NULL)
+		return at + 1;
+	return NULL;
 }
 
 const char *
@@ -80,4 +124,35 @@ user_name(void)
 	if (name[0] == '\0' && (pw = getpwuid(getuid())) != NULL)
 		strlcpy(name, pw->pw_name, sizeof(name));
 	return name[0] != '\0' ? name : NULL;
+}
+
+int
+host_local_literal(const char *host, unsigned port, char *dst, size_t size)
+{
+	struct addrinfo hints, *ai;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char num[INET6_ADDRSTRLEN], service[8];
+	int fd, r = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	snprintf(service, sizeof(service), "%u", port);
+	if (getaddrinfo(host, service, &hints, &ai) != 0)
+		return -1;
+	/* A datagram socket's connect() only picks the route: nothing is
+	 * sent, and getsockname() gives the address the server will see. */
+	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1 &&
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, num, sizeof(num), NULL, 0,
+	    NI_NUMERICHOST) == 0) {
+		num[strcspn(num, "%")] = '\0';	/* no IPv6 scope */
+		r = snprintf(dst, size, ss.ss_family == AF_INET6 ?
+		    "[IPv6:%s]" : "[%s]", num) < (int)size ? 0 : -1;
+	}
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(ai);
+	return r;
 }

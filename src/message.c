@@ -447,6 +447,20 @@ header_add(struct message *m, const char *name, const char *value)
 }
 
 int
+header_prepend(struct message *m, const char *name, const char *value)
+{
+	struct header h;
+
+	if (header_add(m, name, value) == -1)
+		return -1;
+	h = m->headers[m->nheaders - 1];
+	memmove(&m->headers[1], &m->headers[0],
+	    (m->nheaders - 1) * sizeof(h));
+	m->headers[0] = h;
+	return 0;
+}
+
+int
 header_copy(struct message *m, const struct header *h)
 {
 	return append_field(m, h->text, strlen(h->text), h->namelen);

@@ -76,6 +76,8 @@ int	header_remove(struct message *, const char *name);
 int	header_add(struct message *, const char *name, const char *value);
 /* Append a copy of a field from another message. */
 int	header_copy(struct message *, const struct header *);
+/* Add a field before all others (Received). */
+int	header_prepend(struct message *, const char *name, const char *value);
 /* Replace (or add) the first field of that name. */
 int	header_set(struct message *, const char *name, const char *value);
 

@@ -52,12 +52,12 @@ outbox_state_of(const struct failure *f)
 	/* A name that does not resolve now usually resolves later. */
 	if (f->cause == CAUSE_NOHOST)
 		return OUTBOX_TEMPORARY;
-	return status_exit(f) == 75 ? OUTBOX_TEMPORARY : OUTBOX_PERMANENT;
+	return status_temporary(f) ? OUTBOX_TEMPORARY : OUTBOX_PERMANENT;
 }
 
 /* mkdir -p with mode 0700, then open it: ours and private, or refused. */
-static int
-open_dir(const char *dir, char *why, size_t size)
+int
+outbox_dir_create(const char *dir, char *why, size_t size)
 {
 	char path[4096], *p;
 	struct stat st;
@@ -209,7 +209,7 @@ entry_header(struct buf *b, const struct outbox_entry *x,
 	    x->exit_status);
 	add_escaped(b, "error", x->error);
 	if (x->account != NULL)
-		buf_printf(b, "account: %s\n", x->account);
+		add_escaped(b, "account", x->account);
 	envelope_lines(b, e, rcpts, nrcpts);
 	buf_printf(b, "eight-bit: %s\nlongest-line: %zu\nheader-bytes: %zu\n"
 	    "size: %lld\n\n", m->eight_bit ? "yes" : "no", m->longest_line,
@@ -219,19 +219,15 @@ entry_header(struct buf *b, const struct outbox_entry *x,
 }
 
 int
-outbox_save(const char *dir, const char *account, const struct envelope *env,
-    char *const *rcpts, int nrcpts, const struct message *m,
-    const struct failure *why, char *note, size_t notesize)
+outbox_save_at(int dirfd, const char *account,
+    const struct envelope *env, char *const *rcpts, int nrcpts,
+    const struct message *m, const struct failure *why, char *id,
+    size_t idsize)
 {
 	struct outbox_entry x;
 	struct buf header = BUF_INIT;
-	char reason[4300];
-	int dirfd, r = -1;
+	int r = -1;
 
-	if (dir == NULL) {
-		snprintf(note, notesize, "message NOT saved: the outbox is off");
-		return -1;
-	}
 	memset(&x, 0, sizeof(x));
 	new_id(x.id, sizeof(x.id));
 	x.account = (char *)account;
@@ -240,20 +236,38 @@ outbox_save(const char *dir, const char *account, const struct envelope *env,
 	x.state = outbox_state_of(why);
 	x.exit_status = status_exit(why);
 	strlcpy(x.error, why->text, sizeof(x.error));
-	if ((dirfd = open_dir(dir, reason, sizeof(reason))) == -1) {
+	if (entry_header(&header, &x, env, rcpts, nrcpts, m) == 0 &&
+	    write_entry(dirfd, x.id, &header, m) == 0)
+		r = 0;
+	strlcpy(id, x.id, idsize);
+	buf_free(&header);
+	return r;
+}
+
+int
+outbox_save(const char *dir, const char *account, const struct envelope *env,
+    char *const *rcpts, int nrcpts, const struct message *m,
+    const struct failure *why, char *note, size_t notesize)
+{
+	char reason[4300], id[64];
+	int dirfd, r;
+
+	if (dir == NULL) {
+		snprintf(note, notesize, "message NOT saved: the outbox is off");
+		return -1;
+	}
+	if ((dirfd = outbox_dir_create(dir, reason, sizeof(reason))) == -1) {
 		snprintf(note, notesize, "message NOT saved: %s", reason);
 		return -1;
 	}
-	if (entry_header(&header, &x, env, rcpts, nrcpts, m) == -1 ||
-	    write_entry(dirfd, x.id, &header, m) == -1)
+	r = outbox_save_at(dirfd, account, env, rcpts, nrcpts, m, why, id,
+	    sizeof(id));
+	if (r == -1)
 		snprintf(note, notesize, "message NOT saved in %s: %s", dir,
 		    strerror(errno));
-	else {
+	else
 		snprintf(note, notesize, "message kept in the outbox as %s/%s",
-		    dir, x.id);
-		r = 0;
-	}
-	buf_free(&header);
+		    dir, id);
 	close(dirfd);
 	return r;
 }
@@ -264,29 +278,79 @@ compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The outbox read back is input too (CONTRACT section 8): a directory of
+ * the user's, not a symlink, not writable by others; else refused.
+ * ENOENT: there is no outbox yet (-1 with errno set, f untouched).
+ */
 int
-outbox_ids(const char *dir, char ***ids, size_t *n, struct failure *f)
+outbox_open_checked(const char *dir, struct failure *f)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
+	    == -1) {
+		if (errno == ENOENT)
+			return -1;
+		fail_errno(f, CAUSE_CONFIG, "outbox %s (it must be a directory, "
+		    "not a symlink)", dir);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) != 0) {
+		close(fd);
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "outbox %s is not a "
+		    "directory of this user closed to others (chmod 700); "
+		    "refusing to read it", dir);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* Crashed saves leave .tmp- files: gone once they are a day old. */
+static void
+remove_stale(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (strncmp(name, ".tmp-", 5) == 0 &&
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && (st.st_uid == geteuid() || geteuid() == 0) &&
+	    time(NULL) - st.st_mtime > 86400)
+		unlinkat(dirfd, name, 0);
+}
+
+int
+outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
+    struct failure *f)
 {
 	struct dirent *d;
 	char **v = NULL, **nv;
 	DIR *dp;
+	int fd;
 
 	*ids = NULL;
 	*n = 0;
-	if ((dp = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		fail_errno(f, CAUSE_OSERR, "%s", dir);
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    (dp = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		fail_errno(f, CAUSE_OSERR, "reading the outbox");
 		return -1;
 	}
+	rewinddir(dp);
 	while ((d = readdir(dp)) != NULL) {
+		if (tidy)
+			remove_stale(dirfd, d->d_name);
 		if (d->d_name[0] == '.' || strlen(d->d_name) >= 64)
 			continue;
 		if ((nv = reallocarray(v, *n + 1, sizeof(*v))) == NULL ||
 		    (nv[*n] = strdup(d->d_name)) == NULL) {
 			free(nv ? nv : v);
 			closedir(dp);
-			fail_errno(f, CAUSE_OSERR, "%s", dir);
+			fail_errno(f, CAUSE_OSERR, "reading the outbox");
 			return -1;
 		}
 		v = nv;
@@ -314,10 +378,73 @@ set_str(char **dst, const char *v)
 	return (*dst = strdup(v)) == NULL ? -1 : 0;
 }
 
+/* Validated again on reading: the entry format cannot be injected. */
 static int
-add_recipient(struct outbox_entry *x, const char *v)
+add_address(struct outbox_entry *x, char **sender, const char *v)
 {
+	char why[160];
+
+	if (!(sender != NULL && *v == '\0') &&
+	    addr_check(v, why, sizeof(why)) == -1)
+		return -1;
+	if (sender != NULL)
+		return set_str(sender, v);
 	return addrlist_add_unique(&x->env.rcpts, v) == -1 ? -1 : 0;
+}
+
+static int
+set_state(struct outbox_entry *x, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (strcmp(v, state_names[i]) == 0) {
+			x->state = (enum outbox_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Text fields: printable, and for the names no space either. */
+static int
+set_word(char **dst, const char *v)
+{
+	if (*v == '\0' || has_control(v, strlen(v)) || strchr(v, ' '))
+		return -1;
+	return set_str(dst, v);
+}
+
+static int
+text_field(struct outbox_entry *x, const char *k, const char *v)
+{
+	if (strcmp(k, "state") == 0)
+		return set_state(x, v);
+	if (strcmp(k, "error") == 0) {
+		strlcpy(x->error, v, sizeof(x->error));
+		return 0;
+	}
+	if (strcmp(k, "account") == 0)
+		return set_word(&x->account, v);
+	if (strcmp(k, "sender") == 0)
+		return add_address(x, &x->env.sender, v);
+	if (strcmp(k, "recipient") == 0)
+		return add_address(x, NULL, v);
+	if (strcmp(k, "notify") == 0) {
+		if (key_check(K_DSN_NOTIFY, v) != NULL ||
+		    set_str(&x->notify, v) == -1)
+			return -1;
+		x->env.notify = x->notify;
+		return 0;
+	}
+	if (strcmp(k, "ret") == 0)
+		x->env.ret = strcmp(v, "FULL") == 0 ? "FULL" : "HDRS";
+	else if (strcmp(k, "envid") == 0)
+		return set_word(&x->env.envid, v);
+	else if (strcmp(k, "body-8bitmime") == 0)
+		x->env.body_8bitmime = strcmp(v, "yes") == 0;
+	else if (strcmp(k, "eight-bit") == 0)
+		x->msg.eight_bit = strcmp(v, "yes") == 0;
+	return 0;	/* unknown fields: a later version's, ignored */
 }
 
 /* One "key: value" line of the entry header. */
@@ -335,29 +462,6 @@ header_field(struct outbox_entry *x, struct layout *l, const char *k,
 		x->attempts = (int)strtonum(v, 0, 1000000, &errstr);
 	else if (strcmp(k, "exit") == 0)
 		x->exit_status = (int)strtonum(v, 0, 255, &errstr);
-	else if (strcmp(k, "state") == 0)
-		x->state = strcmp(v, "temporary") == 0 ? OUTBOX_TEMPORARY :
-		    strcmp(v, "possibly-delivered") == 0 ?
-		    OUTBOX_POSSIBLY_DELIVERED : OUTBOX_PERMANENT;
-	else if (strcmp(k, "error") == 0)
-		strlcpy(x->error, v, sizeof(x->error));
-	else if (strcmp(k, "account") == 0)
-		return set_str(&x->account, v);
-	else if (strcmp(k, "sender") == 0)
-		return set_str(&x->env.sender, v);
-	else if (strcmp(k, "recipient") == 0)
-		return add_recipient(x, v);
-	else if (strcmp(k, "notify") == 0)
-		return set_str(&x->notify, v) == -1 ? -1 :
-		    (x->env.notify = x->notify, 0);
-	else if (strcmp(k, "ret") == 0)
-		x->env.ret = strcmp(v, "FULL") == 0 ? "FULL" : "HDRS";
-	else if (strcmp(k, "envid") == 0)
-		return set_str(&x->env.envid, v);
-	else if (strcmp(k, "body-8bitmime") == 0)
-		x->env.body_8bitmime = strcmp(v, "yes") == 0;
-	else if (strcmp(k, "eight-bit") == 0)
-		x->msg.eight_bit = strcmp(v, "yes") == 0;
 	else if (strcmp(k, "longest-line") == 0)
 		x->msg.longest_line = (size_t)strtonum(v, 0, LLONG_MAX, &errstr);
 	else if (strcmp(k, "header-bytes") == 0)
@@ -365,8 +469,9 @@ header_field(struct outbox_entry *x, struct layout *l, const char *k,
 		    &errstr);
 	else if (strcmp(k, "size") == 0)
 		l->size = (off_t)strtonum(v, 0, LLONG_MAX, &errstr);
-	/* Strings set above belong to x: outbox_entry_free() frees them. */
-	return errstr == NULL ? 0 : -1; /* NOLINT(clang-analyzer-unix.Malloc) */
+	else
+		return text_field(x, k, v);
+	return errstr == NULL ? 0 : -1;
 }
 
 /* The text before the message, up to its blank line, however long. */
@@ -412,6 +517,9 @@ read_entry_header(int fd, struct outbox_entry *x, struct layout *l)
 		if (header_field(x, l, line, colon + 2) == -1)
 			goto out;
 	}
+	if ((off_t)l->header_bytes > l->size || x->env.sender == NULL ||
+	    x->env.rcpts.n == 0)
+		goto out;
 	/* Not stored: derived from the addresses, as when first sent. */
 	x->env.smtputf8 = x->env.sender != NULL &&
 	    has_8bit(x->env.sender, strlen(x->env.sender));
@@ -467,37 +575,90 @@ entry_init(struct outbox_entry *x, const char *id)
 	x->fd = -1;
 }
 
-int
-outbox_load(const char *dir, const char *id, struct outbox_entry *x,
-    struct failure *f)
+/*
+ * Only a regular file with one link, owned by `owner` ((uid_t)-1: anyone,
+ * noted in x->owner), whose length is exactly what its header says.
+ * O_NONBLOCK: a planted FIFO is damaged, not a hang.
+ */
+static int
+open_entry(int dirfd, struct outbox_entry *x, uid_t owner, bool lock,
+    struct stat *st, const char **why)
+{
+	if ((x->fd = openat(dirfd, x->id, O_RDWR | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) == -1) {
+		*why = strerror(errno);
+		return errno == ENOENT ? 1 : -1;
+	}
+	if (fstat(x->fd, st) == -1 || !S_ISREG(st->st_mode))
+		return *why = "not a regular file", -1;
+	if (st->st_nlink > 1)
+		return *why = "more than one link", -1;
+	if (owner != (uid_t)-1 && st->st_uid != owner)
+		return *why = "owned by another user", -1;
+	x->owner = st->st_uid;
+	if (!lock)
+		return 0;
+	/* Another -q has it, or delivered and removed it meanwhile. */
+	if (flock(x->fd, LOCK_EX | LOCK_NB) == -1 || fstat(x->fd, st) == -1 ||
+	    st->st_nlink == 0)
+		return 1;
+	return 0;
+}
+
+static int
+load_at(int dirfd, const char *id, struct outbox_entry *x, uid_t owner,
+    bool lock, struct failure *f)
 {
 	struct layout l = { 0, 0, 0 };
+	const char *why = "its header is malformed";
 	struct stat st;
-	char path[4200];
+	int r;
 
 	entry_init(x, id);
-	snprintf(path, sizeof(path), "%s/%s", dir, id);
-	if ((x->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? 1 : (fail_errno(f, CAUSE_OSERR,
-		    "%s", path), -1);
-	/* Another -q has it, or delivered and removed it meanwhile. */
-	if (flock(x->fd, LOCK_EX | LOCK_NB) == -1 || fstat(x->fd, &st) == -1 ||
-	    st.st_nlink == 0) {
-		close(x->fd);
+	if ((r = open_entry(dirfd, x, owner, lock, &st, &why)) == 1) {
+		if (x->fd != -1)
+			close(x->fd);
 		x->fd = -1;
 		return 1;
 	}
-	if (read_entry_header(x->fd, x, &l) == -1) {
+	if (r == 0 && read_entry_header(x->fd, x, &l) == -1)
+		r = -1;
+	else if (r == 0 && st.st_size != l.start + l.size) {
+		why = "its length does not match its header";
+		r = -1;
+	}
+	if (r == -1) {
 		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "outbox entry %s is "
-		    "damaged", path);
+		    "damaged (%s); it is left for you to look at", id, why);
+		outbox_entry_free(x);
 		return -1;
 	}
-	return read_entry_message(x->fd, x, &l, f);
+	if (read_entry_message(x->fd, x, &l, f) == -1) {
+		outbox_entry_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+int
+outbox_load_at(int dirfd, const char *id, struct outbox_entry *x,
+    uid_t owner, struct failure *f)
+{
+	return load_at(dirfd, id, x, owner, true, f);
+}
+
+int
+outbox_peek_at(int dirfd, const char *id, struct outbox_entry *x,
+    uid_t owner, struct failure *f)
+{
+	return load_at(dirfd, id, x, owner, false, f);
 }
 
 void
 outbox_entry_free(struct outbox_entry *x)
 {
+	char id[sizeof(x->id)];
+
 	free(x->account);
 	free(x->notify);
 	free(x->env.sender);
@@ -506,36 +667,22 @@ outbox_entry_free(struct outbox_entry *x)
 	message_free(&x->msg);
 	if (x->fd != -1)
 		close(x->fd);
-	entry_init(x, x->id);
-}
-
-static int
-dir_fd(const char *dir)
-{
-	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	strlcpy(id, x->id, sizeof(id));
+	entry_init(x, id);
 }
 
 int
-outbox_remove(const char *dir, struct outbox_entry *x)
+outbox_remove_at(int dirfd, const char *id)
 {
-	int dirfd = dir_fd(dir), r;
-
-	if (dirfd == -1)
-		return -1;
-	r = unlinkat(dirfd, x->id, 0) == 0 && fsync(dirfd) == 0 ? 0 : -1;
-	close(dirfd);
-	return r;
+	return unlinkat(dirfd, id, 0) == 0 && fsync(dirfd) == 0 ? 0 : -1;
 }
 
 int
-outbox_update(const char *dir, struct outbox_entry *x,
-    const struct failure *why)
+outbox_update_at(int dirfd, struct outbox_entry *x, const struct failure *why)
 {
 	struct buf header = BUF_INIT;
-	int dirfd = dir_fd(dir), r = -1;
+	int r = -1;
 
-	if (dirfd == -1)
-		return -1;
 	x->attempts++;
 	x->last_attempt = time(NULL);
 	x->state = outbox_state_of(why);
@@ -545,73 +692,106 @@ outbox_update(const char *dir, struct outbox_entry *x,
 	    write_entry(dirfd, x->id, &header, &x->msg) == 0)
 		r = 0;
 	buf_free(&header);
-	close(dirfd);
 	return r;
 }
 
-static void
-age(char *dst, size_t size, time_t since)
-{
-	long long s = (long long)(time(NULL) - since);
+#define BACKOFF_FIRST	300		/* 5 minutes, doubling */
+#define BACKOFF_MAX	(4 * 3600)
 
-	if (s < 120)
-		snprintf(dst, size, "%llds", s);
-	else if (s < 7200)
-		snprintf(dst, size, "%lldm", s / 60);
-	else if (s < 172800)
-		snprintf(dst, size, "%lldh", s / 3600);
-	else
-		snprintf(dst, size, "%lldd", s / 86400);
+time_t
+outbox_next_try(const struct outbox_entry *x)
+{
+	long wait = BACKOFF_FIRST;
+	int n = x->attempts;
+
+	if (n <= 0)
+		return x->last_attempt;
+	while (--n > 0 && wait < BACKOFF_MAX)
+		wait *= 2;
+	return x->last_attempt + (wait < BACKOFF_MAX ? wait : BACKOFF_MAX);
 }
 
+/* Postfix's arrival time: "Tue Dec  1 20:51:59". */
 static void
-list_entry(FILE *out, const char *dir, const char *id)
+arrival(char *dst, size_t size, time_t t)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(dst, size, "%a %b %e %H:%M:%S", &tm);
+}
+
+/* One entry as Postfix's mailq shows it, with our state in the reason. */
+static void
+list_entry(FILE *out, const struct outbox_entry *x, off_t size)
+{
+	char when[32], next[32];
+	size_t i;
+
+	arrival(when, sizeof(when), x->created);
+	fprintf(out, "%s%c %8lld %s  %s\n", x->id,
+	    x->state == OUTBOX_PERMANENT ? '!' : ' ', (long long)size, when,
+	    *x->env.sender != '\0' ? x->env.sender : "MAILER-DAEMON");
+	if (x->state == OUTBOX_PERMANENT)
+		fprintf(out, "(permanent, %d attempt%s, kept until removed",
+		    x->attempts, x->attempts == 1 ? "" : "s");
+	else {
+		arrival(next, sizeof(next), outbox_next_try(x));
+		fprintf(out, "(%s, %d attempt%s, next try %s",
+		    state_names[x->state], x->attempts,
+		    x->attempts == 1 ? "" : "s", x->attempts ? next : "now");
+	}
+	fprintf(out, "%s%s)\n", *x->error ? ": " : "", x->error);
+	for (i = 0; i < x->env.rcpts.n; i++)
+		fprintf(out, "%41s%s\n", "", x->env.rcpts.v[i].spec);
+	fputc('\n', out);
+}
+
+/* The entries of one directory; adds to the totals. */
+static void
+list_dir(int dirfd, FILE *out, size_t *listed, long long *bytes)
 {
 	struct outbox_entry x;
-	struct layout l = { 0, 0, 0 };
-	char path[4200], when[32];
-	size_t i;
-	int fd;
-
-	entry_init(&x, id);
-	snprintf(path, sizeof(path), "%s/%s", dir, id);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return;
-	if (read_entry_header(fd, &x, &l) == -1) {
-		fprintf(out, "%s  (damaged entry)\n", id);
-	} else {
-		age(when, sizeof(when), x.created);
-		fprintf(out, "%s  %5s  %8lld  %s  <%s>", id, when,
-		    (long long)l.size, state_names[x.state],
-		    x.env.sender ? x.env.sender : "?");
-		for (i = 0; i < x.env.rcpts.n; i++)
-			fprintf(out, "%s%s", i ? ", " : " -> ",
-			    x.env.rcpts.v[i].spec);
-		fprintf(out, "\n    attempts %d, exit %d: %s\n", x.attempts,
-		    x.exit_status, x.error);
-	}
-	close(fd);
-	outbox_entry_free(&x);
-}
-
-int
-outbox_list(const char *dir, FILE *out, struct failure *f)
-{
+	struct failure damaged, ignored = { 0 };
 	char **ids;
 	size_t n, i;
+	/* The maildrop's entries are anyone's; the outbox's only ours. */
+	struct stat st;
+	uid_t owner = fstat(dirfd, &st) == 0 && (st.st_mode & S_ISVTX) ?
+	    (uid_t)-1 : geteuid();
 
-	if (dir == NULL) {
-		fprintf(out, "The outbox is off\n");
-		return 0;
-	}
-	if (outbox_ids(dir, &ids, &n, f) == -1)
-		return -1;
-	if (n == 0)
-		fprintf(out, "Mail queue is empty\n");
+	if (outbox_ids_at(dirfd, false, &ids, &n, &ignored) == -1)
+		return;
 	for (i = 0; i < n; i++) {
-		list_entry(out, dir, ids[i]);
+		memset(&damaged, 0, sizeof(damaged));
+		if (outbox_peek_at(dirfd, ids[i], &x, owner, &damaged) == 0) {
+			if ((*listed)++ == 0)
+				fputs("-Queue ID-  --Size-- ----Arrival Time---- "
+				    "-Sender/Recipient-------\n", out);
+			list_entry(out, &x, message_size(&x.msg));
+			*bytes += message_size(&x.msg);
+			outbox_entry_free(&x);
+		} else if (failed(&damaged))
+			fprintf(stderr, "smtpsend: %s\n", damaged.text);
 		free(ids[i]);
 	}
 	free(ids);
-	return 0;
+}
+
+int
+outbox_list_at(const int *dirfds, int ndirs, FILE *out, struct failure *f)
+{
+	long long bytes = 0;
+	size_t listed = 0;
+	int i;
+
+	(void)f;
+	for (i = 0; i < ndirs; i++)
+		list_dir(dirfds[i], out, &listed, &bytes);
+	if (listed == 0)
+		fputs("Mail queue is empty\n", out);
+	else
+		fprintf(out, "-- %lld Kbytes in %zu Request%s.\n",
+		    (bytes + 1023) / 1024, listed, listed == 1 ? "" : "s");
+	return ferror(out) ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "config.h"
@@ -35,10 +36,14 @@ struct outbox_entry {
 	int			 exit_status;
 	char			 error[1024];
 	int			 fd;		/* open and locked while in use */
+	uid_t			 owner;		/* the file's owner */
 };
 
 /* The directory: `outbox` from the settings, else the default. NULL: off. */
 const char *outbox_dir(const struct settings *);
+/* Make (mkdir -p, 0700) and open the directory: ours and private, or
+ * refused with `why`. */
+int	outbox_dir_create(const char *dir, char *why, size_t size);
 /* The state a failure leaves a message in. */
 enum outbox_state outbox_state_of(const struct failure *);
 
@@ -52,19 +57,44 @@ int	outbox_save(const char *dir, const char *account,
 	    const struct message *m, const struct failure *why, char *note,
 	    size_t notesize);
 
-/* Entry ids, oldest first; the caller frees each and the array. */
-int	outbox_ids(const char *dir, char ***ids, size_t *n, struct failure *f);
-/* Open, lock (without waiting) and read an entry; 1 when someone else has
- * it locked or it is gone, 0 when loaded, -1 on error. */
-int	outbox_load(const char *dir, const char *id, struct outbox_entry *,
+/*
+ * Reading is done through a directory opened and checked once: the user's,
+ * not a symlink, not writable by others (-1 with errno ENOENT and f
+ * untouched when there is none).
+ */
+int	outbox_open_checked(const char *dir, struct failure *f);
+/* The same into an open directory; `id` gets the entry's id. */
+int	outbox_save_at(int dirfd, const char *account,
+	    const struct envelope *env, char *const *rcpts, int nrcpts,
+	    const struct message *m, const struct failure *why, char *id,
+	    size_t idsize);
+/* Entry ids, oldest first; the caller frees each and the array. `tidy`
+ * removes what a crashed save left behind, once it is old. */
+int	outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
 	    struct failure *f);
+/*
+ * Open, lock (without waiting) and read an entry: a regular file with one
+ * link, owned by `owner` ((uid_t)-1: anyone, see x->owner), its length
+ * what its header says, every field valid. 1 when someone else has it
+ * locked or it is gone, 0 when loaded, -1 when damaged (f says so).
+ */
+int	outbox_load_at(int dirfd, const char *id, struct outbox_entry *,
+	    uid_t owner, struct failure *f);
+/* The same without the lock, for listing. */
+int	outbox_peek_at(int dirfd, const char *id, struct outbox_entry *,
+	    uid_t owner, struct failure *f);
 /* After an attempt: remove it (delivered) or record the failure. */
-int	outbox_remove(const char *dir, struct outbox_entry *);
-int	outbox_update(const char *dir, struct outbox_entry *,
+int	outbox_remove_at(int dirfd, const char *id);
+int	outbox_update_at(int dirfd, struct outbox_entry *,
 	    const struct failure *why);
 void	outbox_entry_free(struct outbox_entry *);
+/* When the entry is next due: 5 minutes after the first attempt, doubling,
+ * at most 4 hours. */
+time_t	outbox_next_try(const struct outbox_entry *);
 
-/* -bp: one line per entry. */
-int	outbox_list(const char *dir, FILE *out, struct failure *f);
+/* -bp: Postfix's mailq format, over several directories (the outbox, and
+ * for root the maildrop). */
+int	outbox_list_at(const int *dirfds, int ndirs, FILE *out,
+	    struct failure *f);
 
 #endif

@@ -1,30 +1,28 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "interrupt.h"
+#include "maildrop.h"
 #include "outbox.h"
 #include "queue.h"
 #include "secret.h"
 #include "session.h"
 #include "submitlog.h"
 
-#define BACKOFF_FIRST	300		/* 5 minutes, doubling */
-#define BACKOFF_MAX	(4 * 3600)
-
-long
-queue_backoff(int attempts)
-{
-	long wait = BACKOFF_FIRST;
-
-	if (attempts <= 0)
-		return 0;
-	while (--attempts > 0 && wait < BACKOFF_MAX)
-		wait *= 2;
-	return wait < BACKOFF_MAX ? wait : BACKOFF_MAX;
-}
+/* One pass over one directory of entries. */
+struct pass {
+	const struct config	*c;
+	const struct options	*o;
+	int			 dirfd;
+	const char		*dir;
+	uid_t			 owner;		/* of the entries; -1: any */
+	int			 sent, left;
+};
 
 /* Settings for an account name (NULL: the default one). */
 static int
@@ -33,7 +31,8 @@ settings_for(const struct config *c, const char *name,
 {
 	const struct account *a;
 
-	if (envelope_account(c, name, NULL, &a, f) == -1)
+	if (envelope_account(c, name, NULL, &a, f) == -1 ||
+	    config_check_origins(a, o->over, o->at_terminal, f) == -1)
 		return -1;
 	return settings_resolve(s, a, o->over, f);
 }
@@ -50,10 +49,26 @@ queue_dir(const struct config *c, const struct options *o)
 	return outbox_dir(&s);
 }
 
+static bool
+chatty(const struct options *o)
+{
+	return o->verbose > 0 || o->at_terminal;
+}
+
+/* Record a failed attempt; true when the entry is still to be sent. */
+static bool
+record(const struct pass *p, struct outbox_entry *x, const struct failure *f)
+{
+	fprintf(stderr, "smtpsend: %s: %s\n", x->id, f->text);
+	if (outbox_update_at(p->dirfd, x, f) == -1)
+		fprintf(stderr, "smtpsend: %s: could not record the attempt: "
+		    "%s\n", x->id, strerror(errno));
+	return x->state != OUTBOX_PERMANENT;
+}
+
 /* One attempt at one entry; true when it is still to be delivered. */
 static bool
-retry(const char *dir, struct outbox_entry *x, const struct config *c,
-    const struct options *o)
+retry(struct pass *p, struct outbox_entry *x)
 {
 	struct failure f = { 0 };
 	struct session_report rep;
@@ -61,49 +76,67 @@ retry(const char *dir, struct outbox_entry *x, const struct config *c,
 	struct buf pw = BUF_INIT;
 
 	memset(&rep, 0, sizeof(rep));
-	if (settings_for(c, x->account, o, &s, &f) == -1 ||
+	if (settings_for(p->c, x->account, p->o, &s, &f) == -1 ||
 	    secret_obtain(&s, &pw, &f) == -1) {
 		/* A configuration problem is not the message's: no attempt. */
 		fprintf(stderr, "smtpsend: %s: not retried: %s\n", x->id, f.text);
 		return true;
 	}
-	session_submit(&s, pw.data, &x->env, &x->msg, o->verbose, &rep, &f);
+	session_submit(&s, pw.data, &x->env, &x->msg, p->o->verbose, &rep, &f);
 	buf_free_secret(&pw);
 	submitlog_write(&s, &x->env, message_size(&x->msg), &rep, &f);
 	if (rep.delivered && rep.deferred.n > 0) {
-		/* Some got it; the entry goes on for the deferred ones. */
+		/* Some got it; the entry goes on for the deferred ones only. */
 		addrlist_free(&x->env.rcpts);
 		x->env.rcpts = rep.deferred;
 		f.cause = CAUSE_TEMPORARY;
-		fprintf(stderr, "smtpsend: %s: %s\n", x->id, f.text);
-		if (outbox_update(dir, x, &f) == -1)
-			fprintf(stderr, "smtpsend: %s: could not record the "
-			    "attempt\n", x->id);
-		return true;
+		return record(p, x, &f);
 	}
 	addrlist_free(&rep.deferred);
-	if (!failed(&f) || rep.delivered) {
-		if (outbox_remove(dir, x) == -1)
-			fprintf(stderr, "smtpsend: %s delivered, but could not be "
-			    "removed from %s\n", x->id, dir);
-		else if (o->verbose)
-			fprintf(stderr, "smtpsend: %s delivered\n", x->id);
-		return false;
-	}
-	fprintf(stderr, "smtpsend: %s: %s\n", x->id, f.text);
-	if (outbox_update(dir, x, &f) == -1)
-		fprintf(stderr, "smtpsend: %s: could not record the attempt\n",
-		    x->id);
-	return x->state != OUTBOX_PERMANENT;
+	if (failed(&f) && !rep.delivered)
+		return record(p, x, &f);
+	if (outbox_remove_at(p->dirfd, x->id) == -1)
+		fprintf(stderr, "smtpsend: %s delivered, but could not be "
+		    "removed from %s\n", x->id, p->dir);
+	else if (chatty(p->o))
+		fprintf(stderr, "smtpsend: %s delivered\n", x->id);
+	p->sent++;
+	return false;
 }
 
-/* Load, skip what is not due, try the rest; counts what is left. */
+static bool
+contains(const char *hay, const char *needle)
+{
+	return hay != NULL && strcasestr(hay, needle) != NULL;
+}
+
+/* -qI, -qR, -qS; a permanent entry only when a person named it. */
+static bool
+selected(const struct options *o, const struct outbox_entry *x)
+{
+	size_t i;
+
+	if (x->state == OUTBOX_PERMANENT)
+		return o->queue_select == 'I' &&
+		    strcmp(o->queue_match, x->id) == 0;
+	switch (o->queue_select) {
+	case 'I': return contains(x->id, o->queue_match);
+	case 'S': return contains(x->env.sender, o->queue_match);
+	case 'R':
+		for (i = 0; i < x->env.rcpts.n; i++)
+			if (contains(x->env.rcpts.v[i].spec, o->queue_match))
+				return true;
+		return false;
+	default: return true;
+	}
+}
+
+/* Load, skip what is not chosen (or not due with --due), try the rest. */
 static void
-run_entry(const char *dir, const char *id, const struct config *c,
-    const struct options *o, int *left, struct failure *f)
+run_entry(struct pass *p, const char *id, struct failure *f)
 {
 	struct outbox_entry x;
-	int r = outbox_load(dir, id, &x, f);
+	int r = outbox_load_at(p->dirfd, id, &x, p->owner, f);
 
 	if (r == 1)
 		return;		/* another -q has it, or it is gone */
@@ -111,13 +144,76 @@ run_entry(const char *dir, const char *id, const struct config *c,
 		/* Damaged: a person must look at it; the exit status says so. */
 		fprintf(stderr, "smtpsend: %s\n", f->text);
 		memset(f, 0, sizeof(*f));
-		(*left)++;
-	} else if (x.state == OUTBOX_PERMANENT)
-		;		/* kept for a person to look at */
-	else if (time(NULL) - x.last_attempt < queue_backoff(x.attempts) ||
-	    retry(dir, &x, c, o))
-		(*left)++;		/* not due yet, or failed again */
+		p->left++;
+		return;
+	}
+	if (!selected(p->o, &x))
+		;
+	else if (p->o->due && time(NULL) < outbox_next_try(&x))
+		p->left++;
+	else if (retry(p, &x))
+		p->left++;
 	outbox_entry_free(&x);
+}
+
+static int
+queue_pass(const struct config *c, const struct options *o, int dirfd,
+    const char *dir, uid_t owner, int *sent, int *left, struct failure *f)
+{
+	struct pass p = { c, o, dirfd, dir, owner, 0, 0 };
+	char **ids;
+	size_t n, i;
+
+	if (outbox_ids_at(dirfd, true, &ids, &n, f) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		/* A signal stops the run; what is not tried is left. */
+		if (interrupt_signal() != 0)
+			p.left++;
+		else
+			run_entry(&p, ids[i], f);
+		free(ids[i]);
+	}
+	free(ids);
+	*sent += p.sent;
+	*left += p.left;
+	return 0;
+}
+
+/* Root: what users left in the maildrop joins root's outbox first, with
+ * the system file's accounts only. */
+static void
+pickup(int dirfd, int *left, struct failure *f)
+{
+	struct config sys;
+
+	if (config_load_system(&sys, stderr, f) == 0)
+		maildrop_pickup(&sys, dirfd, left, f);
+	config_free(&sys);
+}
+
+/* The user's outbox; as root, also the maildrop. */
+static int
+run_outbox(const struct config *c, const struct options *o, const char *dir,
+    int *sent, int *left, struct failure *f)
+{
+	char why[512];
+	int dirfd, r;
+
+	if (geteuid() == 0 && o->config_file == NULL) {
+		/* Root's outbox is made here if the maildrop needs it. */
+		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
+			pickup(dirfd, left, f);
+			close(dirfd);
+		}
+	}
+	if (failed(f))
+		return -1;
+	if ((dirfd = outbox_open_checked(dir, f)) == -1)
+		return failed(f) ? -1 : 0;
+	r = queue_pass(c, o, dirfd, dir, geteuid(), sent, left, f);
+	close(dirfd);
+	return r;
 }
 
 int
@@ -125,32 +221,24 @@ queue_run(const struct options *o, struct failure *f)
 {
 	struct config c;
 	const char *d;
-	char **ids, dir[4096];
-	size_t n, i;
-	int left = 0;
+	char dir[4096];
+	int sent = 0, left = 0;
 
 	if (config_load(&c, o->config_file, stderr, f) == -1)
 		return -1;
-	if ((d = queue_dir(&c, o)) == NULL) {
-		config_free(&c);
-		return 0;
-	}
-	strlcpy(dir, d, sizeof(dir));
-	if (outbox_ids(dir, &ids, &n, f) == 0) {
-		for (i = 0; i < n; i++) {
-			/* A signal stops the run; what is not tried is left. */
-			if (interrupt_signal() != 0)
-				left++;
-			else
-				run_entry(dir, ids[i], &c, o, &left, f);
-			free(ids[i]);
-		}
-		free(ids);
+	if ((d = queue_dir(&c, o)) != NULL) {
+		strlcpy(dir, d, sizeof(dir));
+		run_outbox(&c, o, dir, &sent, &left, f);
 	}
 	config_free(&c);
-	if (!failed(f) && left > 0)
-		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%d message%s left in "
-		    "the outbox %s for later", left, left == 1 ? "" : "s", dir);
+	if (failed(f))
+		return -1;
+	if (left > 0)
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%d sent, %d message%s "
+		    "left in %s; smtpsend -bp lists them", sent, left,
+		    left == 1 ? "" : "s", dir);
+	else if (chatty(o))
+		fprintf(stderr, "smtpsend: %d sent, nothing left\n", sent);
 	return failed(f) ? -1 : 0;
 }
 
@@ -158,11 +246,61 @@ int
 queue_list(const struct options *o, struct failure *f)
 {
 	struct config c;
-	int r;
+	const char *dir;
+	int fds[2], n = 0, r;
 
 	if (config_load(&c, o->config_file, stderr, f) == -1)
 		return -1;
-	r = outbox_list(queue_dir(&c, o), stdout, f);
+	if ((dir = queue_dir(&c, o)) != NULL &&
+	    (fds[n] = outbox_open_checked(dir, f)) != -1)
+		n++;
+	/* Root also sees what waits in the maildrop. */
+	if (!failed(f) && geteuid() == 0 && (fds[n] = maildrop_open(f)) != -1)
+		n++;
+	r = failed(f) ? -1 : outbox_list_at(fds, n, stdout, f);
+	while (n > 0)
+		close(fds[--n]);
 	config_free(&c);
 	return r;
+}
+
+/* An id as -bp shows it: never a path. */
+static bool
+valid_id(const char *id)
+{
+	return *id != '\0' && *id != '.' && strchr(id, '/') == NULL &&
+	    strlen(id) < 64;
+}
+
+int
+queue_remove(const struct options *o, struct failure *f)
+{
+	struct config c;
+	const char *dir;
+	int dirfd = -1, i, missing = 0;
+
+	if (config_load(&c, o->config_file, stderr, f) == -1)
+		return -1;
+	if ((dir = queue_dir(&c, o)) != NULL)
+		dirfd = outbox_open_checked(dir, f);
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < o->nrecipients; i++) {
+		const char *id = o->recipients[i];
+
+		if (valid_id(id) && ((dirfd != -1 &&
+		    outbox_remove_at(dirfd, id) == 0) ||
+		    maildrop_remove(id) == 0)) {
+			fprintf(stderr, "smtpsend: %s removed\n", id);
+			continue;
+		}
+		fprintf(stderr, "smtpsend: %s: no such entry of yours\n", id);
+		missing++;
+	}
+	if (dirfd != -1)
+		close(dirfd);
+	config_free(&c);
+	if (missing > 0)
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "%d of %d entries not found",
+		    missing, o->nrecipients);
+	return failed(f) ? -1 : 0;
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "interrupt.h"
+#include "maildrop.h"
 #include "message.h"
 #include "outbox.h"
 #include "pretend.h"
@@ -25,6 +26,7 @@ struct job {
 	bool		 env_ok;
 	struct settings	 set;
 	bool		 set_ok;
+	bool		 built;		/* the envelope was attempted */
 	char		*hint;
 	struct buf	 password;
 };
@@ -63,34 +65,21 @@ read_message(struct job *j, const struct options *o, int fd,
 	return failed(f) ? -1 : 0;
 }
 
-/*
- * --host given by a program (not a person) must not carry the account's
- * stored password to another server: an injected argument could.
- */
-static int
-credentials_stay_home(const struct options *o, const struct account *a,
-    struct failure *f)
-{
-	if (o->at_terminal || o->over[K_HOST] == NULL || a == NULL ||
-	    (a->value[K_PASSWORD] == NULL && a->value[K_PASSWORDEVAL] == NULL))
-		return 0;
-	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "--host would send the stored "
-	    "credentials of account %s elsewhere; use -a with an account for "
-	    "that host", a->name ? a->name : "(defaults)");
-	return -1;
-}
-
 /* Configuration, message, account, settings, envelope: all before a
  * connection is made. */
 static int
 prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 {
-	struct failure later = { 0 };
+	struct failure later = { 0 }, cf = { 0 };
 	const struct account *a;
 
-	if (envelope_check_args(o, f) == 0 &&
-	    config_load(&j->cfg, o->config_file, stderr, f) == 0)
+	/* The configuration even after a bad argument: it names the outbox
+	 * (or turns it off) where the message is kept. */
+	envelope_check_args(o, f);
+	if (config_load(&j->cfg, o->config_file, stderr, &cf) == 0)
 		j->cfg_ok = true;
+	else if (!failed(f))
+		*f = cf;
 	if (read_message(j, o, fd, f) == -1 && !j->msg_read)
 		return -1;
 	/* From here on the whole message is in hand. The settings are
@@ -99,33 +88,108 @@ prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 	    0 && envelope_account(&j->cfg, o->account, j->hint, &a, &later) ==
 	    0 && settings_resolve(&j->set, a, o->over, &later) == 0) {
 		j->set_ok = true;	/* enough to know where the outbox is */
-		credentials_stay_home(o, a, &later);
+		config_check_origins(a, o->over, o->at_terminal, &later);
 	}
 	if (!failed(f))
 		*f = later;
 	if (failed(f))
 		return -1;
+	j->built = true;
 	if (envelope_build(&j->env, o, &j->set, &j->msg, j->hint, f) == -1)
 		return -1;
 	j->env_ok = true;
 	return 0;
 }
 
+/* Called as sendmail, a kept message is "accepted" (CONTRACT 6). */
+static bool
+deferred_is_success(const struct job *j, const struct options *o)
+{
+	if (j->set_ok && j->set.deferred_status != -1)
+		return j->set.deferred_status == 0;
+	return o->as_sendmail;
+}
+
+/*
+ * A user who cannot send for themselves (the configuration with the
+ * credentials is root's, or no outbox can be written) leaves the message
+ * in the system maildrop for root's -q.
+ */
+static int
+drop(struct job *j, const struct options *o, const struct failure *f,
+    char *note, size_t size)
+{
+	struct envelope raw;
+	struct message *m = &j->msg;
+	int r;
+
+	if (j->env_ok)
+		return maildrop_save(&j->env, NULL, 0, m, f, note, size);
+	if (envelope_collect_raw(&raw, o, m, j->hint, &(struct failure){ 0 })
+	    == -1) {
+		envelope_free(&raw);
+		return -1;
+	}
+	r = maildrop_save(&raw, NULL, 0, m, f, note, size);
+	envelope_free(&raw);
+	return r;
+}
+
+static int
+save(struct job *j, const struct options *o, struct failure *f, char *note,
+    size_t size, bool *dropped)
+{
+	const char *dir = outbox_dir(j->set_ok ? &j->set : NULL);
+	char why[2048];
+
+	*dropped = false;
+	if (geteuid() != 0 && j->cfg.system_unreadable && !j->set_ok) {
+		*dropped = true;
+		f->cause = CAUSE_TEMPORARY;	/* root will send it */
+		return drop(j, o, f, note, size);
+	}
+	if (outbox_save(dir, j->set_ok ? j->set.account : o->account,
+	    j->env_ok ? &j->env : NULL, o->recipients, o->nrecipients,
+	    &j->msg, f, note, size) == 0)
+		return 0;
+	/* No outbox of one's own (www-data's home): the maildrop. Not when
+	 * it is off by choice, nor for root, whose outbox is the spool. */
+	if (dir == NULL || geteuid() == 0 || !status_temporary(f))
+		return -1;
+	strlcpy(why, note, sizeof(why));
+	if (drop(j, o, f, note, size) == 0) {
+		*dropped = true;
+		return 0;
+	}
+	strlcat(note, " (and ", size);
+	strlcat(note, why, size);
+	strlcat(note, ")", size);
+	return -1;
+}
+
 /* Nothing is lost: a message read in full that was not submitted is kept. */
 static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
-	char note[4400];
+	char note[4400], text[sizeof(f->text)];
+	bool dropped;
+	int r;
 
-	if (!j->msg_read || f->cause == CAUSE_USAGE)
+	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
 		return;
-	outbox_save(outbox_dir(j->set_ok ? &j->set : NULL),
-	    j->set_ok ? j->set.account : o->account, j->env_ok ? &j->env :
-	    NULL, o->recipients, o->nrecipients, &j->msg, f, note,
-	    sizeof(note));
-	/* Still one line: what failed, then where the message is. */
+	r = save(j, o, f, note, sizeof(note), &dropped);
+	strlcpy(text, f->text, sizeof(text));
+	/* Still one line: what failed, where the message is, what next. */
+	f->text[0] = '\0';
+	if (r == 0 && status_temporary(f)) {
+		f->queued = deferred_is_success(j, o);
+		strlcpy(f->text, "deferred: ", sizeof(f->text));
+	}
+	strlcat(f->text, text, sizeof(f->text));
 	strlcat(f->text, "; ", sizeof(f->text));
 	strlcat(f->text, note, sizeof(f->text));
+	if (r == 0 && status_temporary(f) && !dropped)
+		strlcat(f->text, "; smtpsend -q sends it", sizeof(f->text));
 }
 
 /* A signal that came before any connection: nothing is sent. */

@@ -236,10 +236,22 @@ build_url(struct buf *url, const struct settings *s)
 {
 	bool implicit = s->tls && !s->starttls;
 	bool v6 = strchr(s->host, ':') != NULL;
+	char literal[64];
+	const char *ehlo = s->domain != NULL ? s->domain : host_fqdn();
+	char *path;
+	int r;
 
-	return buf_printf(url, "%s://%s%s%s:%u/%s", implicit ? "smtps" : "smtp",
-	    v6 ? "[" : "", s->host, v6 ? "]" : "", s->port,
-	    s->domain ? s->domain : host_fqdn());
+	/* Never a name without a dot: the address literal instead. */
+	if (ehlo == NULL)
+		ehlo = host_local_literal(s->host, s->port, literal,
+		    sizeof(literal)) == 0 ? literal : "[127.0.0.1]";
+	/* libcurl URL-decodes the path: what we give must be encoded. */
+	if ((path = curl_easy_escape(NULL, ehlo, 0)) == NULL)
+		return -1;
+	r = buf_printf(url, "%s://%s%s%s:%u/%s", implicit ? "smtps" : "smtp",
+	    v6 ? "[" : "", s->host, v6 ? "]" : "", s->port, path);
+	curl_free(path);
+	return r;
 }
 
 /* The AUTH= login option; auto prefers PLAIN, one round trip with SASL-IR. */

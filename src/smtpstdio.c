@@ -307,9 +307,9 @@ cmd_ehlo(struct conv *c, const char *arg, bool extended)
 	c->phase = READY;
 	(void)arg;
 	if (!extended)
-		return reply(c, "250 %s", host_fqdn());
+		return reply(c, "250 %s", host_name_or_localhost());
 	return reply(c, "250-%s\r\n250-PIPELINING\r\n250-SIZE\r\n250-8BITMIME\r\n"
-	    "250-SMTPUTF8\r\n250-DSN\r\n250 ENHANCEDSTATUSCODES", host_fqdn());
+	    "250-SMTPUTF8\r\n250-DSN\r\n250 ENHANCEDSTATUSCODES", host_name_or_localhost());
 }
 
 /* What the data held that cannot be relayed, found while reading it. */
@@ -497,7 +497,7 @@ smtpstdio_serve(const struct options *o, int in, int out, struct failure *f)
 	c.in = in;
 	c.out = out;
 	c.base = o;
-	reply(&c, "220 %s ESMTP smtpsend", host_fqdn());
+	reply(&c, "220 %s ESMTP smtpsend", host_name_or_localhost());
 	while (!c.quit && !failed(f) && interrupt_signal() == 0 &&
 	    read_line(&c, &l, COMMAND_MAX)) {
 		if (l.end == END_EOF)

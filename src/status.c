@@ -49,6 +49,7 @@ fail(struct failure *f, enum stage stage, enum cause cause, int code,
 	f->stage = stage;
 	f->cause = cause;
 	f->code = code;
+	f->queued = false;
 	va_start(ap, fmt);
 	vfail(f, NULL, fmt, ap);
 	va_end(ap);
@@ -63,6 +64,7 @@ fail_errno(struct failure *f, enum cause cause, const char *fmt, ...)
 	f->stage = STAGE_NONE;
 	f->cause = cause;
 	f->code = 0;
+	f->queued = false;
 	va_start(ap, fmt);
 	vfail(f, why, fmt, ap);
 	va_end(ap);
@@ -95,8 +97,9 @@ reply_exit(const struct failure *f)
 	}
 }
 
-int
-status_exit(const struct failure *f)
+/* What the failure itself says, whoever holds the message. */
+static int
+failure_exit(const struct failure *f)
 {
 	switch (f->cause) {
 	case CAUSE_NONE:		return 0;
@@ -115,4 +118,18 @@ status_exit(const struct failure *f)
 	case CAUSE_SOFTWARE:		return EX_SOFTWARE;
 	}
 	return EX_SOFTWARE;
+}
+
+int
+status_exit(const struct failure *f)
+{
+	int code = failure_exit(f);
+
+	return f->queued && code == EX_TEMPFAIL ? 0 : code;
+}
+
+bool
+status_temporary(const struct failure *f)
+{
+	return failure_exit(f) == EX_TEMPFAIL;
 }

@@ -47,6 +47,9 @@ struct failure {
 	enum cause	cause;
 	int		code;		/* SMTP reply code, 0 if none */
 	char		text[1024];	/* one line, control characters escaped */
+	bool		queued;		/* a temporary failure, the message safely
+					 * kept for -q: "accepted" (exit 0, as a
+					 * queueing sendmail; deferred_status 0) */
 };
 
 /* Record a failure; the formatted text is escaped to one line. */
@@ -59,6 +62,8 @@ bool	failed(const struct failure *);
 
 /* The exit status of CONTRACT section 6 for a failure (0 when none). */
 int	status_exit(const struct failure *);
+/* A temporary failure (75), whatever `queued` makes of it. */
+bool	status_temporary(const struct failure *);
 const char *stage_name(enum stage);
 
 #endif

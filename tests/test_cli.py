@@ -63,7 +63,8 @@ def aliases_and_maildomain():
                       'root@host.example.com', 'catchall@example.com',
                       'x@y.org'], 'expanded, loop stopped, default used')
     m = message(r)
-    expect_in(b'From: Cron Daemon <admin@example.com>\r\n', m, 'From mapped')
+    expect_in(b'From: Cron Daemon <root@host.example.com>\r\n', m,
+              'From qualified, never aliased (a sender)')
     expect_in(b'To: admin@example.com, ops@example.com, root@host.example.com, '
               b'"Ops" <ops@example.com>, "Ops" <admin@example.com>, '
               b'"Ops" <ops@host.example.com>\r\n', m,
@@ -273,7 +274,8 @@ def accounts_inheritance_and_selection():
 
 @test
 def cleartext_credentials_refused():
-    cfg = 'host 192.0.2.1\ntls off\nuser u\npassword p\nsyslog off\n'
+    cfg = ('host 192.0.2.1\ntls off\nuser u\npassword p\nsyslog off\n'
+           'maildomain example.org\n')
     r = pretend(['a@x.org'], config=cfg)
     expect_eq(r.rc, 78, 'exit status')
     expect_in('without TLS', r.err, 'reason')

@@ -52,7 +52,7 @@ def cleartext_credentials_only_to_loopback_addresses():
                        ('127.0.0.2', 0), ('localhost', 0)):
         r = run(['--pretend', 'a@x.org'], stdin=MAIL,
                 config='host %s\ntls off\nuser u\npassword p\nsyslog off\n'
-                % host)
+                'maildomain example.org\n' % host)
         expect_eq(r.rc, want, 'cleartext AUTH to %s' % host)
 
 

@@ -1,0 +1,201 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostname.h"
+#include "maildrop.h"
+#include "outbox.h"
+
+#define MAILDROP_MODE	(S_ISVTX | S_IRWXU | S_IWGRP | S_IXGRP | S_IWOTH | \
+	S_IXOTH)			/* 1733 */
+
+/* Root's, 1733, not a symlink: anything else is refused, never used. */
+static int
+open_checked(struct failure *f)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(MAILDROP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ENOENT && errno != EACCES)
+			fail_errno(f, CAUSE_CONFIG, "maildrop %s", MAILDROP_DIR);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || st.st_uid != 0 ||
+	    (st.st_mode & 07777) != MAILDROP_MODE) {
+		close(fd);
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "the maildrop %s must be "
+		    "root's with mode 1733 (make install-sendmail creates it); "
+		    "not used", MAILDROP_DIR);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+int
+maildrop_open(struct failure *f)
+{
+	return open_checked(f);
+}
+
+int
+maildrop_save(const struct envelope *env, char *const *rcpts, int nrcpts,
+    const struct message *m, const struct failure *why, char *note,
+    size_t notesize)
+{
+	struct failure check = { 0 };
+	char id[64];
+	int fd, r;
+
+	if ((fd = open_checked(&check)) == -1) {
+		snprintf(note, notesize, "message NOT saved: %s", failed(&check) ?
+		    check.text : "there is no system maildrop " MAILDROP_DIR);
+		return -1;
+	}
+	/* No account: root sends it with the system file's own. */
+	r = outbox_save_at(fd, NULL, env, rcpts, nrcpts, m, why, id,
+	    sizeof(id));
+	if (r == -1)
+		snprintf(note, notesize, "message NOT saved in the maildrop %s: "
+		    "%s", MAILDROP_DIR, strerror(errno));
+	else
+		snprintf(note, notesize, "message left in the system maildrop as "
+		    "%s; root's periodic smtpsend -q sends it", id);
+	close(fd);
+	return r;
+}
+
+/* Postfix's pickup records the submitting user the same way. */
+static int
+add_received(struct outbox_entry *x)
+{
+	struct passwd *pw = getpwuid(x->owner);
+	char value[512], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	snprintf(value, sizeof(value), "by %s (smtpsend maildrop, from userid "
+	    "%lu%s%s%s);\r\n\t%s", host_name_or_localhost(), (unsigned long)x->owner,
+	    pw != NULL ? " (" : "", pw != NULL ? pw->pw_name : "",
+	    pw != NULL ? ")" : "", date);
+	return header_prepend(&x->msg, "Received", value);
+}
+
+/*
+ * Never a setting the entry names that the system file does not have: its
+ * account if the system file has one of that name, else the default; the
+ * envelope sender as that account allows.
+ */
+static const char *
+system_account(const struct config *sys, struct outbox_entry *x)
+{
+	const struct account *a = x->account != NULL ?
+	    config_find(sys, x->account) : NULL;
+	const char *from;
+
+	if (a == NULL && envelope_account(sys, NULL, NULL, &a,
+	    &(struct failure){ 0 }) == -1)
+		return NULL;
+	from = a->value[K_FROM];
+	if (from != NULL && strchr(from, '*') == NULL &&
+	    a->value[K_ALLOW_FROM_OVERRIDE] != NULL &&
+	    strcasecmp(a->value[K_ALLOW_FROM_OVERRIDE], "off") == 0) {
+		free(x->env.sender);
+		x->env.sender = strdup(from);
+	}
+	return a->name;
+}
+
+/* A damaged entry is kept for a person, out of the way of the next run. */
+static void
+set_aside(int fd, const char *id, const struct failure *why)
+{
+	char aside[96];
+
+	snprintf(aside, sizeof(aside), ".damaged-%s", id);
+	renameat(fd, id, fd, aside);
+	fprintf(stderr, "smtpsend: maildrop: %s; set aside as %s/%s\n",
+	    why->text, MAILDROP_DIR, aside);
+}
+
+static int
+pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
+{
+	struct failure why = { 0 }, kept = { 0 };
+	struct outbox_entry x;
+	const char *account = NULL;
+	char newid[64];
+	int r = outbox_load_at(fd, id, &x, (uid_t)-1, &why);
+
+	if (r == 1)
+		return 0;
+	if (r == 0 && message_size(&x.msg) > MAILDROP_MAX)
+		fail(&why, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is over the "
+		    "maildrop's size limit", id);
+	else if (r == 0 && ((account = system_account(sys, &x)) == NULL ||
+	    x.env.sender == NULL || add_received(&x) == -1))
+		fail(&why, STAGE_NONE, CAUSE_CONFIG, 0, "entry %s: no system "
+		    "account to send it with", id);
+	if (failed(&why)) {
+		set_aside(fd, id, &why);
+		if (r == 0)
+			outbox_entry_free(&x);
+		return -1;
+	}
+	fail(&kept, STAGE_NONE, CAUSE_TEMPORARY, 0, "picked up from the "
+	    "maildrop (userid %lu)", (unsigned long)x.owner);
+	r = outbox_save_at(outbox_fd, account, &x.env, NULL, 0, &x.msg, &kept,
+	    newid, sizeof(newid));
+	if (r == 0)
+		unlinkat(fd, id, 0);
+	outbox_entry_free(&x);
+	return r;
+}
+
+int
+maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
+    struct failure *f)
+{
+	char **ids;
+	size_t n, i;
+	int fd;
+
+	if ((fd = open_checked(f)) == -1)
+		return failed(f) ? -1 : 0;
+	if (outbox_ids_at(fd, true, &ids, &n, f) == -1) {
+		close(fd);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (pick_one(sys, fd, outbox_fd, ids[i]) == -1)
+			(*left)++;
+		free(ids[i]);
+	}
+	free(ids);
+	close(fd);
+	return 0;
+}
+
+int
+maildrop_remove(const char *id)
+{
+	int fd = open(MAILDROP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = unlinkat(fd, id, 0);
+	close(fd);
+	return r;
+}

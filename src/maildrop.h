@@ -1,0 +1,43 @@
+/*
+ * The system maildrop (CONTRACT section 7): where a user who cannot send
+ * for themselves (no writable outbox, or no access to the configuration
+ * that holds the credentials) leaves a message, and where root's -q picks
+ * it up, as Postfix's postdrop and pickup do, without a set-id binary.
+ *
+ * /var/spool/smtpsend/maildrop is root's, mode 1733: anyone may add an
+ * entry, nobody but root may list, read or remove another's. Root reads
+ * the entries as hostile input: the submitter is the file's owner.
+ */
+#ifndef SMTPSEND_MAILDROP_H
+#define SMTPSEND_MAILDROP_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "message.h"
+#include "status.h"
+
+#define MAILDROP_DIR	"/var/spool/smtpsend/maildrop"
+/* Larger entries are set aside, not sent: root would spool them. */
+#define MAILDROP_MAX	((off_t)64 * 1024 * 1024)
+
+/* Leave a message; `note` says where, or "message NOT saved" and why. */
+int	maildrop_save(const struct envelope *, char *const *rcpts, int nrcpts,
+	    const struct message *, const struct failure *why, char *note,
+	    size_t notesize);
+/*
+ * Root: move every acceptable entry into root's outbox (open at
+ * outbox_fd), rewritten for an account of the system file `sys`; the rest
+ * is set aside as .damaged-ID and reported. Fails (78) when the maildrop's
+ * owner or mode is wrong.
+ */
+int	maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
+	    struct failure *f);
+/* Root: the maildrop open for reading, checked; -1 and errno ENOENT (f
+ * untouched) when there is none. */
+int	maildrop_open(struct failure *f);
+/* Remove an entry by id (the kernel's sticky bit: only one's own). */
+int	maildrop_remove(const char *id);
+
+#endif
