@@ -85,6 +85,7 @@ aliases_load(struct aliases *a, const char *path, struct failure *f)
 	if (why != NULL) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s:%d: %s", path, lineno,
 		    why);
+		aliases_free(a);	/* what was read before the error */
 		return -1;
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "escape.h"
+#include "harden.h"
 #include "hostname.h"
 
 const char *config_system_path = "/etc/smtpsend.conf";
@@ -400,8 +401,10 @@ set_value(struct parser *p, int k, const char *value)
 		p->errors++;
 		return 0;
 	}
-	if (is_secret(k))
+	if (is_secret(k)) {
 		p->has_secret = true;
+		harden_nodump();	/* before the secret is in memory */
+	}
 	if (k == K_PASSWORDEVAL)
 		p->has_eval = true;
 	free(a->value[k]);

@@ -433,6 +433,7 @@ map_field(struct header *h, const struct aliases *al,
 	bool from;
 
 	snprintf(name, sizeof(name), "%.*s", (int)h->namelen, h->text);
+	name[strcspn(name, " \t")] = '\0';
 	from = is_sender_field(name);
 	if (addrlist_parse(&l, header_value(h), why, sizeof(why)) == -1 ||
 	    !any_local(&l))
@@ -469,9 +470,8 @@ map_headers(struct message *m, const struct aliases *al,
 
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 		for (i = 0; i < m->nheaders; i++)
-			if (m->headers[i].namelen == strlen(names[k]) &&
-			    strncasecmp(m->headers[i].text, names[k],
-			    m->headers[i].namelen) == 0 &&
+			if (header_is(&m->headers[i], names[k],
+			    strlen(names[k])) &&
 			    map_field(&m->headers[i], al, s, f) == -1)
 				return -1;
 	return 0;

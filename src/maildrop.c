@@ -48,28 +48,30 @@ maildrop_open(struct failure *f)
 }
 
 int
-maildrop_save(const struct envelope *env, char *const *rcpts, int nrcpts,
-    const struct message *m, const struct failure *why, char *note,
-    size_t notesize)
+maildrop_save(const struct envelope *env, const struct message *m,
+    const struct failure *why, struct kept *k)
 {
 	struct failure check = { 0 };
-	char id[64];
 	int fd, r;
 
+	k->id[0] = '\0';
 	if ((fd = open_checked(&check)) == -1) {
-		snprintf(note, notesize, "message NOT saved: %s", failed(&check) ?
-		    check.text : "there is no system maildrop " MAILDROP_DIR);
+		snprintf(k->note, sizeof(k->note), "message NOT saved: %s",
+		    failed(&check) ? check.text : "there is no system maildrop "
+		    MAILDROP_DIR);
 		return -1;
 	}
 	/* No account: root sends it with the system file's own. */
-	r = outbox_save_at(fd, NULL, env, rcpts, nrcpts, m, why, id,
-	    sizeof(id));
-	if (r == -1)
-		snprintf(note, notesize, "message NOT saved in the maildrop %s: "
-		    "%s", MAILDROP_DIR, strerror(errno));
-	else
-		snprintf(note, notesize, "message left in the system maildrop as "
-		    "%s; root's periodic smtpsend -q sends it", id);
+	r = outbox_save_at(fd, NULL, env, NULL, 0, m, why, k->id,
+	    sizeof(k->id));
+	if (r == -1) {
+		snprintf(k->note, sizeof(k->note), "message NOT saved in the "
+		    "maildrop %s: %s", MAILDROP_DIR, strerror(errno));
+		k->id[0] = '\0';
+	} else
+		snprintf(k->note, sizeof(k->note), "message left in the system "
+		    "maildrop as %s; root's periodic smtpsend -q sends it",
+		    k->id);
 	close(fd);
 	return r;
 }
@@ -94,27 +96,31 @@ add_received(struct outbox_entry *x)
 
 /*
  * Never a setting the entry names that the system file does not have: its
- * account if the system file has one of that name, else the default; the
- * envelope sender as that account allows.
+ * account if the system file has one of that name, else the default. The
+ * envelope sender as that account allows; local names qualified and
+ * aliased with its settings, as if the user had sent it with them.
  */
 static const char *
-system_account(const struct config *sys, struct outbox_entry *x)
+system_account(const struct config *sys, struct outbox_entry *x,
+    struct failure *f)
 {
 	const struct account *a = x->account != NULL ?
 	    config_find(sys, x->account) : NULL;
-	const char *from;
+	struct settings s;
 
-	if (a == NULL && envelope_account(sys, NULL, NULL, &a,
-	    &(struct failure){ 0 }) == -1)
+	if (a == NULL && envelope_account(sys, NULL, NULL, &a, f) == -1)
 		return NULL;
-	from = a->value[K_FROM];
-	if (from != NULL && strchr(from, '*') == NULL &&
-	    a->value[K_ALLOW_FROM_OVERRIDE] != NULL &&
-	    strcasecmp(a->value[K_ALLOW_FROM_OVERRIDE], "off") == 0) {
+	if (settings_resolve(&s, a, (char *[KEY_COUNT]){ NULL }, f) == -1)
+		return NULL;
+	if (s.from != NULL && strchr(s.from, '*') == NULL &&
+	    !s.allow_from_override) {
 		free(x->env.sender);
-		x->env.sender = strdup(from);
+		if ((x->env.sender = strdup(s.from)) == NULL)
+			return fail_errno(f, CAUSE_OSERR, "memory"), NULL;
 	}
-	return a->name;
+	if (envelope_finish(&x->env, &s, &x->msg, f) == -1)
+		return NULL;
+	return a->name != NULL ? a->name : "";
 }
 
 /* A damaged entry is kept for a person, out of the way of the next run. */
@@ -143,10 +149,17 @@ pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
 	if (r == 0 && message_size(&x.msg) > MAILDROP_MAX)
 		fail(&why, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is over the "
 		    "maildrop's size limit", id);
-	else if (r == 0 && ((account = system_account(sys, &x)) == NULL ||
-	    x.env.sender == NULL || add_received(&x) == -1))
-		fail(&why, STAGE_NONE, CAUSE_CONFIG, 0, "entry %s: no system "
-		    "account to send it with", id);
+	else if (r == 0 && (account = system_account(sys, &x, &why)) == NULL)
+		;	/* why says it */
+	else if (r == 0 && add_received(&x) == -1)
+		fail_errno(&why, CAUSE_OSERR, "entry %s", id);
+	if (failed(&why) && why.cause == CAUSE_CONFIG) {
+		/* The system file's fault, not the entry's: it waits. */
+		fprintf(stderr, "smtpsend: maildrop: %s: not picked up: %s\n",
+		    id, why.text);
+		outbox_entry_free(&x);
+		return -1;
+	}
 	if (failed(&why)) {
 		set_aside(fd, id, &why);
 		if (r == 0)
@@ -155,8 +168,8 @@ pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
 	}
 	fail(&kept, STAGE_NONE, CAUSE_TEMPORARY, 0, "picked up from the "
 	    "maildrop (userid %lu)", (unsigned long)x.owner);
-	r = outbox_save_at(outbox_fd, account, &x.env, NULL, 0, &x.msg, &kept,
-	    newid, sizeof(newid));
+	r = outbox_save_at(outbox_fd, *account ? account : NULL, &x.env, NULL,
+	    0, &x.msg, &kept, newid, sizeof(newid));
 	if (r == 0)
 		unlinkat(fd, id, 0);
 	outbox_entry_free(&x);

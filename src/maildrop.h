@@ -16,16 +16,16 @@
 #include "config.h"
 #include "envelope.h"
 #include "message.h"
+#include "outbox.h"
 #include "status.h"
 
 #define MAILDROP_DIR	"/var/spool/smtpsend/maildrop"
 /* Larger entries are set aside, not sent: root would spool them. */
 #define MAILDROP_MAX	((off_t)64 * 1024 * 1024)
 
-/* Leave a message; `note` says where, or "message NOT saved" and why. */
-int	maildrop_save(const struct envelope *, char *const *rcpts, int nrcpts,
-	    const struct message *, const struct failure *why, char *note,
-	    size_t notesize);
+/* Leave a message; `k` says where, or "message NOT saved" and why. */
+int	maildrop_save(const struct envelope *, const struct message *,
+	    const struct failure *why, struct kept *k);
 /*
  * Root: move every acceptable entry into root's outbox (open at
  * outbox_fd), rewritten for an account of the system file `sys`; the rest

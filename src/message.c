@@ -394,10 +394,20 @@ header_find(const struct message *m, const char *name, size_t from)
 	size_t i, len = strlen(name);
 
 	for (i = from; i < m->nheaders; i++)
-		if (m->headers[i].namelen == len &&
-		    strncasecmp(m->headers[i].text, name, len) == 0)
+		if (header_is(&m->headers[i], name, len))
 			return &m->headers[i];
 	return NULL;
+}
+
+/* The obsolete syntax allows space before the colon: "Bcc :" is Bcc. */
+bool
+header_is(const struct header *h, const char *name, size_t len)
+{
+	size_t n = h->namelen;
+
+	while (n > 0 && (h->text[n - 1] == ' ' || h->text[n - 1] == '\t'))
+		n--;
+	return n == len && strncasecmp(h->text, name, len) == 0;
 }
 
 const char *

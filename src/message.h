@@ -72,6 +72,8 @@ struct header *header_find(const struct message *, const char *name,
 	    size_t from);
 /* The value after the colon. */
 const char *header_value(const struct header *);
+/* The field's name is `name` (len bytes), without case. */
+bool	header_is(const struct header *, const char *name, size_t len);
 int	header_remove(struct message *, const char *name);
 int	header_add(struct message *, const char *name, const char *value);
 /* Append a copy of a field from another message. */

@@ -247,27 +247,31 @@ outbox_save_at(int dirfd, const char *account,
 int
 outbox_save(const char *dir, const char *account, const struct envelope *env,
     char *const *rcpts, int nrcpts, const struct message *m,
-    const struct failure *why, char *note, size_t notesize)
+    const struct failure *why, struct kept *k)
 {
-	char reason[4300], id[64];
+	char reason[4300];
 	int dirfd, r;
 
+	k->id[0] = '\0';
 	if (dir == NULL) {
-		snprintf(note, notesize, "message NOT saved: the outbox is off");
+		strlcpy(k->note, "message NOT saved: the outbox is off",
+		    sizeof(k->note));
 		return -1;
 	}
 	if ((dirfd = outbox_dir_create(dir, reason, sizeof(reason))) == -1) {
-		snprintf(note, notesize, "message NOT saved: %s", reason);
+		snprintf(k->note, sizeof(k->note), "message NOT saved: %s",
+		    reason);
 		return -1;
 	}
-	r = outbox_save_at(dirfd, account, env, rcpts, nrcpts, m, why, id,
-	    sizeof(id));
-	if (r == -1)
-		snprintf(note, notesize, "message NOT saved in %s: %s", dir,
-		    strerror(errno));
-	else
-		snprintf(note, notesize, "message kept in the outbox as %s/%s",
-		    dir, id);
+	r = outbox_save_at(dirfd, account, env, rcpts, nrcpts, m, why, k->id,
+	    sizeof(k->id));
+	if (r == -1) {
+		snprintf(k->note, sizeof(k->note), "message NOT saved in %s: "
+		    "%s", dir, strerror(errno));
+		k->id[0] = '\0';
+	} else
+		snprintf(k->note, sizeof(k->note), "message kept in the outbox "
+		    "as %s/%s", dir, k->id);
 	close(dirfd);
 	return r;
 }

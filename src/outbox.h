@@ -47,27 +47,32 @@ int	outbox_dir_create(const char *dir, char *why, size_t size);
 /* The state a failure leaves a message in. */
 enum outbox_state outbox_state_of(const struct failure *);
 
+/* Where a message was kept, for the one line on stderr and for -bs. */
+struct kept {
+	char	id[64];		/* "" when not saved */
+	char	note[4400];	/* where, or "message NOT saved" and why */
+};
+
 /*
  * Save a message after a failure. `env` may be NULL (the envelope was never
  * built: configuration error, bad input); then `rcpts` from argv are noted.
- * `note` says where the message was kept, or "message NOT saved" and why.
  */
 int	outbox_save(const char *dir, const char *account,
 	    const struct envelope *env, char *const *rcpts, int nrcpts,
-	    const struct message *m, const struct failure *why, char *note,
-	    size_t notesize);
+	    const struct message *m, const struct failure *why,
+	    struct kept *k);
 
-/*
- * Reading is done through a directory opened and checked once: the user's,
- * not a symlink, not writable by others (-1 with errno ENOENT and f
- * untouched when there is none).
- */
-int	outbox_open_checked(const char *dir, struct failure *f);
 /* The same into an open directory; `id` gets the entry's id. */
 int	outbox_save_at(int dirfd, const char *account,
 	    const struct envelope *env, char *const *rcpts, int nrcpts,
 	    const struct message *m, const struct failure *why, char *id,
 	    size_t idsize);
+/*
+ * Reading goes through a directory opened and checked once: the user's,
+ * not a symlink, not writable by others (-1 with errno ENOENT and f
+ * untouched when there is none).
+ */
+int	outbox_open_checked(const char *dir, struct failure *f);
 /* Entry ids, oldest first; the caller frees each and the array. `tidy`
  * removes what a crashed save left behind, once it is old. */
 int	outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,

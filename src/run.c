@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct job {
 	struct settings	 set;
 	bool		 set_ok;
 	bool		 built;		/* the envelope was attempted */
+	char		 kept_id[64];	/* deferred and kept as this id */
 	char		*hint;
 	struct buf	 password;
 };
@@ -117,79 +119,120 @@ deferred_is_success(const struct job *j, const struct options *o)
  */
 static int
 drop(struct job *j, const struct options *o, const struct failure *f,
-    char *note, size_t size)
+    struct kept *k)
 {
 	struct envelope raw;
-	struct message *m = &j->msg;
 	int r;
 
 	if (j->env_ok)
-		return maildrop_save(&j->env, NULL, 0, m, f, note, size);
-	if (envelope_collect_raw(&raw, o, m, j->hint, &(struct failure){ 0 })
-	    == -1) {
+		return maildrop_save(&j->env, &j->msg, f, k);
+	if (envelope_collect_raw(&raw, o, &j->msg, j->hint,
+	    &(struct failure){ 0 }) == -1) {
 		envelope_free(&raw);
+		snprintf(k->note, sizeof(k->note), "message NOT saved: its "
+		    "recipients are not valid");
 		return -1;
 	}
-	r = maildrop_save(&raw, NULL, 0, m, f, note, size);
+	r = maildrop_save(&raw, &j->msg, f, k);
 	envelope_free(&raw);
 	return r;
 }
 
 static int
-save(struct job *j, const struct options *o, struct failure *f, char *note,
-    size_t size, bool *dropped)
+save(struct job *j, const struct options *o, const struct failure *why,
+    struct kept *k, bool *dropped)
 {
 	const char *dir = outbox_dir(j->set_ok ? &j->set : NULL);
-	char why[2048];
+	char first[2048];
 
 	*dropped = false;
 	if (geteuid() != 0 && j->cfg.system_unreadable && !j->set_ok) {
 		*dropped = true;
-		f->cause = CAUSE_TEMPORARY;	/* root will send it */
-		return drop(j, o, f, note, size);
+		return drop(j, o, why, k);
 	}
 	if (outbox_save(dir, j->set_ok ? j->set.account : o->account,
 	    j->env_ok ? &j->env : NULL, o->recipients, o->nrecipients,
-	    &j->msg, f, note, size) == 0)
+	    &j->msg, why, k) == 0)
 		return 0;
 	/* No outbox of one's own (www-data's home): the maildrop. Not when
 	 * it is off by choice, nor for root, whose outbox is the spool. */
-	if (dir == NULL || geteuid() == 0 || !status_temporary(f))
+	if (dir == NULL || geteuid() == 0 || !status_temporary(why))
 		return -1;
-	strlcpy(why, note, sizeof(why));
-	if (drop(j, o, f, note, size) == 0) {
+	strlcpy(first, k->note, sizeof(first));
+	if (drop(j, o, why, k) == 0) {
 		*dropped = true;
 		return 0;
 	}
-	strlcat(note, " (and ", size);
-	strlcat(note, why, size);
-	strlcat(note, ")", size);
+	strlcat(k->note, " (and ", sizeof(k->note));
+	strlcat(k->note, first, sizeof(k->note));
+	strlcat(k->note, ")", sizeof(k->note));
 	return -1;
+}
+
+/* Ctrl-C at a terminal: a person cancelled, nothing is sent on its own. */
+static bool
+cancelled(const struct options *o)
+{
+	return interrupt_signal() == SIGINT && o->at_terminal;
+}
+
+/* What happens to a kept message next, said where it was kept. */
+static void
+next_step(struct failure *f, const struct options *o, const struct kept *k,
+    bool dropped, bool temporary)
+{
+	char tail[256];
+
+	if (dropped)
+		return;
+	if (cancelled(o))
+		snprintf(tail, sizeof(tail), "; not sent on its own: smtpsend "
+		    "-qI %s sends it, smtpsend --remove %s forgets it", k->id,
+		    k->id);
+	else if (temporary)
+		snprintf(tail, sizeof(tail), "; smtpsend -q sends it%s%s",
+		    o->at_terminal ? ", smtpsend --remove " : "",
+		    o->at_terminal ? k->id : "");
+	else
+		snprintf(tail, sizeof(tail), "; kept for you, never sent on its "
+		    "own%s%s", o->at_terminal ? ": smtpsend --remove " : "",
+		    o->at_terminal ? k->id : "");
+	strlcat(f->text, tail, sizeof(f->text));
+	if (o->at_terminal && temporary && !cancelled(o))
+		strlcat(f->text, " forgets it", sizeof(f->text));
 }
 
 /* Nothing is lost: a message read in full that was not submitted is kept. */
 static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
-	char note[4400], text[sizeof(f->text)];
-	bool dropped;
+	struct failure why = *f;
+	char text[sizeof(f->text)];
+	struct kept k;
+	bool dropped, temporary;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
 		return;
-	r = save(j, o, f, note, sizeof(note), &dropped);
+	if (cancelled(o))
+		why.cause = CAUSE_UNAVAILABLE;	/* kept as permanent */
+	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
+		why.cause = f->cause = CAUSE_TEMPORARY;	/* root sends it */
+	r = save(j, o, &why, &k, &dropped);
+	temporary = status_temporary(&why);
 	strlcpy(text, f->text, sizeof(text));
 	/* Still one line: what failed, where the message is, what next. */
 	f->text[0] = '\0';
-	if (r == 0 && status_temporary(f)) {
+	if (r == 0 && temporary) {
 		f->queued = deferred_is_success(j, o);
 		strlcpy(f->text, "deferred: ", sizeof(f->text));
+		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
 	strlcat(f->text, text, sizeof(f->text));
 	strlcat(f->text, "; ", sizeof(f->text));
-	strlcat(f->text, note, sizeof(f->text));
-	if (r == 0 && status_temporary(f) && !dropped)
-		strlcat(f->text, "; smtpsend -q sends it", sizeof(f->text));
+	strlcat(f->text, k.note, sizeof(f->text));
+	if (r == 0)
+		next_step(f, o, &k, dropped, temporary);
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -213,14 +256,14 @@ keep_deferred(struct job *j, const struct addrlist *deferred,
 {
 	struct envelope partial = j->env;
 	struct failure why = *f;
-	char note[4400];
+	struct kept k;
 
 	partial.rcpts = *deferred;
 	why.cause = CAUSE_TEMPORARY;	/* kept for -q to retry */
 	outbox_save(outbox_dir(&j->set), j->set.account, &partial, NULL, 0,
-	    &j->msg, &why, note, sizeof(note));
+	    &j->msg, &why, &k);
 	strlcat(f->text, "; for the deferred recipients: ", sizeof(f->text));
-	strlcat(f->text, note, sizeof(f->text));
+	strlcat(f->text, k.note, sizeof(f->text));
 }
 
 int
@@ -261,6 +304,7 @@ out:
 	else if (failed(f) && rep.deferred.n > 0)
 		keep_deferred(&j, &rep.deferred, f);
 	addrlist_free(&rep.deferred);
+	strlcpy(rep.queued_id, j.kept_id, sizeof(rep.queued_id));
 	*out = rep;
 	job_free(&j);
 	return failed(f) ? -1 : 0;

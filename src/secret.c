@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harden.h"
 #include "secret.h"
 
 #define EVAL_TIMEOUT_MS	30000
@@ -19,8 +20,10 @@ child(const char *cmd, int out)
 {
 	int null = open("/dev/null", O_RDONLY);
 
-	/* stdin closed off: the command cannot wait on the user's input. */
-	if (null == -1 || dup2(null, 0) == -1 || dup2(out, 1) == -1)
+	/* stdin closed off: the command cannot wait on the user's input.
+	 * Its own process group: a timeout kills all it started. */
+	if (null == -1 || dup2(null, 0) == -1 || dup2(out, 1) == -1 ||
+	    setpgid(0, 0) == -1)
 		_exit(127);
 	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	_exit(127);
@@ -76,11 +79,12 @@ run_eval(const char *cmd, struct buf *out, struct failure *f)
 	}
 	if (pid == 0)
 		child(cmd, fds[1]);
+	setpgid(pid, pid);	/* also here: no race with the child's */
 	close(fds[1]);
 	r = collect(fds[0], out);
 	close(fds[0]);
 	if (r == -1)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	if (r == -1) {
@@ -102,6 +106,7 @@ secret_obtain(const struct settings *s, struct buf *out, struct failure *f)
 {
 	if (s->auth == AUTH_OFF || s->auth == AUTH_EXTERNAL)
 		return 0;
+	harden_nodump();
 	if (s->password != NULL)
 		return buf_addstr(out, s->password) == -1 ?
 		    (fail_errno(f, CAUSE_OSERR, "out of memory"), -1) : 0;

@@ -622,9 +622,12 @@ perform_failure(struct session *ss, CURLcode rc, struct failure *f)
 		reply_failure(ss, rc, f);
 		break;
 	default:
-		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "
-		    "failed: %s", stage_name(perform_stage(ss)), ss->s->host,
-		    ss->s->port, curl_why(ss, rc));
+		/* libcurl has no code of its own for a reply line past its
+		 * limit (a 20 MB greeting): that is not SMTP (76). */
+		fail(f, perform_stage(ss), strncmp(ss->errbuf, "Too large "
+		    "response", 18) == 0 ? CAUSE_PROTOCOL : CAUSE_TEMPORARY, 0,
+		    "%s with %s:%u failed: %s", stage_name(perform_stage(ss)),
+		    ss->s->host, ss->s->port, curl_why(ss, rc));
 		break;
 	}
 }
@@ -655,6 +658,8 @@ open_session(struct session *ss, const char *password, bool fallback,
 	if (setup(ss, password, fallback, f) == -1)
 		return -1;
 	rc = curl_easy_perform(ss->curl);
+	/* Also after a failure: -v and the log tell what was reached. */
+	phase_times(ss, rep);
 	if (ss->have_ehlo)
 		caps_parse(&ss->caps, &ss->ehlo);
 	if (rc != CURLE_OK) {
@@ -662,7 +667,6 @@ open_session(struct session *ss, const char *password, bool fallback,
 		interrupted(f);
 		return -1;
 	}
-	phase_times(ss, rep);
 	/* libcurl skips AUTH silently when the server does not offer it. */
 	if (creds && last_code(ss) != 235) {
 		if (!ss->caps.auth)
@@ -1277,22 +1281,25 @@ static void
 print_extensions(FILE *out, const struct session *ss)
 {
 	const char *line = strchr(ss->ehlo.text, '\n'), *nl;
-	char human[32];
+	char human[32], shown[600];
 
 	fprintf(out, "extensions:\n");
 	for (; line != NULL; line = nl) {
 		line++;
 		nl = strchr(line, '\n');
-		fprintf(out, "    %.*s", (int)(nl ? (size_t)(nl - line) :
-		    strlen(line)), line);
+		escape_line(shown, sizeof(shown), line, nl ? (size_t)(nl -
+		    line) : strlen(line));
+		fprintf(out, "    %s", shown);
 		if (strncasecmp(line, "SIZE ", 5) == 0 && ss->caps.size_max) {
 			human_size(human, sizeof(human), ss->caps.size_max);
 			fprintf(out, " (%s)", human);
 		}
 		fputc('\n', out);
 	}
-	fprintf(out, "AUTH mechanisms: %s\n", ss->caps.auth ?
-	    ss->caps.auth_mechs : "none offered");
+	escape_line(shown, sizeof(shown), ss->caps.auth_mechs,
+	    strlen(ss->caps.auth_mechs));
+	fprintf(out, "AUTH mechanisms: %s\n", ss->caps.auth ? shown :
+	    "none offered");
 }
 
 static void

@@ -28,6 +28,7 @@ struct session_report {
 	size_t	 accepted;	/* recipients accepted */
 	struct addrlist deferred; /* refused with 4xx when others got it;
 				   * the caller frees it */
+	char	 queued_id[64];	/* run_message: deferred, kept as this */
 };
 
 int	session_submit(const struct settings *, const char *password,

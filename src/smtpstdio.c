@@ -389,12 +389,15 @@ relay(struct conv *c, int fd)
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return reply(c, "451 4.3.0 Local error storing the message");
 	run_message(&o, fd, &rep, &f);
-	if (!failed(&f)) {
-		escape_line(text, sizeof(text), rep.text, strlen(rep.text));
-		return reply(c, "250 2.0.0 Ok: relayed: %d %s", rep.code, text);
-	}
+	/* rep.text and f.text are escaped already: never twice. */
+	if (!failed(&f))
+		return reply(c, "250 2.0.0 Ok: relayed: %d %.400s", rep.code,
+		    rep.text);
 	fprintf(stderr, "smtpsend: %s\n", f.text);
 	strlcpy(text, f.text, sizeof(text));
+	/* deferred_status 0: accepted, as a queueing MTA would. */
+	if (f.queued)
+		return reply(c, "250 2.0.0 Ok: queued as %s", rep.queued_id);
 	if (rep.delivered)
 		return reply(c, "250 2.0.0 Ok, but not for everyone: %s", text);
 	if (status_exit(&f) == 75 || (strstr(f.text, "kept in the outbox") &&

@@ -65,5 +65,7 @@ int	status_exit(const struct failure *);
 /* A temporary failure (75), whatever `queued` makes of it. */
 bool	status_temporary(const struct failure *);
 const char *stage_name(enum stage);
+/* "EX_OK", "EX_TEMPFAIL": sysexits names, as msmtp's log has them. */
+const char *status_name(int code);
 
 #endif

@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,75 +12,122 @@
 #include "escape.h"
 #include "submitlog.h"
 
-/* key=value, quoted with control characters and quotes escaped. */
+/*
+ * msmtp's log line, exactly (CONTRACT section 10): people's scripts and
+ * checks read it. Plain values as they are, the server's and our messages
+ * in single quotes; control characters and quotes escaped.
+ */
 static void
-field(struct buf *b, const char *key, const char *value)
+quoted(struct buf *b, const char *key, const char *value)
 {
-	char shown[1024], *o = shown;
 	const char *p;
 
-	for (p = value; *p != '\0' && o < shown + sizeof(shown) - 5; p++) {
-		if (*p == '"' || *p == '\\')
-			*o++ = '\\';
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			o += snprintf(o, 5, "\\x%02x", (unsigned char)*p);
-			continue;
-		}
-		*o++ = *p;
+	buf_printf(b, " %s='", key);
+	for (p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			buf_printf(b, "\\x%02x", (unsigned char)*p);
+		else if (*p == '\'' || *p == '\\')
+			buf_printf(b, "\\%c", *p);
+		else
+			buf_addch(b, *p);
 	}
-	*o = '\0';
-	buf_printf(b, "%s%s=%s%s%s", b->len ? " " : "", key,
-	    strpbrk(shown, " =") ? "\"" : "", shown,
-	    strpbrk(shown, " =") ? "\"" : "");
+	buf_addch(b, '\'');
+}
+
+/* A plain value: never with a space or a control character. */
+static void
+plain(struct buf *b, const char *key, const char *value)
+{
+	const char *p;
+
+	buf_printf(b, "%s%s=", b->len ? " " : "", key);
+	for (p = value; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			buf_printf(b, "\\x%02x", (unsigned char)*p);
+		else
+			buf_addch(b, *p);
+}
+
+/* The server's reply that failed it, as quoted in the failure's text:
+ * "... rcpt@x: 550 5.1.1 no such user; ..." */
+static void
+refusal(struct buf *b, const struct failure *f)
+{
+	char num[16], msg[sizeof(f->text)];
+	const char *at;
+
+	snprintf(num, sizeof(num), "%d ", f->code);
+	plain(b, "smtpstatus", (num[3] = '\0', num));
+	num[3] = ' ';
+	for (at = f->text; (at = strstr(at, num)) != NULL; at++)
+		if (at == f->text || at[-1] == ' ')
+			break;
+	if (at == NULL)
+		return;
+	strlcpy(msg, at, sizeof(msg));
+	msg[strcspn(msg, ";")] = '\0';
+	quoted(b, "smtpmsg", msg);
 }
 
 static void
 build_line(struct buf *b, const struct settings *s, const struct envelope *e,
     off_t size, const struct session_report *rep, const struct failure *f)
 {
-	struct buf rcpts = BUF_INIT;
+	struct buf rcpts = BUF_INIT, msg = BUF_INIT;
 	char num[32];
 	size_t i;
 
-	field(b, "host", s->host);
-	field(b, "tls", rep->tls ? "on" : "off");
-	field(b, "auth", rep->authenticated ? "on" : "off");
-	if (s->user)
-		field(b, "user", s->user);
-	field(b, "from", e->sender ? e->sender : "");
+	plain(b, "host", s->host);
+	plain(b, "tls", rep->tls ? "on" : "off");
+	plain(b, "auth", rep->authenticated ? "on" : "off");
+	if (s->user != NULL && s->auth != AUTH_OFF)
+		plain(b, "user", s->user);
+	plain(b, "from", e->sender ? e->sender : "");
 	for (i = 0; i < e->rcpts.n; i++)
 		buf_printf(&rcpts, "%s%s", i ? "," : "", e->rcpts.v[i].spec);
-	field(b, "recipients", rcpts.data ? rcpts.data : "");
-	snprintf(num, sizeof(num), "%lld", (long long)size);
-	field(b, "mailsize", num);
+	plain(b, "recipients", rcpts.data ? rcpts.data : "");
+	if (!failed(f)) {
+		snprintf(num, sizeof(num), "%lld", (long long)size);
+		plain(b, "mailsize", num);
+	}
 	if (rep->code) {
 		snprintf(num, sizeof(num), "%d", rep->code);
-		field(b, "smtpstatus", num);
-		field(b, "smtpmsg", rep->text);
-	}
+		plain(b, "smtpstatus", num);
+		buf_printf(&msg, "%d %s", rep->code, rep->text);
+		quoted(b, "smtpmsg", msg.data ? msg.data : "");
+	} else if (failed(f) && f->cause == CAUSE_REPLY && f->code != 0)
+		refusal(b, f);
 	if (failed(f))
-		field(b, "errormsg", f->text);
-	snprintf(num, sizeof(num), "%d", status_exit(f));
-	field(b, "exitcode", num);
+		quoted(b, "errormsg", f->text);
+	plain(b, "exitcode", status_name(status_exit(f)));
 	buf_free(&rcpts);
+	buf_free(&msg);
 }
 
+/* Only a regular file, never through a symlink (CONTRACT section 8). */
 static void
-append_logfile(const char *path, const char *line)
+append_logfile(const char *path, const char *format, const char *line)
 {
-	char stamp[64];
+	char stamp[128];
 	time_t now = time(NULL);
+	struct stat st;
 	struct tm tm;
 	int fd;
 
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0600)) == -1) {
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "smtpsend: warning: cannot write the log file "
-		    "%s\n", path);
+		    "%s: %s\n", path, fd == -1 ? strerror(errno) :
+		    "not a regular file");
+		if (fd != -1)
+			close(fd);
 		return;
 	}
 	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+	if (strftime(stamp, sizeof(stamp), format ? format : "%b %d %H:%M:%S",
+	    &tm) == 0)
+		stamp[0] = '\0';
 	dprintf(fd, "%s %s\n", stamp, line);
 	close(fd);
 }
@@ -92,10 +142,11 @@ submitlog_write(const struct settings *s, const struct envelope *e,
 	if (line.data == NULL)
 		return;
 	if (s->logfile != NULL)
-		append_logfile(s->logfile, line.data);
+		append_logfile(s->logfile, s->logfile_time_format, line.data);
 	if (s->syslog_facility >= 0) {
 		openlog("smtpsend", LOG_PID, s->syslog_facility);
-		syslog(failed(f) ? LOG_ERR : LOG_INFO, "%s", line.data);
+		syslog(!failed(f) ? LOG_INFO : status_temporary(f) ?
+		    LOG_WARNING : LOG_ERR, "%s", line.data);
 		closelog();
 	}
 	buf_free(&line);

@@ -385,14 +385,21 @@ def logfile_line():
     line = open(log).read()
     for part in ('host=127.0.0.1', 'tls=on', 'auth=on', 'user=tester',
                  'from=sender@example.org', 'recipients=rcpt@example.net',
-                 'smtpstatus=250', 'exitcode=0'):
+                 'smtpstatus=250', "smtpmsg='250 2.0.0 Ok", 'exitcode=EX_OK'):
         expect_in(part, line, 'log field')
+    expect(re.match(r"^\w{3} \d\d \d\d:\d\d:\d\d host=127\.0\.0\.1 tls=on "
+                    r"auth=on user=tester from=sender@example\.org "
+                    r"recipients=rcpt@example\.net mailsize=\d+ smtpstatus=250 "
+                    r"smtpmsg='250 [^']*' exitcode=EX_OK$", line.strip()),
+           "msmtp's exact line: %r" % line)
     expect_not_in('pw-in-log', line, 'no secret in the log')
-    srv = server(replies={'RCPT': '550 5.1.1 "no" user'})
+    srv = server(replies={'RCPT': "550 5.1.1 'no' user"})
     r = send(srv, extra='logfile %s\n' % log)
     last = open(log).read().splitlines()[-1]
-    expect_in('exitcode=67', last, 'failure logged')
-    expect_in('\\"no\\"', last, 'quotes escaped')
+    expect_in('exitcode=EX_NOUSER', last, 'failure logged')
+    expect_in("smtpmsg='550 5.1.1 \\'no\\' user'", last, 'quotes escaped')
+    expect_in("errormsg='", last, 'errormsg on failure')
+    expect_not_in('mailsize=', last, 'mailsize only on success')
 
 
 @test
