@@ -24,6 +24,10 @@ open_checked(struct failure *f)
 	int fd;
 
 	fd = open(MAILDROP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Users may not list it (1733): a path to create entries in. */
+	if (fd == -1 && errno == EACCES)
+		fd = open(MAILDROP_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
 	if (fd == -1) {
 		if (errno != ENOENT && errno != EACCES)
 			fail_errno(f, CAUSE_CONFIG, "maildrop %s", MAILDROP_DIR);

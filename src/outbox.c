@@ -77,8 +77,10 @@ outbox_dir_create(const char *dir, char *why, size_t size)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return snprintf(why, size, "%s: %s", path, strerror(errno)), -1;
+	/* 0711 is private too: root's spool lets users reach the maildrop
+	 * inside it, never list or change what is root's. */
 	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0) {
+	    (st.st_mode & 066) != 0) {
 		close(fd);
 		return snprintf(why, size, "%s is not a private directory of "
 		    "this user (mode 0700)", path), -1;
@@ -137,7 +139,11 @@ write_entry(int dirfd, const char *id, const struct buf *header,
 		fd = -1;
 		goto fail;
 	}
-	return fsync(dirfd);
+	/* A user writing into the maildrop holds it O_PATH (it may not read
+	 * it): the kernel will not fsync that. The entry itself is synced. */
+	if (fsync(dirfd) == -1 && errno != EBADF)
+		return -1;
+	return 0;
 fail:
 	saved = errno;
 	if (fd != -1)
@@ -302,7 +308,7 @@ outbox_open_checked(const char *dir, struct failure *f)
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) != 0) {
+	    (st.st_mode & 066) != 0) {
 		close(fd);
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "outbox %s is not a "
 		    "directory of this user closed to others (chmod 700); "
@@ -348,7 +354,10 @@ outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
 	while ((d = readdir(dp)) != NULL) {
 		if (tidy)
 			remove_stale(dirfd, d->d_name);
-		if (d->d_name[0] == '.' || strlen(d->d_name) >= 64)
+		/* Subdirectories (root's spool holds the maildrop) are not
+		 * entries; anything else that is not an entry is damaged. */
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= 64 ||
+		    d->d_type == DT_DIR)
 			continue;
 		if ((nv = reallocarray(v, *n + 1, sizeof(*v))) == NULL ||
 		    (nv[*n] = strdup(d->d_name)) == NULL) {

@@ -39,17 +39,47 @@ def write_config(text, mode=0o600, directory=None):
     return path
 
 
+_private_spool = None
+
+
+def private_spool():
+    """As root, smtpsend's own outbox is /var/spool/smtpsend whatever the
+    environment says: tests run it in a mount namespace with a tmpfs over
+    /var/spool, so the machine's spool never sees a test's message."""
+    global _private_spool
+    if _private_spool is None:
+        _private_spool = []
+        if os.geteuid() == 0:
+            probe = subprocess.run(SPOOL_WRAP + ['true'], capture_output=True)
+            if probe.returncode == 0:
+                _private_spool = SPOOL_WRAP
+    return _private_spool
+
+
+SPOOL_WRAP = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+              'mount -t tmpfs -o mode=0755 tmpfs /var/spool && exec "$@"',
+              'sh']
+
+
 def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
     """Run smtpsend; `config` is the text of a -C file (mode 0600)."""
     home = tempfile.mkdtemp(prefix='smtpsend-home-')
-    e = {'PATH': '/usr/bin:/bin', 'HOME': home, 'LC_ALL': 'C'}
+    e = {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home, 'LC_ALL': 'C'}
     e.update(env or {})
     argv = [argv0 or BINARY]
     if config is not None:
         argv += ['-C', write_config(config, directory=home)]
-    p = subprocess.run(argv + list(args), input=stdin, env=e,
-                       executable=BINARY, capture_output=True,
-                       timeout=timeout)
+    wrap = private_spool()
+    if wrap:
+        # exec -a keeps argv[0] (mailq, sendmail) through the wrapper.
+        cmd = wrap[:-2] + ['mount -t tmpfs -o mode=0755 tmpfs /var/spool && '
+                           'exec -a "$0" "$@"', argv[0], BINARY] + argv[1:]
+        cmd[cmd.index('sh')] = 'bash'
+    else:
+        cmd = argv
+    p = subprocess.run(cmd + list(args), input=stdin, env=e,
+                       executable=None if wrap else BINARY,
+                       capture_output=True, timeout=timeout)
     return Result(p.returncode, p.stdout, p.stderr.decode(errors='replace'))
 
 

@@ -19,6 +19,16 @@ class Failure(Exception):
     pass
 
 
+class Skipped(Exception):
+    pass
+
+
+def skip(why):
+    """This test cannot run here (not root, no namespaces): it counts as
+    skipped, never as passed."""
+    raise Skipped(why)
+
+
 def test(fn):
     _tests.append(fn)
     return fn
@@ -46,12 +56,16 @@ def expect_not_in(needle, haystack, what):
 
 def main():
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for fn in _tests:
         if only and fn.__name__ not in only:
             continue
         try:
             fn()
+        except Skipped as e:
+            skipped += 1
+            print('skipped: %s: %s' % (fn.__name__, e), flush=True)
+            continue
         except Failure as e:
             failed += 1
             print('FAIL %s: %s' % (fn.__name__, e), flush=True)
@@ -64,5 +78,7 @@ def main():
         passed += 1
         if os.environ.get('VERBOSE'):
             print('ok   %s' % fn.__name__, flush=True)
+    if skipped:
+        print('%d skipped' % skipped, flush=True)
     print('%d passed, %d failed' % (passed, failed), flush=True)
     sys.exit(1 if failed else 0)

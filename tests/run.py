@@ -14,6 +14,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUMMARY = re.compile(rb'^(\d+) passed, (\d+) failed\s*$', re.M)
+SKIPPED = re.compile(rb'^(\d+) skipped\s*$', re.M)
 
 
 def programs():
@@ -26,7 +27,7 @@ def programs():
 
 
 def main():
-    total_passed = total_failed = 0
+    total_passed = total_failed = total_skipped = 0
     for argv, name in programs():
         start = time.monotonic()
         try:
@@ -40,14 +41,19 @@ def main():
             p, f = (int(x) for x in found[-1])
         else:
             p, f = 0, 1
+        sk = sum(int(x) for x in SKIPPED.findall(out))
         total_passed += p
         total_failed += f
+        total_skipped += sk
         label = os.path.relpath(name)
-        print('%-44s %4d passed, %d failed  (%.1fs)' % (label, p, f, took))
-        if f or not found:
-            for line in out.splitlines():
-                if not SUMMARY.match(line):
-                    print('    ' + line.decode(errors='replace'))
+        print('%-44s %4d passed, %d failed%s  (%.1fs)' % (
+            label, p, f, ', %d skipped' % sk if sk else '', took))
+        for line in out.splitlines():
+            if line.startswith(b'skipped: ') or ((f or not found) and
+                                                 not SUMMARY.match(line)):
+                print('    ' + line.decode(errors='replace'))
+    if total_skipped:
+        print('%d skipped (each says why above)' % total_skipped)
     print('%d passed, %d failed' % (total_passed, total_failed))
     return 1 if total_failed else 0
 
