@@ -83,19 +83,29 @@ body_put(struct reader *r, const char *p, size_t n, struct failure *f)
 	return 0;
 }
 
-/* A field name: printable, no colon, then a colon. */
+/*
+ * A field name: printable, no colon, then a colon; RFC 5322's obsolete
+ * syntax allows white space before the colon ("Bcc :"), which the length
+ * includes (header_is() looks past it).
+ */
 static size_t
 field_name_len(const char *s, size_t len)
 {
-	size_t i;
+	size_t i, name = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == ':')
-			return i;
-		if (c <= ' ' || c > '~')
-			return 0;
+			return name > 0 ? i : 0;
+		if (c == ' ' || c == '\t') {
+			if (name == 0)
+				return 0;
+			continue;
+		}
+		if (c < ' ' || c > '~' || name < i)
+			return 0;	/* nothing after the white space */
+		name = i + 1;
 	}
 	return 0;
 }

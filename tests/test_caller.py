@@ -1,0 +1,353 @@
+#!/usr/bin/python3
+"""What a calling program can make smtpsend do (CONTRACT section 8) and who
+holds the message (sections 6, 7): one test per finding of the security
+audit (issue 12) and of the real callers (issue 13), against the scripted
+server."""
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import test, expect, expect_eq, expect_in, expect_not_in, main
+from e2e import BINARY, run, account, server, write_config
+
+MAIL = b'Subject: s\n\nbody\n'
+
+
+def outbox_of(cfg):
+    return re.search(r'^outbox (\S+)$', cfg, re.M).group(1)
+
+
+def entries(box):
+    return sorted(n for n in os.listdir(box) if not n.startswith('.')) \
+        if os.path.isdir(box) else []
+
+
+def down_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ------------------------------------------------- issue 12: the findings --
+
+@test
+def attach_never_rides_along_with_stdin_flags():
+    secret = os.path.join(tempfile.mkdtemp(), 'secret')
+    with open(secret, 'w') as f:
+        f.write('top secret\n')
+    srv = server()
+    cfg = account(srv.port)
+    for flags in (['-t', '-i'], ['-t'], ['-oi'], ['-bs']):
+        r = run(flags + ['--attach=%s' % secret, '--to=attacker@example.net'],
+                stdin=b'To: x@example.net\n\nhi\n', config=cfg)
+        expect_eq(r.rc, 64, '%s with --attach %r' % (flags, r))
+        expect_in('cannot be used with', r.err, 'says why')
+    r = run(['--to=a@example.net', '--subject=hi'], stdin=b'hello\n',
+            config=cfg, argv0='sendmail')
+    expect_eq(r.rc, 64, 'no compose option for a program calling sendmail')
+    r = run(['--to=a@example.net', '--attach=%s' % secret], stdin=b'report\n',
+            config=cfg)
+    srv.stop()
+    expect_eq(r.rc, 0, 'smtpsend --to --attach from a script works %r' % r)
+    msgs = [m for s in srv.sessions for m in s.messages]
+    expect_eq(len(msgs), 1, 'only the legitimate compose run sent anything')
+
+
+@test
+def tls_and_destination_options_cannot_weaken_an_account_with_a_password():
+    srv = server()
+    cfg = account(srv.port)
+    for opt in ('--tls-certcheck=off', '--tls-fingerprint=' + ':'.join(
+            ['AB'] * 32), '--tls-trust-file=/etc/ssl/certs/ca-certificates.crt',
+            '--tls=off', '--tls-starttls=off', '--port=%d' % srv.port,
+            '--auth=off'):
+        r = run([opt, 'a@example.net'], stdin=MAIL, config=cfg)
+        expect_eq(r.rc, 78, '%s from a program %r' % (opt, r))
+        expect_in('credentials', r.err, 'says why for %s' % opt)
+    srv.stop()
+    expect_eq(len(srv.sessions), 0, 'nothing connected')
+
+
+@test
+def account_name_cannot_inject_into_an_entry():
+    cfg = account(down_port())
+    r = run(['-a', 'default\nstate: temporary\nrecipient: evil@example.net',
+             'a@example.net'], stdin=MAIL, config=cfg)
+    expect_eq(r.rc, 64, 'a line break in -a %r' % r)
+    expect_eq(entries(outbox_of(cfg)), [], 'nothing saved')
+
+
+def planted_entry(box, body=b'\r\nx\r\n', size=None, extra=b'',
+                  rcpt=b'a@example.net'):
+    os.makedirs(box, mode=0o700, exist_ok=True)
+    name = '20200101T000000Z-%08x' % (len(os.listdir(box)) + 1)
+    size = len(body) if size is None else size
+    with open(os.path.join(box, name), 'wb') as f:
+        f.write(b'smtpsend-outbox: 1\ncreated: 1\nattempts: 0\n'
+                b'last-attempt: 0\nstate: temporary\nexit: 75\nerror: x\n'
+                b'sender: a@example.org\nrecipient: ' + rcpt + b'\n' + extra +
+                b'body-8bitmime: no\neight-bit: no\nlongest-line: 2\n'
+                b'header-bytes: 2\nsize: %d\n\n' % size + body)
+    os.chmod(os.path.join(box, name), 0o600)
+    return name
+
+
+@test
+def damaged_entries_are_never_sent():
+    srv = server()
+    cfg = account(srv.port)
+    box = outbox_of(cfg)
+    truncated = planted_entry(box, size=4096)
+    bare_cr = planted_entry(box, rcpt=b'a@example.net\rRCPT TO:<evil@x.org>')
+    injected = planted_entry(box, extra=b'account: x y\n')
+    fifo = os.path.join(box, '20200101T000000Z-000000ff')
+    os.mkfifo(fifo, 0o600)
+    t0 = time.monotonic()
+    r = run(['-q'], config=cfg, timeout=30)
+    expect(time.monotonic() - t0 < 20, 'no hang on a FIFO')
+    srv.stop()
+    expect_eq(r.rc, 75, 'damaged entries are reported %r' % r)
+    for name in (truncated, bare_cr, injected):
+        expect_in('%s is damaged' % name, r.err, 'reported: %s' % name)
+        expect(os.path.exists(os.path.join(box, name)), 'left: %s' % name)
+    expect_in('not a regular file', r.err, 'the FIFO')
+    expect_eq(len(srv.sessions), 0, 'nothing sent')
+    r = run(['-bp'], config=cfg, timeout=30)
+    expect_eq(r.rc, 0, '-bp does not hang on the FIFO %r' % r)
+
+
+@test
+def stale_temporary_files_are_removed_by_q():
+    cfg = account(down_port())
+    box = outbox_of(cfg)
+    os.makedirs(box, mode=0o700)
+    old, new = os.path.join(box, '.tmp-old'), os.path.join(box, '.tmp-new')
+    for p in (old, new):
+        with open(p, 'wb') as f:
+            f.write(b'x' * 1000)
+    os.utime(old, (time.time() - 3 * 86400,) * 2)
+    run(['-q'], config=cfg)
+    expect(not os.path.exists(old), 'a crashed save of days ago is removed')
+    expect(os.path.exists(new), 'a save under way is left alone')
+
+
+@test
+def log_file_never_followed_through_a_symlink():
+    d = tempfile.mkdtemp()
+    target = os.path.join(d, 'target')
+    with open(target, 'w') as f:
+        f.write('untouched\n')
+    os.symlink(target, os.path.join(d, 'log'))
+    srv = server()
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, extra='logfile %s/log\n' % d))
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    expect_eq(open(target).read(), 'untouched\n', 'not written through it')
+    expect_in('cannot write the log file', r.err, 'warned')
+
+
+@test
+def proxy_does_not_escape_the_cleartext_rule():
+    r = run(['--pretend', 'a@x.org'], stdin=MAIL,
+            config='host 127.0.0.1\ntls off\nuser u\npassword p\nsyslog off\n'
+                   'proxy_host 192.0.2.1\nmaildomain example.org\n')
+    expect_eq(r.rc, 78, 'cleartext through a remote proxy %r' % r)
+
+
+@test
+def obsolete_bcc_syntax_is_a_recipient_and_removed():
+    r = run(['--pretend', '-t'], stdin=b'To: a@x.org\nBcc : hidden@y.org\n\nb\n',
+            config='host h.example\nsyslog off\nmaildomain example.org\n')
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    expect_in(b'RCPT TO:<hidden@y.org>', r.out, 'a recipient')
+    expect_not_in(b'Bcc', r.out.split(b'bytes\n', 1)[1], 'removed')
+
+
+@test
+def huge_greeting_is_not_smtp():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(1)
+
+    def serve():
+        c, _ = s.accept()
+        try:
+            c.sendall(b'220 ' + b'x' * (20 * 1024 * 1024) + b'\r\n')
+            c.recv(100)
+        except OSError:
+            pass
+        c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(s.getsockname()[1], tls=None, user=None))
+    s.close()
+    expect_eq(r.rc, 76, 'a 20 MB greeting %r' % r)
+
+
+@test
+def refused_auth_logs_what_was_reached():
+    d = tempfile.mkdtemp()
+    srv = server(users={'tester': 'right'})
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, password='wrong',
+                           extra='logfile %s/log\n' % d))
+    srv.stop()
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    line = open(os.path.join(d, 'log')).read()
+    expect_in('tls=on', line, 'the session was encrypted')
+    expect_in('exitcode=EX_NOPERM', line, 'exit code name')
+
+
+@test
+def ehlo_name_cannot_be_url_decoded():
+    r = run(['--domain=x%20y', 'a@example.net'], stdin=MAIL,
+            config=account(down_port()))
+    expect_eq(r.rc, 64, '--domain=x%%20y %r' % r)
+
+
+@test
+def serverinfo_escapes_the_server():
+    srv = server(tls=None, extensions=['SIZE 1000', 'X\x1b[2JEVIL'])
+    r = run(['--serverinfo'], config=account(srv.port, tls=None, user=None))
+    srv.stop()
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    expect_not_in(b'\x1b', r.out, 'no raw escape sequence')
+
+
+@test
+def passwordeval_timeout_kills_what_it_started():
+    d = tempfile.mkdtemp()
+    pidfile = os.path.join(d, 'pid')
+    cfg = account(down_port(), password='x').replace(
+        'password x', 'passwordeval sh -c \'sleep 300 & echo $! > %s; wait\''
+        % pidfile)
+    t0 = time.monotonic()
+    r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
+    took = time.monotonic() - t0
+    expect_eq(r.rc, 78, 'passwordeval timed out %r' % r)
+    expect(took < 35, 'within its 30 s (took %.1f s)' % took)
+    pid = int(open(pidfile).read())
+    time.sleep(0.2)
+    alive = os.path.exists('/proc/%d' % pid) and \
+        'Z' not in open('/proc/%d/stat' % pid).read().split()[2]
+    expect(not alive, 'its child was killed too')
+
+
+# ----------------------------------------- issue 13: who holds the message --
+
+@test
+def exit_status_tells_who_holds_the_message():
+    cfg = account(down_port())
+    r = run(['a@example.net'], stdin=MAIL, config=cfg)
+    expect_eq(r.rc, 75, 'as smtpsend: 75 %r' % r)
+    expect(r.err.startswith('smtpsend: deferred: '), 'deferred: %r' % r.err)
+    expect_in('smtpsend -q sends it', r.err, 'says what next')
+    expect_eq(r.err.count('\n'), 1, 'one line')
+    r = run(['a@example.net'], stdin=MAIL, config=cfg, argv0='sendmail')
+    expect_eq(r.rc, 0, 'as sendmail: accepted for delivery %r' % r)
+    expect_in('deferred: ', r.err, 'still said')
+    r = run(['a@example.net'], stdin=MAIL, argv0='sendmail',
+            config=cfg + 'deferred_status 75\n')
+    expect_eq(r.rc, 75, 'deferred_status 75 %r' % r)
+    r = run(['a@example.net'], stdin=MAIL, config=cfg + 'deferred_status 0\n')
+    expect_eq(r.rc, 0, 'deferred_status 0 as smtpsend %r' % r)
+    expect_eq(len(entries(outbox_of(cfg))), 4, 'every one kept')
+    r = run(['a@example.net'], stdin=MAIL, argv0='sendmail',
+            config=cfg.replace('outbox ' + outbox_of(cfg), 'outbox off'))
+    expect_eq(r.rc, 75, 'outbox off: always 75 %r' % r)
+    srv = server(replies={'RCPT': '550 5.1.1 no such user'})
+    r = run(['a@example.net'], stdin=MAIL, config=account(srv.port),
+            argv0='sendmail')
+    srv.stop()
+    expect_eq(r.rc, 67, 'a permanent failure is never 0 %r' % r)
+
+
+@test
+def bs_answers_queued_under_deferred_status_0():
+    cfg = account(down_port())
+    conv = (b'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>'
+            b'\r\nDATA\r\nSubject: s\r\n\r\nhi\r\n.\r\nQUIT\r\n')
+    for argv0, want in (('sendmail', b'250 2.0.0 Ok: queued as 2'),
+                        (None, b'451 4.3.0 ')):
+        p = subprocess.run([argv0 or BINARY, '-C', write_config(cfg), '-bs'],
+                           executable=BINARY, input=conv, capture_output=True,
+                           timeout=60)
+        expect_in(want, p.stdout, 'the reply to the dot as %s' % argv0)
+
+
+@test
+def q_selects_with_qI_qR_qS_and_remove_forgets():
+    cfg = account(down_port())
+    box = outbox_of(cfg)
+    for rcpt, sender in (('one@example.net', 'x@example.org'),
+                         ('two@example.net', 'y@example.org')):
+        run(['-f', sender, rcpt], stdin=MAIL, config=cfg)
+    ids = entries(box)
+    expect_eq(len(ids), 2, 'two kept')
+    srv = server()
+    live = cfg.replace('port %d' % int(re.search(r'port (\d+)', cfg).group(1)),
+                       'port %d' % srv.port)
+    r = run(['-qR', 'two@'], config=live)
+    expect_eq(r.rc, 0, 'what was chosen was sent %r' % r)
+    expect_eq(len(entries(box)), 1, 'the other one is left')
+    sent = [m['rcpts'] for s in srv.sessions for m in s.messages]
+    expect_eq(sent, [['two@example.net']], '-qR chose by recipient')
+    r = run(['-qS', 'nobody@'], config=live)
+    expect_eq(len(srv.sessions), 1, '-qS matching nothing sends nothing')
+    left = entries(box)
+    r = run(['--remove', left[0], 'no-such-id'], config=live)
+    expect_eq(r.rc, 64, 'one unknown id %r' % r)
+    expect_eq(entries(box), [], 'removed')
+    srv.stop()
+
+
+@test
+def q_sends_a_cancelled_message_only_when_named():
+    srv = server(replies={'RCPT': '550 5.1.1 nope'})
+    cfg = account(srv.port)
+    run(['a@example.net'], stdin=MAIL, config=cfg)
+    srv.stop()
+    box = outbox_of(cfg)
+    (name,) = entries(box)
+    srv = server()
+    cfg2 = cfg.replace('port %d' % srv.port, 'port %d' % srv.port)
+    cfg2 = re.sub(r'port \d+', 'port %d' % srv.port, cfg)
+    run(['-q'], config=cfg2)
+    expect_eq(len(srv.sessions), 0, 'a permanent entry is not sent by -q')
+    r = run(['-qI', name], config=cfg2)
+    srv.stop()
+    expect_eq(r.rc, 0, '-qI ID sends it %r' % r)
+    expect_eq(len([m for s in srv.sessions for m in s.messages]), 1, 'sent')
+
+
+@test
+def senders_are_qualified_never_aliased():
+    d = tempfile.mkdtemp()
+    aliases = os.path.join(d, 'aliases')
+    with open(aliases, 'w') as f:
+        f.write('root: admin@example.com\ndefault: catchall@example.com\n')
+    r = run(['--pretend', '-f', 'fail2ban', 'root'], stdin=MAIL,
+            config='host h.example\nsyslog off\nmaildomain example.org\n'
+                   'aliases %s\n' % aliases)
+    expect_eq(r.rc, 0, 'exit %r' % r)
+    expect_in(b'MAIL FROM:<fail2ban@example.org>', r.out, 'not caught by '
+              'default:')
+    expect_in(b'RCPT TO:<admin@example.com>', r.out, 'recipients aliased')
+
+
+@test
+def t_without_recipients_is_a_usage_error():
+    cfg = account(down_port())
+    r = run(['-t'], stdin=b'Subject: nobody\n\nx\n', config=cfg)
+    expect_eq(r.rc, 64, 'as Postfix %r' % r)
+
+
+if __name__ == '__main__':
+    main()
