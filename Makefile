@@ -120,10 +120,18 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/smtpsend.fish
 
 # The system's sendmail, mailq and newaliases become smtpsend; another
-# MTA's files are left alone unless FORCE=1.
+# MTA's files are left alone unless FORCE=1. Also: root's spool with the
+# maildrop users leave mail in (1733, as /tmp), and the periodic runner that
+# sends what waits there (a systemd timer, or cron.d without systemd).
 SENDMAIL_LINKS = /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq \
 	/usr/bin/newaliases
-install-sendmail: install
+SPOOL	 = /var/spool/smtpsend
+UNITDIR	?= /etc/systemd/system
+CROND	?= /etc/cron.d
+# systemd when it runs this machine (or SYSTEMD=1/0 says so).
+SYSTEMD	?= $(shell [ -d /run/systemd/system ] && echo 1 || echo 0)
+
+install-sendmail: install install-spool install-runner
 	@for l in $(SENDMAIL_LINKS); do \
 		t=$(DESTDIR)$$l; \
 		if [ -e "$$t" ] || [ -L "$$t" ]; then \
@@ -139,6 +147,38 @@ install-sendmail: install
 		ln -s $(BINDIR)/smtpsend "$$t" && echo "$$t -> $(BINDIR)/smtpsend"; \
 	done
 
+# 0711: users reach the maildrop, never list root's own entries.
+install-spool:
+	install -d -m 0711 $(DESTDIR)$(SPOOL)
+	install -d -m 1733 $(DESTDIR)$(SPOOL)/maildrop
+
+# `smtpsend -q --due` every 5 minutes: root's outbox and the maildrop.
+# Exit 75 (something left for later) is not a failed unit.
+install-runner:
+	@if [ "$(SYSTEMD)" = 1 ]; then \
+		install -d $(DESTDIR)$(UNITDIR); \
+		printf '%s\n' '[Unit]' \
+		    'Description=Send the mail smtpsend kept (outbox and maildrop)' \
+		    '' '[Service]' 'Type=oneshot' \
+		    'ExecStart=$(BINDIR)/smtpsend -q --due' \
+		    'SuccessExitStatus=75' \
+		    >$(DESTDIR)$(UNITDIR)/smtpsend-queue.service; \
+		printf '%s\n' '[Unit]' \
+		    'Description=Run smtpsend -q --due every 5 minutes' '' \
+		    '[Timer]' 'OnBootSec=2min' 'OnUnitActiveSec=5min' '' \
+		    '[Install]' 'WantedBy=timers.target' \
+		    >$(DESTDIR)$(UNITDIR)/smtpsend-queue.timer; \
+		echo "$(DESTDIR)$(UNITDIR)/smtpsend-queue.timer"; \
+		if [ -z "$(DESTDIR)" ]; then systemctl daemon-reload && \
+		    systemctl enable --now smtpsend-queue.timer; fi; \
+	else \
+		install -d $(DESTDIR)$(CROND); \
+		printf '%s\n' '# smtpsend: send the mail kept in the outbox and the maildrop' \
+		    '*/5 * * * * root $(BINDIR)/smtpsend -q --due >/dev/null 2>&1' \
+		    >$(DESTDIR)$(CROND)/smtpsend; \
+		echo "$(DESTDIR)$(CROND)/smtpsend"; \
+	fi
+
 uninstall-sendmail:
 	@for l in $(SENDMAIL_LINKS); do \
 		t=$(DESTDIR)$$l; \
@@ -149,11 +189,18 @@ uninstall-sendmail:
 			then mv -f "$$t.before-smtpsend" "$$t"; fi; \
 		fi; \
 	done
+	@if [ -f $(DESTDIR)$(UNITDIR)/smtpsend-queue.timer ] && \
+	    [ -z "$(DESTDIR)" ]; then \
+		systemctl disable --now smtpsend-queue.timer || true; fi
+	rm -f $(DESTDIR)$(UNITDIR)/smtpsend-queue.timer \
+	    $(DESTDIR)$(UNITDIR)/smtpsend-queue.service $(DESTDIR)$(CROND)/smtpsend
+	@# Kept mail stays: the spool goes only when it is empty.
+	-rmdir $(DESTDIR)$(SPOOL)/maildrop $(DESTDIR)$(SPOOL) 2>/dev/null
 
 clean:
 	rm -rf build build-asan
 
 .PHONY: all units deps check check-asan demo lint fuzz bench install uninstall \
-	install-sendmail uninstall-sendmail clean
+	install-sendmail install-spool install-runner uninstall-sendmail clean
 
 -include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)
