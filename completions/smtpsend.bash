@@ -72,6 +72,10 @@ _smtpsend_values()
 	-R)
 		words=(full hdrs)
 		;;
+	-b)
+		# -bm deliver, -bp list the outbox, -bs SMTP on stdin, -bi no-op
+		words=(m p s i)
+		;;
 	-C | --attach | --logfile | --tls-trust-file)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
@@ -97,9 +101,10 @@ _smtpsend_values()
 _smtpsend()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j
-	local short='-i -t -v -B -C -F -f -N -R -V -a -r'
-	local long='--account --auth --domain --help --host --logfile
-	    --passwordeval --port --pretend --read-envelope-from --serverinfo --syslog
+	local short='-i -t -v -B -C -F -f -N -R -V -a -r -b -q'
+	local long='--account --auth --domain --due --help --host --logfile
+	    --passwordeval --port --pretend --read-envelope-from --remove
+	    --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls
 	    --tls-trust-file --user --version
 	    --to --cc --bcc --subject --body --attach --header'

@@ -24,9 +24,9 @@ FISH = os.path.join(ROOT, 'completions', 'smtpsend.fish')
 MANPAGE = os.path.join(ROOT, 'smtpsend.1')
 BASH_COMPLETION = '/usr/share/bash-completion/bash_completion'
 
-# Short options the completions offer: those of the usage text, and -r
-# (sendmail's synonym of -f).
-EXTRA_SHORT = {'r'}
+# Short options the completions offer: those of the usage text, -r
+# (sendmail's synonym of -f), and the modes -b (-bp, -bs...) and -q.
+EXTRA_SHORT = {'r', 'b', 'q'}
 
 
 def binary():
@@ -371,7 +371,7 @@ def manpage_synopsis_renders_as_usage_text():
     plain = re.sub(r'.\x08', '', r.stdout.decode())
     m = re.search(r'^SYNOPSIS\n(.*?)\n\S', plain, re.M | re.S)
     expect(m is not None, 'rendered SYNOPSIS')
-    usage = help_text().split('long options:')[0].replace('usage:', '', 1)
+    usage = help_text().split('\n\n')[0].replace('usage:', '', 1)
     expect_eq(' '.join(m.group(1).split()), ' '.join(usage.split()),
               'rendered SYNOPSIS and the usage text of --help')
 
