@@ -154,13 +154,23 @@ take_word(struct lexer *lx, struct buf *b)
  */
 static int
 take_words(struct lexer *lx, const char *stops, struct buf *spec,
-    struct buf *phrase)
+    struct buf *phrase, bool *spaced)
 {
+	bool after_word = false;
+
 	for (;;) {
 		size_t before = spec->len;
+		const char *at = lx->p;
 
 		if (skip_cfws(lx) == -1)
 			return -1;
+		/* White space between two words: "you example.org". */
+		if (after_word && lx->p != at && spaced != NULL &&
+		    *lx->p != '\0' && strchr(stops, *lx->p) == NULL &&
+		    strchr(".@", *lx->p) == NULL && spec->len > 0 &&
+		    strchr(".@", spec->data[spec->len - 1]) == NULL)
+			*spaced = true;
+		after_word = true;
 		if (*lx->p == '\0' || strchr(stops, *lx->p) != NULL)
 			return 0;
 		if ((unsigned char)*lx->p < 0x20 || *lx->p == 0x7f)
@@ -223,7 +233,7 @@ take_angle(struct lexer *lx, struct buf *spec)
 			return lex_error(lx, "bad source route");
 		lx->p = colon + 1;
 	}
-	r = take_words(lx, ">,;<", spec, &ignored);
+	r = take_words(lx, ">,;<", spec, &ignored, NULL);
 	buf_free(&ignored);
 	if (r == -1)
 		return -1;
@@ -238,12 +248,13 @@ static int
 take_mailbox(struct lexer *lx, struct addrlist *out, bool in_group)
 {
 	struct buf spec = BUF_INIT, phrase = BUF_INIT;
-	bool angle = false;
+	bool angle = false, spaced = false;
 	int r = -1;
 
 	free(lx->comment);
 	lx->comment = NULL;
-	if (take_words(lx, in_group ? "<,;" : "<,;:", &spec, &phrase) == -1)
+	if (take_words(lx, in_group ? "<,;" : "<,;:", &spec, &phrase,
+	    &spaced) == -1)
 		goto out;
 	if (*lx->p == '<') {
 		angle = true;
@@ -260,6 +271,11 @@ take_mailbox(struct lexer *lx, struct addrlist *out, bool in_group)
 		}
 	} else if (*lx->p == ':') {
 		lex_error(lx, "unexpected ':'");
+		goto out;
+	} else if (spaced) {
+		/* A name without <address>, or a typo: never joined up. */
+		lex_error(lx, "words separated by spaces are not an address "
+		    "(a name needs the address in <>)");
 		goto out;
 	}
 	r = 0;
@@ -300,7 +316,7 @@ static int
 take_group_name(struct lexer *lx)
 {
 	struct buf name = BUF_INIT, phrase = BUF_INIT;
-	int r = take_words(lx, ":", &name, &phrase);
+	int r = take_words(lx, ":", &name, &phrase, NULL);
 
 	buf_free(&name);
 	buf_free(&phrase);

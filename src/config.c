@@ -387,6 +387,33 @@ unquote(char *v)
 	return v;
 }
 
+/* Keys naming a file: "~/" is the user's home there, as in msmtp. */
+static bool
+is_file_key(int k)
+{
+	return k == K_TLS_TRUST_FILE || k == K_TLS_CERT_FILE ||
+	    k == K_TLS_KEY_FILE || k == K_ALIASES || k == K_LOGFILE ||
+	    k == K_OUTBOX;
+}
+
+static int
+set_home_path(struct parser *p, struct account *a, int k, const char *rest)
+{
+	const char *home = user_home();
+	char *v;
+
+	if (home == NULL) {
+		perr(p, "%s: ~/ but no home directory is known", keys[k].name);
+		return 0;
+	}
+	if (asprintf(&v, "%s%s", home, rest) == -1)
+		return -1;
+	free(a->value[k]);
+	a->value[k] = v;
+	a->origin[k] = p->path;
+	return 0;
+}
+
 static int
 set_value(struct parser *p, int k, const char *value)
 {
@@ -401,6 +428,8 @@ set_value(struct parser *p, int k, const char *value)
 		p->errors++;
 		return 0;
 	}
+	if (is_file_key(k) && strncmp(value, "~/", 2) == 0)
+		return set_home_path(p, a, k, value + 1);
 	if (is_secret(k)) {
 		p->has_secret = true;
 		harden_nodump();	/* before the secret is in memory */

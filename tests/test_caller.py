@@ -349,5 +349,27 @@ def t_without_recipients_is_a_usage_error():
     expect_eq(r.rc, 64, 'as Postfix %r' % r)
 
 
+
+@test
+def tilde_in_file_keys_is_the_home():
+    import shutil
+    from e2e import certs
+    home = tempfile.mkdtemp()
+    shutil.copy(certs().ca, os.path.join(home, 'ca.pem'))
+    srv = server()
+    cfg = account(srv.port).replace('tls_trust_file %s' % certs().ca,
+                                    'tls_trust_file ~/ca.pem')
+    r = run(['a@example.net'], stdin=MAIL, config=cfg, env={'HOME': home})
+    srv.stop()
+    expect_eq(r.rc, 0, '~/ca.pem as in msmtp %r' % r)
+
+
+@test
+def words_with_spaces_are_not_an_address():
+    r = run(['--to', 'you example.org', '--body', 'x'], config=account(1))
+    expect_eq(r.rc, 65, 'refused %r' % r)
+    expect_in('words separated by spaces', r.err, 'says why')
+
+
 if __name__ == '__main__':
     main()

@@ -18,6 +18,10 @@ static const struct addr_case cases[] = {
 	{ "Joe Doe <joe@example.com>", "joe@example.com", "Joe Doe" },
 	{ "root", "root", NULL },
 	{ "root (Cron Daemon)", "root", NULL },
+	/* Words with spaces are a name without its <address>, not joined. */
+	{ "you example.org", NULL, NULL },
+	{ "Joe Doe joe@example.com", NULL, NULL },
+	{ "john . doe @ example.org", "john.doe@example.org", NULL },
 	{ "\"a,b\"@x", "\"a,b\"@x", NULL },
 	{ "\"john doe\"@example.com, x@y", "\"john doe\"@example.com|x@y",
 	    NULL },
