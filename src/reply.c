@@ -109,6 +109,27 @@ keyword(const char *line, size_t len, const char *kw, const char **arg)
 	return true;
 }
 
+/* RFC 9422: "LIMITS RCPTMAX=100 MAILMAX=10"; 0 when absent or absurd. */
+static size_t
+limits_rcptmax(const char *arg, size_t len)
+{
+	char copy[256], *w, *save;
+	unsigned long long n;
+
+	if (len >= sizeof(copy))
+		len = sizeof(copy) - 1;
+	memcpy(copy, arg, len);
+	copy[len] = '\0';
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save))
+		if (strncasecmp(w, "RCPTMAX=", 8) == 0 &&
+		    isdigit((unsigned char)w[8])) {
+			n = strtoull(w + 8, NULL, 10);
+			return n > 0 && n < 1000000 ? (size_t)n : 0;
+		}
+	return 0;
+}
+
 static void
 caps_line(struct caps *c, const char *line, size_t len)
 {
@@ -132,7 +153,9 @@ caps_line(struct caps *c, const char *line, size_t len)
 		c->size = true;
 		c->size_max = isdigit((unsigned char)*arg) ?
 		    strtoull(arg, NULL, 10) : 0;
-	} else if (keyword(line, len, "AUTH", &arg) && *arg != '\0') {
+	} else if (keyword(line, len, "LIMITS", &arg))
+		c->rcptmax = limits_rcptmax(arg, len - (size_t)(arg - line));
+	else if (keyword(line, len, "AUTH", &arg) && *arg != '\0') {
 		size_t n = len - (size_t)(arg - line);
 
 		c->auth = true;

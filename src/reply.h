@@ -46,6 +46,7 @@ struct caps {
 	bool			enhancedstatuscodes;
 	bool			size;
 	unsigned long long	size_max;	/* 0: no limit announced */
+	size_t			rcptmax;	/* LIMITS RCPTMAX; 0: none */
 	bool			auth;
 	char			auth_mechs[256];
 };

@@ -30,6 +30,7 @@
 #include "interrupt.h"
 #include "reply.h"
 #include "session.h"
+#include "txn.h"
 #include "smtpcmd.h"
 #include "tlspin.h"
 
@@ -833,23 +834,10 @@ read_reply(struct session *ss, struct reply *r, enum stage st, int seconds,
 	return 0;
 }
 
-/* One transaction's state. */
-struct txn {
-	const struct envelope	*env;
-	const struct message	*msg;
-	off_t			 size;
-	bool			 bdat;		/* CHUNKING */
-	bool			 body_early;	/* body goes with the envelope */
-	size_t			 accepted;
-	int			 worst;		/* highest refusal code */
-	struct addrlist		 deferred;	/* refused with 4xx */
-	struct buf		 refused;	/* "a@x: 550 ..., b@y: ..." */
-};
-
 /* The whole message, dot-stuffed for DATA, after `prefix`. */
 static int
-send_message(struct session *ss, struct txn *t, struct buf *prefix,
-    struct failure *f)
+send_message(struct session *ss, bool bdat, const struct message *m,
+    const struct buf *prefix, struct failure *f)
 {
 	struct buf out = BUF_INIT, head = BUF_INIT;
 	struct dotstuffer ds = { true };
@@ -860,25 +848,24 @@ send_message(struct session *ss, struct txn *t, struct buf *prefix,
 
 	/* Room for the prefix, headers and one chunk, all doubled by
 	 * dot-stuffing at worst, and the final dot. */
-	if (message_header_bytes(t->msg, &head) == -1 ||
+	if (message_header_bytes(m, &head) == -1 ||
 	    buf_add(&out, prefix->data, prefix->len) == -1 ||
 	    buf_reserve(&out, 2 * SEND_CHUNK + 2 * head.len + 3) == -1)
 		goto nomem;
-	if (ss->verbose)
+	if (ss->verbose && prefix->len > 0)
 		trace_commands(ss, prefix->data, prefix->len);
-	out.len += t->bdat ? (memcpy(out.data + out.len, head.data, head.len),
+	out.len += bdat ? (memcpy(out.data + out.len, head.data, head.len),
 	    head.len) : dotstuff(&ds, head.data, head.len, out.data + out.len);
 	do {
-		if ((n = spool_read(&t->msg->body, off, chunk, sizeof(chunk)))
-		    == -1) {
+		if ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) == -1) {
 			fail_errno(f, CAUSE_OSERR, "reading the stored message");
 			goto out;
 		}
 		off += n;
-		out.len += t->bdat ? (memcpy(out.data + out.len, chunk,
-		    (size_t)n), (size_t)n) : dotstuff(&ds, chunk, (size_t)n,
+		out.len += bdat ? (memcpy(out.data + out.len, chunk, (size_t)n),
+		    (size_t)n) : dotstuff(&ds, chunk, (size_t)n,
 		    out.data + out.len);
-		if (n == 0 && !t->bdat)
+		if (n == 0 && !bdat)
 			buf_add(&out, ".\r\n", 3);
 		if (send_all(ss, out.data, out.len, STAGE_END_OF_DATA, f) == -1)
 			goto out;
@@ -896,178 +883,32 @@ out:
 	return r;
 }
 
-static int
-bdat_command(struct buf *b, off_t size)
+static enum stage
+txn_stage(const struct txn *t)
 {
-	return buf_printf(b, "BDAT %lld LAST\r\n", (long long)size);
-}
-
-/* MAIL and RCPT, pipelined when offered, and the body if it may go too. */
-static int
-send_envelope(struct session *ss, struct txn *t, struct failure *f)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-	int r = -1;
-
-	if (smtpcmd_mail(&b, t->env, &ss->caps, t->size) == -1)
-		goto nomem;
-	for (i = 0; i < t->env->rcpts.n; i++)
-		if (smtpcmd_rcpt(&b, t->env, i) == -1)
-			goto nomem;
-	if (t->body_early && t->bdat) {
-		if (bdat_command(&b, t->size) == -1)
-			goto nomem;
-		r = send_message(ss, t, &b, f);
-	} else {
-		if (t->body_early && buf_addstr(&b, "DATA\r\n") == -1)
-			goto nomem;
-		r = send_commands(ss, &b, STAGE_MAIL, f);
+	switch (t->state) {
+	case TXN_MAIL:	return STAGE_MAIL;
+	case TXN_RCPT:	return STAGE_RCPT;
+	case TXN_DATA:	return STAGE_DATA;
+	default:	return STAGE_END_OF_DATA;
 	}
-	buf_free(&b);
-	return r;
-nomem:
-	buf_free(&b);
-	fail_errno(f, CAUSE_OSERR, "out of memory");
-	return -1;
 }
 
-static void
-note_refusal(struct txn *t, const char *rcpt, const struct reply *r)
-{
-	char text[300];
-
-	/* 4xx: worth another try, for these recipients alone. */
-	if (r->code / 100 == 4)
-		addrlist_add_unique(&t->deferred, rcpt);
-	escape_line(text, sizeof(text), r->text, r->textlen);
-	if (t->refused.len > 0)
-		buf_addstr(&t->refused, "; ");
-	buf_printf(&t->refused, "%s: %d %s", rcpt, r->code, text);
-	if (r->code > t->worst)
-		t->worst = r->code;
-}
-
-static void
-reply_fail(struct failure *f, enum stage st, const struct reply *r,
-    const char *host)
-{
-	char text[600];
-
-	escape_line(text, sizeof(text), r->text, r->textlen);
-	fail(f, st, CAUSE_REPLY, r->code, "%s refused by %s: %d %s",
-	    stage_name(st), host, r->code, text);
-}
-
-/* MAIL and every RCPT reply; recipients refused are noted. */
+/* The reply to the final dot may take long; a lost one may be delivered. */
 static int
-read_envelope_replies(struct session *ss, struct txn *t, bool pipelined,
+txn_read(struct session *ss, struct txn *t, struct reply *r,
     struct failure *f)
 {
-	struct buf b = BUF_INIT;
-	struct reply r;
-	size_t i;
-	int tmo = ss->short_wait > 0 ? ss->short_wait : timeout_of(ss->s);
+	int tmo = t->state == TXN_EOD ? (ss->s->timeout > 0 ? ss->s->timeout :
+	    END_OF_DATA_TIMEOUT) : ss->short_wait > 0 ? ss->short_wait :
+	    timeout_of(ss->s);
 
-	if (!pipelined && (smtpcmd_mail(&b, t->env, &ss->caps, t->size) == -1 ||
-	    send_commands(ss, &b, STAGE_MAIL, f) == -1))
-		goto fail;
-	if (read_reply(ss, &r, STAGE_MAIL, tmo, f) == -1)
-		goto fail;
-	if (r.code / 100 != 2) {
-		reply_fail(f, STAGE_MAIL, &r, ss->s->host);
-		goto fail;
-	}
-	for (i = 0; i < t->env->rcpts.n; i++) {
-		buf_reset(&b);
-		if (!pipelined && (smtpcmd_rcpt(&b, t->env, i) == -1 ||
-		    send_commands(ss, &b, STAGE_RCPT, f) == -1))
-			goto fail;
-		if (read_reply(ss, &r, STAGE_RCPT, tmo, f) == -1)
-			goto fail;
-		if (r.code / 100 == 2)
-			t->accepted++;
-		else
-			note_refusal(t, t->env->rcpts.v[i].spec, &r);
-	}
-	buf_free(&b);
-	return 0;
-fail:
-	buf_free(&b);
+	if (read_reply(ss, r, txn_stage(t), tmo, f) == 0)
+		return 0;
+	if (t->state == TXN_EOD && f->cause == CAUSE_TEMPORARY)
+		fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0, "%s; the "
+		    "message may have been delivered", f->text);
 	return -1;
-}
-
-static void
-refusal_failure(struct txn *t, struct failure *f, bool delivered)
-{
-	fail(f, STAGE_RCPT, CAUSE_REPLY, t->worst, "recipient%s refused%s: %s",
-	    t->env->rcpts.n - t->accepted > 1 ? "s" : "",
-	    delivered ? " (delivered to the others)" : t->accepted > 0 ?
-	    " (so nobody was sent the message)" : "", t->refused.data);
-}
-
-/* DATA (if not sent yet), its 354, then the message. */
-static int
-send_data(struct session *ss, struct txn *t, struct failure *f)
-{
-	struct buf b = BUF_INIT;
-	struct reply r;
-	int rc;
-
-	if (!t->body_early && (buf_addstr(&b, "DATA\r\n") == -1 ||
-	    send_commands(ss, &b, STAGE_DATA, f) == -1)) {
-		buf_free(&b);
-		return -1;
-	}
-	if (read_reply(ss, &r, STAGE_DATA, timeout_of(ss->s), f) == -1)
-		return buf_free(&b), -1;
-	if (r.code != 354) {
-		reply_fail(f, STAGE_DATA, &r, ss->s->host);
-		return buf_free(&b), -1;
-	}
-	buf_reset(&b);
-	rc = send_message(ss, t, &b, f);
-	buf_free(&b);
-	return rc;
-}
-
-static int
-send_bdat(struct session *ss, struct txn *t, struct failure *f)
-{
-	struct buf b = BUF_INIT;
-	int rc;
-
-	if (bdat_command(&b, t->size) == -1) {
-		fail_errno(f, CAUSE_OSERR, "out of memory");
-		return -1;
-	}
-	rc = send_message(ss, t, &b, f);
-	buf_free(&b);
-	return rc;
-}
-
-/* The reply to the final dot or BDAT LAST decides the delivery. */
-static int
-end_of_data(struct session *ss, struct session_report *rep, struct failure *f)
-{
-	struct reply r;
-	int tmo = ss->s->timeout > 0 ? ss->s->timeout : END_OF_DATA_TIMEOUT;
-
-	if (read_reply(ss, &r, STAGE_END_OF_DATA, tmo, f) == -1) {
-		if (f->cause == CAUSE_TEMPORARY)
-			fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0,
-			    "%s; the message may have been delivered",
-			    f->text);
-		return -1;
-	}
-	rep->code = r.code;
-	escape_line(rep->text, sizeof(rep->text), r.text, r.textlen);
-	if (r.code / 100 != 2) {
-		reply_fail(f, STAGE_END_OF_DATA, &r, ss->s->host);
-		return -1;
-	}
-	rep->delivered = true;
-	return 0;
 }
 
 /*
@@ -1078,52 +919,57 @@ end_of_data(struct session *ss, struct session_report *rep, struct failure *f)
 static void
 explain_lost_send(struct session *ss, struct txn *t, struct failure *f)
 {
-	struct failure why = { 0 };
+	struct failure ignored = { 0 };
+	struct reply r;
+	enum txn_step st = TXN_READ;
 
 	ss->short_wait = 2;
-	if (read_envelope_replies(ss, t, true, &why) == -1 &&
-	    why.cause == CAUSE_REPLY)
-		*f = why;
-	else if (t->accepted == 0 && t->refused.len > 0)
-		refusal_failure(t, f, false);
+	while (st == TXN_READ && t->state != TXN_EOD &&
+	    txn_read(ss, t, &r, &ignored) == 0)
+		st = txn_reply(t, &r);
+	if (st == TXN_FAILED && t->f.cause == CAUSE_REPLY)
+		*f = t->f;
 	ss->short_wait = 0;
 }
 
 static int
-transaction(struct session *ss, struct txn *t, struct session_report *rep,
-    struct failure *f)
+send_step(struct session *ss, struct txn *t, enum txn_step st,
+    const struct message *m, struct failure *f)
 {
-	bool pipelined = ss->caps.pipelining;
-	bool all_or_nothing = !ss->s->partial_delivery && t->env->rcpts.n > 1;
+	int r = st == TXN_SEND_BODY ? send_message(ss, t->bdat, m, &t->out, f) :
+	    send_commands(ss, &t->out, txn_stage(t), f);
 
-	t->bdat = ss->caps.chunking;
-	/* With one recipient (or partial delivery) nothing waits for RCPT:
-	 * the whole message goes in the first flight. */
-	t->body_early = pipelined && !all_or_nothing;
-	if (pipelined && send_envelope(ss, t, f) == -1) {
-		if (t->body_early)
-			explain_lost_send(ss, t, f);
-		return -1;
+	if (r == -1 && t->body_early)
+		explain_lost_send(ss, t, f);
+	return r;
+}
+
+/* Drive the transaction machine (src/txn.c) over the connection. */
+static int
+transaction(struct session *ss, struct txn *t, const struct envelope *e,
+    const struct message *m, struct session_report *rep, struct failure *f)
+{
+	enum txn_step st = txn_init(t, e, &ss->caps, message_size(m),
+	    ss->s->partial_delivery, ss->s->host);
+	struct reply r;
+
+	while (st != TXN_DONE && st != TXN_FAILED) {
+		if (st != TXN_READ && send_step(ss, t, st, m, f) == -1)
+			break;
+		if (txn_read(ss, t, &r, f) == -1)
+			break;
+		st = txn_reply(t, &r);
 	}
-	if (read_envelope_replies(ss, t, pipelined, f) == -1)
-		return -1;
-	rep->accepted = t->accepted;
-	if (t->accepted == 0 || (t->refused.len > 0 && all_or_nothing)) {
-		refusal_failure(t, f, false);
-		return -1;
-	}
-	if (t->bdat && !t->body_early && send_bdat(ss, t, f) == -1)
-		return -1;
-	if (!t->bdat && send_data(ss, t, f) == -1)
-		return -1;
-	if (end_of_data(ss, rep, f) == -1)
-		return -1;
-	if (t->refused.len > 0)
-		refusal_failure(t, f, true);
-	/* Delivered to some: the others may be worth keeping for -q. */
-	rep->deferred = t->deferred;
-	memset(&t->deferred, 0, sizeof(t->deferred));
-	return 0;
+	if (st == TXN_FAILED || st == TXN_DONE)
+		*f = t->f;
+	rep->code = t->code;
+	strlcpy(rep->text, t->text, sizeof(rep->text));
+	rep->accepted = t->delivered.n;
+	rep->delivered = t->delivered.n > 0;
+	/* Delivered to some: the others are worth keeping for -q. */
+	if (rep->delivered && failed(f) && txn_remaining(t, &rep->deferred) == -1)
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+	return failed(f) ? -1 : 0;
 }
 
 /* QUIT is polite; its reply changes nothing, so nobody waits for it. */
@@ -1218,6 +1064,7 @@ session_submit(const struct settings *s, const char *password,
 {
 	struct session ss;
 	struct message encoded;
+	const struct message *use;
 	struct txn t;
 	double t_open;
 	int r = -1;
@@ -1234,13 +1081,11 @@ session_submit(const struct settings *s, const char *password,
 		interrupted(f);
 		goto out;
 	}
-	t.env = e;
-	if (prepare_body(&ss, m, &encoded, &t.msg, f) == -1)
+	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
 		goto out;
-	t.size = message_size(t.msg);
-	if (smtpcmd_check(e, &ss.caps, t.size, f) == -1)
+	if (smtpcmd_check(e, &ss.caps, message_size(use), f) == -1)
 		goto out;
-	r = transaction(&ss, &t, rep, f);
+	r = transaction(&ss, &t, e, use, rep, f);
 	if (r == -1)
 		interrupted(f);
 	rep->t_transfer = elapsed(&ss) - t_open;
@@ -1248,8 +1093,7 @@ out:
 	if (ss.sock != 0 && ss.curl != NULL)
 		quit(&ss);
 	session_close(&ss);
-	buf_free(&t.refused);
-	addrlist_free(&t.deferred);
+	txn_free(&t);
 	message_free(&encoded);
 	if (verbose)
 		print_timings(rep);

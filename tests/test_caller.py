@@ -371,5 +371,46 @@ def words_with_spaces_are_not_an_address():
     expect_in('words separated by spaces', r.err, 'says why')
 
 
+
+# ------------------------------- issue 18: real servers' limits --
+
+@test
+def recipients_in_batches_of_rcptmax():
+    from smtpserver import DEFAULT_EXTENSIONS
+    srv = server(extensions=list(DEFAULT_EXTENSIONS) + ['LIMITS RCPTMAX=2'])
+    rcpts = ['r%d@example.net' % i for i in range(5)]
+    r = run(rcpts, stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 0, 'delivered %r' % r)
+    msgs = srv.sessions[0].messages
+    expect_eq([m['rcpts'] for m in msgs], [rcpts[0:2], rcpts[2:4], rcpts[4:]],
+              'three transactions on one connection')
+    expect_eq(len(srv.sessions), 1, 'one connection')
+
+
+@test
+def too_many_recipients_go_in_the_next_transaction():
+    srv = server(replies={'RCPT': ['250 ok', '250 ok',
+                                   '452 4.5.3 Too many recipients'] * 3})
+    rcpts = ['r%d@example.net' % i for i in range(3)]
+    r = run(rcpts, stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 0, 'delivered %r' % r)
+    got = [m['rcpts'] for m in srv.sessions[0].messages]
+    expect_eq(got, [rcpts[0:2], rcpts[2:]], 'the third went next time')
+
+
+@test
+def a_refused_large_message_is_not_uploaded():
+    srv = server(replies={'RCPT': '550 5.1.1 no such user'})
+    big = b'Subject: big\n\n' + (b'x' * 76 + b'\n') * 70000   # 5 MB
+    r = run(['nobody@example.net'], stdin=big, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 67, 'refused %r' % r)
+    cmds = srv.sessions[0].commands
+    expect(not any(c.startswith('BDAT') or c == 'DATA' for c in cmds),
+           'no body sent before the RCPT reply: %r' % cmds[-4:])
+
+
 if __name__ == '__main__':
     main()

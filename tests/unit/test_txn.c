@@ -1,0 +1,233 @@
+/*
+ * The transaction machine (src/txn.c) from tables of replies, without a
+ * socket: for each reply fed, the step it asks for and the commands it
+ * wants sent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "txn.h"
+
+struct exchange {
+	int		 code;		/* reply fed (0: none, the start) */
+	const char	*text;
+	enum txn_step	 want;		/* the step that follows */
+	const char	*sent;		/* prefix of `out` after it, or NULL */
+};
+
+struct scenario {
+	const char		*name;
+	int			 nrcpts;
+	bool			 pipelining, chunking, partial;
+	size_t			 rcptmax;
+	const struct exchange	 steps[24];
+	int			 delivered;	/* recipients delivered at the end */
+	int			 remaining;	/* what -q would retry */
+};
+
+static const struct scenario scenarios[] = {
+	{ "one recipient, pipelined, BDAT in the first flight", 1, true, true,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r0@y.org>\r\nBDAT 10 LAST\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "queued", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 1, 0 },
+	{ "two recipients, all or nothing: DATA waits for RCPT", 2, true,
+	  false, false, 0, {
+		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r0@y.org>\r\nRCPT TO:<r1@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND, "DATA\r\n" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 250, "queued", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 2, 0 },
+	{ "one refusal stops all: nothing delivered", 2, true, false, false, 0, {
+		{ 0, NULL, TXN_SEND, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 550, "5.1.1 no", TXN_READ, NULL },
+		{ 250, "ok", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1 },
+	{ "452 too many: the rest in a second transaction", 3, true, true,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 452, "4.5.3 Too many recipients", TXN_SEND_BODY,
+		    "BDAT 10 LAST\r\n" },
+		{ 250, "queued 1", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r2@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND_BODY, "BDAT 10 LAST\r\n" },
+		{ 250, "queued 2", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 3, 0 },
+	{ "LIMITS RCPTMAX=2: batches of two, never more", 5, true, true, false,
+	  2, {
+		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r0@y.org>\r\nRCPT TO:<r1@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND_BODY, NULL },
+		{ 250, "q1", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r2@y.org>\r\nRCPT TO:<r3@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND_BODY, NULL },
+		{ 250, "q2", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r4@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND_BODY, NULL },
+		{ 250, "q3", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 5, 0 },
+	{ "second batch deferred: the first batch is not sent again", 4, true,
+	  true, false, 2, {
+		{ 0, NULL, TXN_SEND, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_SEND_BODY, NULL },
+		{ 250, "q1", TXN_SEND, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 450, "4.2.0 greylisted", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 2, 2 },
+	{ "no PIPELINING: one command per reply, DATA", 2, false, false, false,
+	  0, {
+		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r0@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r1@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "DATA\r\n" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 250, "queued", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 2, 0 },
+	{ "no PIPELINING, 452 at the second: the rest next time", 3, false,
+	  false, false, 0, {
+		{ 0, NULL, TXN_SEND, NULL },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r0@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r1@y.org>\r\n" },
+		{ 452, "too many recipients", TXN_SEND, "DATA\r\n" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 250, "q1", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r1@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r2@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "DATA\r\n" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 250, "q2", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 3, 0 },
+	{ "partial delivery: the refused one is named, the rest delivered", 2,
+	  true, true, true, 0, {
+		{ 0, NULL, TXN_SEND_BODY, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 550, "5.1.1 unknown", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "queued", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 1, 0 },
+	{ "MAIL refused", 1, true, true, false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, NULL },
+		{ 553, "5.7.1 sender rejected", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1 },
+};
+
+static void
+make_envelope(struct envelope *e, int n)
+{
+	char spec[32];
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	e->sender = strdup("s@x.org");
+	for (i = 0; i < n; i++) {
+		snprintf(spec, sizeof(spec), "r%d@y.org", i);
+		addrlist_add_unique(&e->rcpts, spec);
+	}
+}
+
+static void
+run(const struct scenario *sc)
+{
+	struct envelope e;
+	struct caps c;
+	struct txn t;
+	struct addrlist left = { NULL, 0 };
+	enum txn_step st = TXN_READ;
+	char ctx[200];
+	int i;
+
+	make_envelope(&e, sc->nrcpts);
+	memset(&c, 0, sizeof(c));
+	c.pipelining = sc->pipelining;
+	c.chunking = sc->chunking;
+	c.size = true;
+	c.rcptmax = sc->rcptmax;
+	for (i = 0; sc->steps[i].code != -1; i++) {
+		const struct exchange *x = &sc->steps[i];
+		struct reply r;
+
+		snprintf(ctx, sizeof(ctx), "%s, step %d", sc->name, i);
+		if (x->code == 0)
+			st = txn_init(&t, &e, &c, 10, sc->partial, "mx.test");
+		else {
+			memset(&r, 0, sizeof(r));
+			r.code = x->code;
+			r.textlen = strlcpy(r.text, x->text, sizeof(r.text));
+			st = txn_reply(&t, &r);
+		}
+		CHECK_INT(st, x->want, ctx);
+		if (x->sent != NULL) {
+			CHECK(t.out.data != NULL && strncmp(t.out.data, x->sent,
+			    strlen(x->sent)) == 0, ctx);
+		}
+	}
+	snprintf(ctx, sizeof(ctx), "%s: delivered", sc->name);
+	CHECK_INT(t.delivered.n, sc->delivered, ctx);
+	txn_remaining(&t, &left);
+	snprintf(ctx, sizeof(ctx), "%s: left for -q", sc->name);
+	CHECK_INT(left.n, sc->remaining, ctx);
+	if (st == TXN_FAILED) {
+		snprintf(ctx, sizeof(ctx), "%s: failure text", sc->name);
+		CHECK(t.f.text[0] != '\0' && strchr(t.f.text, '\n') == NULL, ctx);
+	}
+	addrlist_free(&left);
+	txn_free(&t);
+	envelope_free(&e);
+}
+
+static void
+test_too_many(void)
+{
+	static const struct {
+		int		 code;
+		const char	*text;
+		bool		 want;
+	} t[] = {
+		{ 452, "4.5.3 Error: too many recipients", true },
+		{ 451, "4.5.3 Too many recipients", true },
+		{ 452, "too many recipients", true },
+		{ 450, "4.2.0 greylisted", false },
+		{ 550, "5.5.3 too many recipients", false },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct reply r;
+
+		memset(&r, 0, sizeof(r));
+		r.code = t[i].code;
+		strlcpy(r.text, t[i].text, sizeof(r.text));
+		CHECK_INT(txn_too_many(&r), t[i].want, t[i].text);
+	}
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		run(&scenarios[i]);
+	test_too_many();
+	return check_summary();
+}
