@@ -29,6 +29,7 @@
 #include "hostname.h"
 #include "interrupt.h"
 #include "reply.h"
+#include "sasl.h"
 #include "session.h"
 #include "txn.h"
 #include "smtpcmd.h"
@@ -231,21 +232,30 @@ timeout_of(const struct settings *s)
 	return s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
 }
 
+/* `domain`, this host's name with a dot, else the address literal of the
+ * local end: never a name without a dot (CONTRACT section 4). */
+static void
+ehlo_name(const struct settings *s, char *dst, size_t size)
+{
+	const char *name = s->domain != NULL ? s->domain : host_fqdn();
+
+	if (name != NULL)
+		strlcpy(dst, name, size);
+	else if (host_local_literal(s->host, s->port, dst, size) == -1)
+		strlcpy(dst, "[127.0.0.1]", size);
+}
+
 /* smtp[s]://host:port/ehlo-name: curl takes the EHLO name from the path. */
 static int
 build_url(struct buf *url, const struct settings *s)
 {
 	bool implicit = s->tls && !s->starttls;
 	bool v6 = strchr(s->host, ':') != NULL;
-	char literal[64];
-	const char *ehlo = s->domain != NULL ? s->domain : host_fqdn();
+	char ehlo[300];
 	char *path;
 	int r;
 
-	/* Never a name without a dot: the address literal instead. */
-	if (ehlo == NULL)
-		ehlo = host_local_literal(s->host, s->port, literal,
-		    sizeof(literal)) == 0 ? literal : "[127.0.0.1]";
+	ehlo_name(s, ehlo, sizeof(ehlo));
 	/* libcurl URL-decodes the path: what we give must be encoded. */
 	if ((path = curl_easy_escape(NULL, ehlo, 0)) == NULL)
 		return -1;
@@ -255,47 +265,6 @@ build_url(struct buf *url, const struct settings *s)
 	return r;
 }
 
-/* The AUTH= login option; auto prefers PLAIN, one round trip with SASL-IR. */
-static const char *
-login_options(enum auth_mode m, bool fallback)
-{
-	switch (m) {
-	case AUTH_AUTO:		return fallback ? "AUTH=*" : "AUTH=PLAIN";
-	case AUTH_PLAIN:	return "AUTH=PLAIN";
-	case AUTH_LOGIN:	return "AUTH=LOGIN";
-	case AUTH_CRAM_MD5:	return "AUTH=CRAM-MD5";
-	case AUTH_XOAUTH2:	return "AUTH=XOAUTH2";
-	case AUTH_OAUTHBEARER:	return "AUTH=OAUTHBEARER";
-	case AUTH_EXTERNAL:	return "AUTH=EXTERNAL";
-	case AUTH_OFF:		break;
-	}
-	return NULL;
-}
-
-static CURLcode
-setup_auth(CURL *h, const struct settings *s, const char *password,
-    bool fallback)
-{
-	CURLcode rc = CURLE_OK;
-
-	if (s->auth == AUTH_OFF)
-		return CURLE_OK;
-	if (s->user != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
-	if (rc == CURLE_OK && password != NULL &&
-	    (s->auth == AUTH_XOAUTH2 || s->auth == AUTH_OAUTHBEARER))
-		rc = curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, password);
-	else if (rc == CURLE_OK && password != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_PASSWORD, password);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS,
-		    login_options(s->auth, fallback));
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
-	return rc;
-}
-
-/* Called by libcurl with the SSL_CTX before the handshake. */
 static CURLcode
 ctx_cb(CURL *h, void *ssl_ctx, void *arg)
 {
@@ -414,8 +383,7 @@ close_socket(void *arg, curl_socket_t fd)
 }
 
 static int
-setup(struct session *ss, const char *password, bool fallback,
-    struct failure *f)
+setup(struct session *ss, struct failure *f)
 {
 	struct buf url = BUF_INIT;
 	CURL *h;
@@ -458,10 +426,9 @@ setup(struct session *ss, const char *password, bool fallback,
 		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, ss);
 	if (rc == CURLE_OK)
 		rc = setup_network(ss);
+	/* No credentials for libcurl: AUTH is ours, see authenticate(). */
 	if (rc == CURLE_OK)
 		rc = setup_tls(ss);
-	if (rc == CURLE_OK)
-		rc = setup_auth(h, ss->s, password, fallback);
 	if (rc != CURLE_OK) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "libcurl refused a "
 		    "setting: %s", curl_easy_strerror(rc));
@@ -648,15 +615,14 @@ phase_times(struct session *ss, struct session_report *rep)
 	rep->tls = app > 0;
 }
 
-/* Connect, greeting, EHLO, STARTTLS, EHLO, AUTH: libcurl's part. */
+/* Connect, greeting, EHLO, STARTTLS, EHLO: libcurl's part. */
 static int
-open_session(struct session *ss, const char *password, bool fallback,
-    struct session_report *rep, struct failure *f)
+open_session(struct session *ss, struct session_report *rep,
+    struct failure *f)
 {
-	bool creds = ss->s->auth != AUTH_OFF;
 	CURLcode rc;
 
-	if (setup(ss, password, fallback, f) == -1)
+	if (setup(ss, f) == -1)
 		return -1;
 	rc = curl_easy_perform(ss->curl);
 	/* Also after a failure: -v and the log tell what was reached. */
@@ -668,19 +634,6 @@ open_session(struct session *ss, const char *password, bool fallback,
 		interrupted(f);
 		return -1;
 	}
-	/* libcurl skips AUTH silently when the server does not offer it. */
-	if (creds && last_code(ss) != 235) {
-		if (!ss->caps.auth)
-			fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "%s does not "
-			    "offer AUTH, and credentials are configured; "
-			    "nothing was sent", ss->s->host);
-		else
-			fail(f, STAGE_AUTH, CAUSE_NOPERM, (int)last_code(ss),
-			    "the session was not authenticated; nothing was "
-			    "sent");
-		return -1;
-	}
-	rep->authenticated = creds;
 	if (curl_easy_getinfo(ss->curl, CURLINFO_ACTIVESOCKET, &ss->sock) !=
 	    CURLE_OK || ss->sock == CURL_SOCKET_BAD) {
 		fail(f, STAGE_CONNECT, CAUSE_SOFTWARE, 0, "no socket after "
@@ -834,6 +787,109 @@ read_reply(struct session *ss, struct reply *r, enum stage st, int seconds,
 	return 0;
 }
 
+/* An AUTH line or a response: on the wire, never in -v. */
+static int
+send_secret(struct session *ss, const struct buf *b, bool command,
+    struct failure *f)
+{
+	char shown[64];
+	const char *sp = command ? memchr(b->data + 5, ' ', b->len - 5) : NULL;
+
+	if (ss->verbose) {
+		snprintf(shown, sizeof(shown), "%.*s%s", command ? (int)((sp ?
+		    sp : b->data + b->len - 2) - b->data) : 0, b->data,
+		    !command || sp ? (command ? " <redacted>" : "<redacted>") :
+		    "");
+		trace(ss, ">", shown, strlen(shown));
+	}
+	return send_all(ss, b->data, b->len, STAGE_AUTH, f);
+}
+
+static int
+auth_refused(struct session *ss, const struct reply *r, const char *said,
+    struct failure *f)
+{
+	char text[600];
+
+	escape_line(text, sizeof(text), r->text, r->textlen);
+	fail(f, STAGE_AUTH, CAUSE_REPLY, r->code, "authentication refused by "
+	    "%s: %d %s%s%s%s", ss->s->host, r->code, text, said ? " (the "
+	    "server said: " : "", said ? said : "", said ? ")" : "");
+	return -1;
+}
+
+static int
+no_mechanism(struct session *ss, struct failure *f)
+{
+	if (!ss->caps.auth)
+		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "%s does not offer "
+		    "AUTH, and credentials are configured; nothing was sent",
+		    ss->s->host);
+	else
+		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
+		    "method in common with the server (it offers: %s)",
+		    ss->caps.auth_mechs);
+	return -1;
+}
+
+/* The challenges and answers until 235, or the refusal. */
+static int
+auth_exchange(struct session *ss, struct sasl *sa, struct buf *b,
+    struct failure *f)
+{
+	char *said = NULL;
+	struct reply r;
+	int rc = -1;
+
+	while (read_reply(ss, &r, STAGE_AUTH, timeout_of(ss->s), f) == 0) {
+		if (r.code == 235) {
+			rc = 0;
+			break;
+		}
+		if (r.code != 334 || sa->round > 4) {
+			auth_refused(ss, &r, said, f);
+			break;
+		}
+		if (sa->round > 0 && said == NULL)
+			said = sasl_decode(r.text);	/* an error status */
+		buf_reset(b);
+		if (sasl_step(sa, r.text, b) == -1 ||
+		    send_secret(ss, b, false, f) == -1) {
+			if (!failed(f))
+				fail(f, STAGE_AUTH, CAUSE_PROTOCOL, r.code, "%s "
+				    "sent an AUTH challenge that cannot be "
+				    "answered", ss->s->host);
+			break;
+		}
+	}
+	free(said);
+	return rc;
+}
+
+/*
+ * AUTH ourselves, not libcurl: every reply is ours to see, so a refusal
+ * is followed by QUIT and reported with what the server said.
+ */
+static int
+authenticate(struct session *ss, const char *password, struct failure *f)
+{
+	struct sasl sa = { SASL_NONE, ss->s->user ? ss->s->user : "",
+	    password ? password : "", ss->s->host, ss->s->port, 0, false };
+	struct buf b = BUF_INIT;
+	int rc = -1;
+
+	if (!ss->caps.auth ||
+	    (sa.mech = sasl_choose(ss->s->auth, ss->caps.auth_mechs)) ==
+	    SASL_NONE)
+		return no_mechanism(ss, f);
+	if (sasl_start(&sa, &b) == -1)
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+	else if (send_secret(ss, &b, true, f) == 0)
+		rc = auth_exchange(ss, &sa, &b, f);
+	buf_free_secret(&b);
+	return rc;
+}
+
 /* The whole message, dot-stuffed for DATA, after `prefix`. */
 static int
 send_message(struct session *ss, bool bdat, const struct message *m,
@@ -972,6 +1028,45 @@ transaction(struct session *ss, struct txn *t, const struct envelope *e,
 	return failed(f) ? -1 : 0;
 }
 
+/* An extension this message needs that the first EHLO lacked. */
+static bool
+needs_more(const struct caps *c, const struct envelope *e,
+    const struct message *m)
+{
+	return ((e->notify || e->ret || e->envid) && !c->dsn) ||
+	    (e->smtputf8 && !c->smtputf8) || (m->eight_bit &&
+	    !c->eightbitmime) || (c->size_max > 0 &&
+	    (unsigned long long)message_size(m) > c->size_max);
+}
+
+/*
+ * Some servers (Dovecot's submission) offer more once the client has
+ * authenticated: ask again before giving up (CONTRACT section 5).
+ */
+static int
+ehlo_again(struct session *ss, struct failure *f)
+{
+	struct buf b = BUF_INIT;
+	char name[300];
+	struct reply r;
+	int rc = -1;
+
+	ehlo_name(ss->s, name, sizeof(name));
+	if (buf_printf(&b, "EHLO %s\r\n", name) == -1)
+		fail_errno(f, CAUSE_OSERR, "out of memory");
+	else if (send_commands(ss, &b, STAGE_EHLO, f) == 0 &&
+	    read_reply(ss, &r, STAGE_EHLO, timeout_of(ss->s), f) == 0) {
+		if (r.code / 100 == 2) {
+			caps_parse(&ss->caps, &r);
+			rc = 0;
+		} else
+			fail(f, STAGE_EHLO, CAUSE_REPLY, r.code, "EHLO after "
+			    "AUTH refused by %s: %d", ss->s->host, r.code);
+	}
+	buf_free(&b);
+	return rc;
+}
+
 /* QUIT is polite; its reply changes nothing, so nobody waits for it. */
 static void
 quit(struct session *ss)
@@ -1025,13 +1120,6 @@ session_init(struct session *ss, const struct settings *s, int verbose)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static bool
-should_retry_auth(const struct session *ss, const struct failure *f)
-{
-	return ss->s->auth == AUTH_AUTO && f->stage == STAGE_AUTH &&
-	    f->cause == CAUSE_UNAVAILABLE && ss->caps.auth;
-}
-
 static void
 session_close(struct session *ss)
 {
@@ -1040,21 +1128,23 @@ session_close(struct session *ss)
 	ss->curl = NULL;
 }
 
+/* The connection, then AUTH when credentials are configured. */
 static int
 session_start(struct session *ss, const char *password,
     struct session_report *rep, struct failure *f)
 {
-	if (open_session(ss, password, false, rep, f) == 0)
-		return 0;
-	if (!should_retry_auth(ss, f))
+	double t;
+
+	if (open_session(ss, rep, f) == -1)
 		return -1;
-	/* The server does not offer PLAIN: let libcurl choose among all. */
-	session_close(ss);
-	ss->have_ehlo = false;
-	ss->stage = STAGE_NONE;
-	reply_parser_init(&ss->dbg_parser);
-	memset(f, 0, sizeof(*f));
-	return open_session(ss, password, true, rep, f);
+	if (ss->s->auth == AUTH_OFF)
+		return 0;
+	t = elapsed(ss);
+	if (authenticate(ss, password, f) == -1)
+		return -1;
+	rep->t_auth += elapsed(ss) - t;
+	rep->authenticated = true;
+	return 0;
 }
 
 int
@@ -1081,6 +1171,9 @@ session_submit(const struct settings *s, const char *password,
 		interrupted(f);
 		goto out;
 	}
+	if (rep->authenticated && needs_more(&ss.caps, e, m) &&
+	    ehlo_again(&ss, f) == -1)
+		goto out;
 	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
 		goto out;
 	if (smtpcmd_check(e, &ss.caps, message_size(use), f) == -1)
@@ -1172,7 +1265,7 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	noauth.auth = AUTH_OFF;
 	memset(&rep, 0, sizeof(rep));
 	session_init(&ss, &noauth, verbose);
-	if (open_session(&ss, NULL, false, &rep, f) == -1)
+	if (open_session(&ss, &rep, f) == -1)
 		goto out;
 	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);
 	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", s->host,

@@ -71,7 +71,7 @@ DEFAULT_USERS = {'tester': 'secret'}
 # Stage names usable as keys of `replies` and as values of drop_at/stall_at.
 STAGES = ('greeting', 'EHLO', 'HELO', 'STARTTLS', 'AUTH', 'MAIL', 'RCPT',
           'DATA', 'DOT', 'BDAT', 'BDAT_CHUNK', 'RSET', 'QUIT', 'NOOP')
-AUTH_MECHANISMS = ('PLAIN', 'LOGIN', 'CRAM-MD5')
+AUTH_MECHANISMS = ('PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER')
 
 POLL = 0.2                     # how often blocked reads look at the stop flag
 MAX_LINE = 32 * 1024 * 1024    # longer lines are a client bug; refuse them
@@ -594,6 +594,39 @@ class Session:
         expected = self.server.users.get(user)
         ok = expected is not None and hmac.compare_digest(
             hmac.new(expected.encode(), challenge.encode(), 'md5').hexdigest(), digest.lower())
+        return user, ok
+
+    def _oauth_error(self, kind):
+        """A bad token: the error challenge (a JSON status, as Gmail and
+        Microsoft send it), then the client's answer must be what the
+        mechanism requires: an empty line (XOAUTH2) or ^A (OAUTHBEARER)."""
+        status = b'{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
+        self._send(_encode_reply('334 ' + base64.b64encode(status).decode())[1],
+                   expect='(auth)')
+        answer = self._read_command().strip()
+        self.oauth_error_answer = answer
+        want = '' if kind == 'XOAUTH2' else 'AQ=='
+        if answer != want:
+            raise _AuthAbort('501 5.5.2 Bad answer to the error challenge')
+
+    def _auth_XOAUTH2(self, initial):
+        text = self._auth_response('', initial).decode('utf-8', 'surrogateescape')
+        fields = dict(f.split('=', 1) for f in text.split('\x01') if '=' in f)
+        user, token = fields.get('user', ''), fields.get('auth', '')
+        ok = token == 'Bearer ' + self.server.users.get(user, '\0')
+        self.oauth_line_len = len(initial or '')
+        if not ok:
+            self._oauth_error('XOAUTH2')
+        return user, ok
+
+    def _auth_OAUTHBEARER(self, initial):
+        text = self._auth_response('', initial).decode('utf-8', 'surrogateescape')
+        head, _, rest = text.partition('\x01')
+        user = head.split('a=', 1)[1].rstrip(',') if 'a=' in head else ''
+        fields = dict(f.split('=', 1) for f in rest.split('\x01') if '=' in f)
+        ok = fields.get('auth', '') == 'Bearer ' + self.server.users.get(user, '\0')
+        if not ok:
+            self._oauth_error('OAUTHBEARER')
         return user, ok
 
     def cmd_MAIL(self, arg):

@@ -412,5 +412,83 @@ def a_refused_large_message_is_not_uploaded():
            'no body sent before the RCPT reply: %r' % cmds[-4:])
 
 
+
+# ------------------------------------------- AUTH is ours (issues 15, 18) --
+
+@test
+def quit_after_a_refused_auth():
+    srv = server(users={'tester': 'right'})
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, password='wrong'))
+    srv.stop()
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_eq(srv.sessions[-1].commands[-1], 'QUIT', 'QUIT before closing')
+    expect_eq(len(srv.sessions), 1, 'one connection')
+
+
+@test
+def quit_when_auth_is_not_offered():
+    srv = server(extensions=['PIPELINING', '8BITMIME'])
+    r = run(['a@example.net'], stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 69, 'not offered %r' % r)
+    expect_eq(srv.sessions[-1].commands[-1], 'QUIT', 'QUIT before closing')
+    expect(all(not c.startswith('MAIL') for c in srv.sessions[-1].commands),
+           'no MAIL without AUTH')
+
+
+@test
+def no_second_connection_when_plain_is_not_offered():
+    srv = server(extensions=['PIPELINING', 'AUTH LOGIN CRAM-MD5'])
+    r = run(['a@example.net'], stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent with LOGIN %r' % r)
+    expect_eq(len(srv.sessions), 1, 'one connection, no probe')
+    expect_eq(srv.sessions[0].auth[0], 'LOGIN', 'auto chose LOGIN')
+
+
+@test
+def cram_md5_works():
+    srv = server(extensions=['PIPELINING', 'AUTH CRAM-MD5'])
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, extra='auth cram-md5\n'))
+    srv.stop()
+    expect_eq(r.rc, 0, 'CRAM-MD5 %r' % r)
+
+
+def oauth_config(port, mech, token):
+    return account(port, password=token, extra='auth %s\n' % mech)
+
+
+@test
+def xoauth2_and_oauthbearer_with_a_good_and_a_bad_token():
+    for mech in ('xoauth2', 'oauthbearer'):
+        srv = server(extensions=['PIPELINING', 'AUTH %s' % mech.upper()],
+                     users={'tester': 'ya29.good-token'})
+        r = run(['-v', 'a@example.net'], stdin=MAIL,
+                config=oauth_config(srv.port, mech, 'ya29.good-token'))
+        expect_eq(r.rc, 0, '%s with a good token %r' % (mech, r))
+        expect_not_in('ya29.good-token', r.err, 'token hidden in -v')
+        r = run(['a@example.net'], stdin=MAIL,
+                config=oauth_config(srv.port, mech, 'ya29.expired'))
+        srv.stop()
+        expect_eq(r.rc, 77, '%s error challenge: refused, 77 %r' % (mech, r))
+        expect_in('"status":"401"', r.err, 'the decoded status reported')
+        expect_eq(srv.sessions[-1].commands[-1], 'QUIT', 'and QUIT')
+
+
+@test
+def a_token_too_long_for_the_line_goes_after_the_challenge():
+    token = 'ya29.' + 'x' * 2000
+    srv = server(extensions=['PIPELINING', 'AUTH XOAUTH2'],
+                 users={'tester': token})
+    r = run(['a@example.net'], stdin=MAIL,
+            config=oauth_config(srv.port, 'xoauth2', token))
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    auth = [c for c in srv.sessions[0].commands if c.startswith('AUTH')]
+    expect_eq(auth, ['AUTH XOAUTH2'], 'no initial response on the AUTH line')
+
+
 if __name__ == '__main__':
     main()
