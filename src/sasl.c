@@ -126,14 +126,34 @@ sasl_start(struct sasl *s, struct buf *b)
 	return r;
 }
 
+/* base64 to bytes: EVP_DecodeBlock counts the padding as zero bytes. */
+static int
+decode(const char *b64, unsigned char *out, size_t size)
+{
+	size_t n = strnlen(b64, 4096);
+	int len;
+
+	while (n > 0 && (b64[n - 1] == '\r' || b64[n - 1] == '\n' ||
+	    b64[n - 1] == ' '))
+		n--;
+	if (n % 4 != 0 || 3 * (n / 4) > size)
+		return -1;
+	if ((len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n)) < 0)
+		return -1;
+	if (n > 0 && b64[n - 1] == '=')
+		len--;
+	if (n > 1 && b64[n - 2] == '=')
+		len--;
+	return len;
+}
+
 static int
 cram_md5(const struct sasl *s, const char *challenge, struct buf *b)
 {
 	unsigned char plain[1024], mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 	struct buf raw = BUF_INIT;
-	int n = EVP_DecodeBlock(plain, (const unsigned char *)challenge,
-	    (int)strnlen(challenge, 1364));
+	int n = decode(challenge, plain, sizeof(plain));
 	unsigned int i;
 	int r;
 
@@ -194,13 +214,10 @@ sasl_decode(const char *challenge)
 
 	if (plain == NULL)
 		return NULL;
-	len = EVP_DecodeBlock(plain, (const unsigned char *)challenge, (int)n);
-	if (len <= 0) {
+	if ((len = decode(challenge, plain, n + 4)) <= 0) {
 		free(plain);
 		return NULL;
 	}
-	while (len > 0 && plain[len - 1] == '\0')
-		len--;		/* EVP_DecodeBlock pads */
 	shown = escape_dup((const char *)plain, (size_t)len);
 	free(plain);
 	return shown;
