@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Check the Postfix test server set up by tests/postfix/setup.sh.
+"""Check a private Postfix test instance (tests/servers/postfix.py).
 
 Stdlib only.  Silent and exit 0 when every check passes; otherwise prints
 one line per failed check to stderr and exits 1.  -v prints every check.
-Settings come from the PF_* environment variables (see env.sh), with the
-setup.sh defaults.  Must be able to read the Maildir (root) for the
-delivery checks; the test messages it delivers are removed afterwards.
+Settings come from the PF_* environment variables that
+`tests/servers/postfix.py start DIR` prints (and writes to DIR/env.sh);
+tests/test_postfix.py runs it against its own instance.  Must be able to
+read the Maildir (root) for the delivery checks; the test messages it
+delivers are removed afterwards.
 """
 import os
 import smtplib
@@ -21,8 +23,9 @@ SUBMISSION = int(os.environ.get("PF_SUBMISSION_PORT", "10587"))
 SMTPS = int(os.environ.get("PF_SMTPS_PORT", "10465"))
 USER = os.environ.get("PF_USER", "tester")
 PASS = os.environ.get("PF_PASS", "testpass")
-CA = os.environ.get("PF_CA", "/etc/postfix/smtpsend-test/ca.pem")
-MAILDIR = os.environ.get("PF_MAILDIR", "/home/smtptest/Maildir")
+CA = os.environ.get("PF_CA", "ca.pem")
+MAILDIR = os.environ.get("PF_MAILDIR", "Maildir")
+MIN_SIZE = int(os.environ.get("PF_MIN_SIZE", "1"))   # SIZE must be at least this
 TIMEOUT = 10
 DELIVERY_WAIT = 10.0
 EXTENSIONS = ("pipelining", "chunking", "8bitmime", "size", "dsn", "smtputf8")
@@ -87,7 +90,7 @@ def check_extensions(s, where):
     missing = [e.upper() for e in EXTENSIONS if not s.has_extn(e)]
     ensure(not missing, f"{where}: EHLO lacks {' '.join(missing)} (has {sorted(features(s))})")
     size = s.esmtp_features.get("size", "").strip()
-    ensure(size.isdigit() and int(size) >= 250_000_000, f"{where}: SIZE {size!r} < 250000000")
+    ensure(size.isdigit() and int(size) >= MIN_SIZE, f"{where}: SIZE {size!r} < {MIN_SIZE}")
 
 
 def check_rcpt_policy(s, where):
@@ -128,7 +131,7 @@ def wait_for_ports():
                 time.sleep(0.2)
 
 
-@check("ports 10025/10587/10465 listening")
+@check(f"ports {PLAIN}/{SUBMISSION}/{SMTPS} listening")
 def _ports():
     wait_for_ports()
 

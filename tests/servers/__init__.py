@@ -1,0 +1,2 @@
+"""Private instances of real mail servers (Postfix, Exim, Dovecot
+submission) for smtpsend's interoperability tests: see README."""
