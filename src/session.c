@@ -27,6 +27,7 @@
 #include "encode.h"
 #include "escape.h"
 #include "hostname.h"
+#include "idna.h"
 #include "interrupt.h"
 #include "reply.h"
 #include "sasl.h"
@@ -1154,12 +1155,14 @@ session_submit(const struct settings *s, const char *password,
 {
 	struct session ss;
 	struct message encoded;
+	struct envelope ascii;
 	const struct message *use;
 	struct txn t;
 	double t_open;
 	int r = -1;
 
 	memset(&t, 0, sizeof(t));
+	memset(&ascii, 0, sizeof(ascii));
 	memset(rep, 0, sizeof(*rep));
 	message_init(&encoded);
 	session_init(&ss, s, verbose);
@@ -1176,6 +1179,12 @@ session_submit(const struct settings *s, const char *password,
 		goto out;
 	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
 		goto out;
+	/* Without SMTPUTF8, domains go as A-labels (xn--). */
+	if (e->smtputf8 && !ss.caps.smtputf8) {
+		if (idna_envelope(e, &ascii, f) == -1)
+			goto out;
+		e = &ascii;
+	}
 	if (smtpcmd_check(e, &ss.caps, message_size(use), f) == -1)
 		goto out;
 	r = transaction(&ss, &t, e, use, rep, f);
@@ -1187,6 +1196,7 @@ out:
 		quit(&ss);
 	session_close(&ss);
 	txn_free(&t);
+	envelope_free(&ascii);
 	message_free(&encoded);
 	if (verbose)
 		print_timings(rep);

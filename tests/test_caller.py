@@ -490,5 +490,23 @@ def a_token_too_long_for_the_line_goes_after_the_challenge():
     expect_eq(auth, ['AUTH XOAUTH2'], 'no initial response on the AUTH line')
 
 
+
+@test
+def non_ascii_domain_as_its_a_label_without_smtputf8():
+    srv = server(hide='SMTPUTF8')
+    r = run(['user@b\u00fccher.example'], stdin=MAIL, config=account(srv.port))
+    expect_eq(r.rc, 0, 'an A-label needs no extension %r' % r)
+    expect_eq(srv.sessions[-1].messages[0]['rcpts'],
+              ['user@xn--bcher-kva.example'], 'IDNA 2008 A-label')
+    r = run(['j\u00fcrgen@example.org'], stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 69, 'a non-ASCII local part needs SMTPUTF8 %r' % r)
+    srv = server()
+    r = run(['user@b\u00fccher.example'], stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(srv.sessions[-1].messages[0]['rcpts'], ['user@b\u00fccher.example'],
+              'with SMTPUTF8: as written')
+
+
 if __name__ == '__main__':
     main()

@@ -1,0 +1,17 @@
+/*
+ * Non-ASCII addresses for a server without SMTPUTF8 (CONTRACT section 5):
+ * a domain needs no extension once written as its A-label (IDNA 2008,
+ * libidn2); a non-ASCII local part cannot be written in ASCII at all.
+ */
+#ifndef SMTPSEND_IDNA_H
+#define SMTPSEND_IDNA_H
+
+#include "envelope.h"
+#include "status.h"
+
+/* The envelope with every non-ASCII domain as its A-label; fails with 69
+ * for a non-ASCII local part, 65 for a domain IDNA 2008 refuses. */
+int	idna_envelope(const struct envelope *, struct envelope *ascii,
+	    struct failure *f);
+
+#endif
