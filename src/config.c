@@ -26,7 +26,7 @@ const char *config_system_path = "/etc/smtpsend.conf";
 enum vtype {
 	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
 	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM,
-	V_DEFERRED
+	V_DEFERRED, V_HOSTS
 };
 
 struct keydef {
@@ -35,7 +35,7 @@ struct keydef {
 };
 
 static const struct keydef keys[KEY_COUNT] = {
-	[K_HOST] = { "host", V_HOST },
+	[K_HOST] = { "host", V_HOSTS },
 	[K_PORT] = { "port", V_PORT },
 	[K_TLS] = { "tls", V_BOOL },
 	[K_TLS_STARTTLS] = { "tls_starttls", V_BOOL },
@@ -178,6 +178,23 @@ check_number(const char *v, long long lo, long long hi, const char *what)
 	return errstr != NULL ? what : NULL;
 }
 
+/* "a.example b.example": tried in order (CONTRACT section 5). */
+static const char *
+check_hosts(const char *v)
+{
+	char copy[1024], *w, *save;
+	int n = 0;
+
+	if (*v == '\0' || strlcpy(copy, v, sizeof(copy)) >= sizeof(copy))
+		return "must be one host name or several separated by spaces";
+	for (w = strtok_r(copy, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save), n++)
+		if (strpbrk(w, "/%@?#\\,;") != NULL || n >= HOSTS_MAX)
+			return "must be one host name or several separated by "
+			    "spaces (at most 8)";
+	return n == 0 ? "must be a host name" : NULL;
+}
+
 static const char *
 check_address(const char *v)
 {
@@ -230,6 +247,7 @@ key_check(enum key k, const char *v)
 		return syslog_facility(v) == -2 ? "must be on, off or a "
 		    "facility such as LOG_MAIL" : NULL;
 	case V_FINGERPRINT: return check_fingerprint(v);
+	case V_HOSTS:	return check_hosts(v);
 	case V_DEFERRED:
 		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
 		    "must be 0 or 75";
@@ -727,6 +745,40 @@ is_loopback(const char *host)
 	    IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+static bool
+all_loopback(const char *hosts)
+{
+	char host[256];
+	int i;
+
+	for (i = 0; settings_host_at(hosts, i, host, sizeof(host)) == 0; i++)
+		if (!is_loopback(host))
+			return false;
+	return true;
+}
+
+int
+settings_host_at(const char *hosts, int i, char *dst, size_t size)
+{
+	const char *p = hosts;
+	size_t n;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (n == 0)
+			return -1;
+		if (i-- == 0)
+			break;
+		p += n;
+	}
+	if (n >= size)
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
 /* Combinations that no single value shows wrong. */
 static int
 settings_check(const struct settings *s, struct failure *f)
@@ -742,7 +794,7 @@ settings_check(const struct settings *s, struct failure *f)
 		    "is set");
 		return -1;
 	}
-	if (s->auth != AUTH_OFF && !s->tls && (!is_loopback(s->host) ||
+	if (s->auth != AUTH_OFF && !s->tls && (!all_loopback(s->host) ||
 	    (s->proxy_host != NULL && !is_loopback(s->proxy_host)))) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "refusing to send "
 		    "credentials to %s without TLS (tls is off)", s->host);

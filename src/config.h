@@ -47,7 +47,7 @@ enum header_policy { HEADER_AUTO, HEADER_ON, HEADER_OFF };
 /* What one submission uses: typed, defaults applied, checked. */
 struct settings {
 	const char	*account;
-	const char	*host;
+	const char	*host;		/* one, or several separated by spaces */
 	unsigned	 port;
 	bool		 tls;
 	bool		 starttls;
@@ -83,6 +83,11 @@ struct settings {
 	int		 deferred_status;	/* 0, 75, or -1: by name */
 	const char	*logfile_time_format;
 };
+
+/* `host a.example b.example`: the i-th (from 0) into dst; -1 past the
+ * last. At most HOSTS_MAX. */
+#define HOSTS_MAX	8
+int	settings_host_at(const char *hosts, int i, char *dst, size_t size);
 
 /* The key's name in files, "host" for K_HOST. */
 const char *key_name(enum key);

@@ -1148,8 +1148,8 @@ session_start(struct session *ss, const char *password,
 	return 0;
 }
 
-int
-session_submit(const struct settings *s, const char *password,
+static int
+submit_to(const struct settings *s, const char *password,
     const struct envelope *e, const struct message *m, int verbose,
     struct session_report *rep, struct failure *f)
 {
@@ -1201,6 +1201,47 @@ out:
 	if (verbose)
 		print_timings(rep);
 	return r == 0 && !failed(f) ? 0 : -1;
+}
+
+/*
+ * The next host is worth a try when this one could not be reached or
+ * would not talk: never after a 5xx, a refused AUTH, or once MAIL was
+ * answered (the message may be on its way).
+ */
+static bool
+worth_next(const struct failure *f)
+{
+	if (f->stage > STAGE_TLS || interrupt_signal() != 0)
+		return false;
+	if (f->cause == CAUSE_REPLY)
+		return f->code >= 400 && f->code < 500;
+	return f->cause == CAUSE_TEMPORARY || f->cause == CAUSE_NOHOST;
+}
+
+int
+session_submit(const struct settings *s, const char *password,
+    const struct envelope *e, const struct message *m, int verbose,
+    struct session_report *rep, struct failure *f)
+{
+	struct settings one = *s;
+	char host[256];
+	int i, r = -1;
+
+	for (i = 0; settings_host_at(s->host, i, host, sizeof(host)) == 0;
+	    i++) {
+		if (i > 0 && verbose)
+			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
+			    host);
+		memset(f, 0, sizeof(*f));
+		one.host = host;
+		r = submit_to(&one, password, e, m, verbose, rep, f);
+		strlcpy(rep->host, host, sizeof(rep->host));
+		if (r == 0 || !worth_next(f))
+			break;
+	}
+	if (verbose && r == 0)
+		fprintf(stderr, "smtpsend: %s took the message\n", rep->host);
+	return r;
 }
 
 const char *
@@ -1268,17 +1309,20 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	struct settings noauth = *s;
 	struct session_report rep;
 	struct session ss;
-	char text[600];
+	char text[600], host[256];
 	int r = -1;
 
-	/* What the server is, not who we are: no credentials are sent. */
+	/* What the server is, not who we are: no credentials are sent. The
+	 * first host of a list. */
 	noauth.auth = AUTH_OFF;
+	if (settings_host_at(s->host, 0, host, sizeof(host)) == 0)
+		noauth.host = host;
 	memset(&rep, 0, sizeof(rep));
 	session_init(&ss, &noauth, verbose);
 	if (open_session(&ss, &rep, f) == -1)
 		goto out;
 	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);
-	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", s->host,
+	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", noauth.host,
 	    s->port, !s->tls ? "no TLS" : s->starttls ? "STARTTLS" :
 	    "implicit TLS", ss.greeting.code, text);
 	print_extensions(out, &ss);

@@ -29,6 +29,7 @@ struct session_report {
 	struct addrlist deferred; /* refused with 4xx when others got it;
 				   * the caller frees it */
 	char	 queued_id[64];	/* run_message: deferred, kept as this */
+	char	 host[256];	/* the host of the list that was tried last */
 };
 
 int	session_submit(const struct settings *, const char *password,

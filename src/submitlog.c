@@ -77,7 +77,7 @@ build_line(struct buf *b, const struct settings *s, const struct envelope *e,
 	char num[32];
 	size_t i;
 
-	plain(b, "host", s->host);
+	plain(b, "host", rep->host[0] != '\0' ? rep->host : s->host);
 	plain(b, "tls", rep->tls ? "on" : "off");
 	plain(b, "auth", rep->authenticated ? "on" : "off");
 	if (s->user != NULL && s->auth != AUTH_OFF)

@@ -508,5 +508,26 @@ def non_ascii_domain_as_its_a_label_without_smtputf8():
               'with SMTPUTF8: as written')
 
 
+
+@test
+def the_next_host_when_one_cannot_be_reached():
+    d = tempfile.mkdtemp()
+    srv = server()
+    cfg = account(srv.port).replace('host 127.0.0.1',
+                                    'host 127.0.0.2 127.0.0.1')
+    r = run(['-v', 'a@example.net'], stdin=MAIL,
+            config=cfg + 'logfile %s/log\n' % d)
+    expect_eq(r.rc, 0, 'the second host took it %r' % r)
+    expect_in('127.0.0.1 took the message', r.err, '-v says which')
+    expect_in('host=127.0.0.1 ', open(d + '/log').read(), 'the log too')
+    refusing = server(replies={'MAIL': '550 5.7.1 not you'})
+    cfg = account(refusing.port).replace(
+        'host 127.0.0.1', 'host 127.0.0.1 127.0.0.3')
+    r = run(['a@example.net'], stdin=MAIL, config=cfg)
+    srv.stop()
+    refusing.stop()
+    expect_eq(r.rc, 69, 'a 5xx is final, no next host %r' % r)
+
+
 if __name__ == '__main__':
     main()
