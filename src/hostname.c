@@ -1,4 +1,5 @@
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -108,8 +109,12 @@ user_home(void)
 {
 	const char *home = user_env("HOME");
 	struct passwd *pw;
+	struct stat st;
 
-	if (home != NULL && *home == '/')
+	/* A $HOME of somebody else's (www-data started by root's
+	 * start-stop-daemon keeps HOME=/root) is not this user's home. */
+	if (home != NULL && *home == '/' && stat(home, &st) == 0 &&
+	    (st.st_uid == geteuid() || geteuid() == 0))
 		return home;
 	pw = getpwuid(geteuid());
 	return pw != NULL ? pw->pw_dir : NULL;
