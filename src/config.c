@@ -538,8 +538,8 @@ check_secret_file(struct parser *p, int fd, bool system)
 	else if (p->has_eval && !system && st.st_uid != 0 &&
 	    !inside_home(p->path))
 		perr(p, "passwordeval runs a command, so it is honoured only in "
-		    "/etc/smtpsend.conf, a file owned by root, or a file in "
-		    "your home; move the file into your home%s", "");
+		    "/etc/smtpsend.conf or a file in your home; move the file "
+		    "into your home%s", "");
 }
 
 static int
@@ -634,7 +634,10 @@ load(struct config *c, const char *cfile, bool system_only, FILE *errs,
 			errors++;
 		}
 	}
-	if (errors == 0 && c->system_unreadable) {
+	/* Root's file with the credentials is not for us: only an error when
+	 * ours does not name a smarthost of its own. */
+	if (errors == 0 && c->system_unreadable && c->naccounts == 0 &&
+	    c->defaults.value[K_HOST] == NULL) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot read %s: "
 		    "Permission denied", c->files[0]);
 		return -1;

@@ -52,8 +52,8 @@ maildrop_open(struct failure *f)
 }
 
 int
-maildrop_save(const struct envelope *env, const struct message *m,
-    const struct failure *why, struct kept *k)
+maildrop_save(const char *account, const struct envelope *env,
+    const struct message *m, const struct failure *why, struct kept *k)
 {
 	struct failure check = { 0 };
 	int fd, r;
@@ -65,8 +65,8 @@ maildrop_save(const struct envelope *env, const struct message *m,
 		    MAILDROP_DIR);
 		return -1;
 	}
-	/* No account: root sends it with the system file's own. */
-	r = outbox_save_at(fd, NULL, env, NULL, 0, m, why, k->id,
+	/* Root uses the account only if the system file has one so named. */
+	r = outbox_save_at(fd, account, env, NULL, 0, m, why, k->id,
 	    sizeof(k->id));
 	if (r == -1) {
 		snprintf(k->note, sizeof(k->note), "message NOT saved in the "
@@ -207,7 +207,8 @@ maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
 int
 maildrop_remove(const char *id)
 {
-	int fd = open(MAILDROP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	/* The sticky bit lets a user remove only their own entries. */
+	int fd = open(MAILDROP_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC), r;
 
 	if (fd == -1)

@@ -24,8 +24,8 @@
 #define MAILDROP_MAX	((off_t)64 * 1024 * 1024)
 
 /* Leave a message; `k` says where, or "message NOT saved" and why. */
-int	maildrop_save(const struct envelope *, const struct message *,
-	    const struct failure *why, struct kept *k);
+int	maildrop_save(const char *account, const struct envelope *,
+	    const struct message *, const struct failure *why, struct kept *k);
 /*
  * Root: move every acceptable entry into root's outbox (open at
  * outbox_fd), rewritten for an account of the system file `sys`; the rest

@@ -530,8 +530,11 @@ read_entry_header(int fd, struct outbox_entry *x, struct layout *l)
 		if (header_field(x, l, line, colon + 2) == -1)
 			goto out;
 	}
-	if ((off_t)l->header_bytes > l->size || x->env.sender == NULL ||
-	    x->env.rcpts.n == 0)
+	/* Only a message kept for a person may lack its envelope (the
+	 * arguments were bad, or the configuration broken). */
+	if ((off_t)l->header_bytes > l->size ||
+	    (x->state != OUTBOX_PERMANENT && (x->env.sender == NULL ||
+	    x->env.rcpts.n == 0)))
 		goto out;
 	/* Not stored: derived from the addresses, as when first sent. */
 	x->env.smtputf8 = x->env.sender != NULL &&
@@ -744,7 +747,8 @@ list_entry(FILE *out, const struct outbox_entry *x, off_t size)
 	arrival(when, sizeof(when), x->created);
 	fprintf(out, "%s%c %8lld %s  %s\n", x->id,
 	    x->state == OUTBOX_PERMANENT ? '!' : ' ', (long long)size, when,
-	    *x->env.sender != '\0' ? x->env.sender : "MAILER-DAEMON");
+	    x->env.sender == NULL ? "(no envelope)" : *x->env.sender != '\0' ?
+	    x->env.sender : "MAILER-DAEMON");
 	if (x->state == OUTBOX_PERMANENT)
 		fprintf(out, "(permanent, %d attempt%s, kept until removed",
 		    x->attempts, x->attempts == 1 ? "" : "s");

@@ -147,8 +147,8 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 		p->left++;
 		return;
 	}
-	if (!selected(p->o, &x))
-		;
+	if (!selected(p->o, &x) || x.env.sender == NULL)
+		;	/* not chosen, or kept without an envelope: a person's */
 	else if (p->o->due && time(NULL) < outbox_next_try(&x))
 		p->left++;
 	else if (retry(p, &x))
@@ -182,14 +182,21 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 
 /* Root: what users left in the maildrop joins root's outbox first, with
  * the system file's accounts only. */
+/* A maildrop that cannot be used is reported; root's own outbox still
+ * goes out. */
 static void
-pickup(int dirfd, int *left, struct failure *f)
+pickup(int dirfd, int *left)
 {
+	struct failure f = { 0 };
 	struct config sys;
 
-	if (config_load_system(&sys, stderr, f) == 0)
-		maildrop_pickup(&sys, dirfd, left, f);
+	if (config_load_system(&sys, stderr, &f) == 0)
+		maildrop_pickup(&sys, dirfd, left, &f);
 	config_free(&sys);
+	if (failed(&f)) {
+		fprintf(stderr, "smtpsend: %s\n", f.text);
+		(*left)++;
+	}
 }
 
 /* The user's outbox; as root, also the maildrop. */
@@ -203,7 +210,7 @@ run_outbox(const struct config *c, const struct options *o, const char *dir,
 	if (geteuid() == 0 && o->config_file == NULL) {
 		/* Root's outbox is made here if the maildrop needs it. */
 		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
-			pickup(dirfd, left, f);
+			pickup(dirfd, left);
 			close(dirfd);
 		}
 	}
@@ -255,8 +262,14 @@ queue_list(const struct options *o, struct failure *f)
 	    (fds[n] = outbox_open_checked(dir, f)) != -1)
 		n++;
 	/* Root also sees what waits in the maildrop. */
-	if (!failed(f) && geteuid() == 0 && (fds[n] = maildrop_open(f)) != -1)
-		n++;
+	if (!failed(f) && geteuid() == 0) {
+		struct failure md = { 0 };
+
+		if ((fds[n] = maildrop_open(&md)) != -1)
+			n++;
+		else if (failed(&md))
+			fprintf(stderr, "smtpsend: %s\n", md.text);
+	}
 	r = failed(f) ? -1 : outbox_list_at(fds, n, stdout, f);
 	while (n > 0)
 		close(fds[--n]);

@@ -124,8 +124,10 @@ drop(struct job *j, const struct options *o, const struct failure *f,
 	struct envelope raw;
 	int r;
 
+	const char *account = j->set_ok ? j->set.account : o->account;
+
 	if (j->env_ok)
-		return maildrop_save(&j->env, &j->msg, f, k);
+		return maildrop_save(account, &j->env, &j->msg, f, k);
 	if (envelope_collect_raw(&raw, o, &j->msg, j->hint,
 	    &(struct failure){ 0 }) == -1) {
 		envelope_free(&raw);
@@ -133,7 +135,7 @@ drop(struct job *j, const struct options *o, const struct failure *f,
 		    "recipients are not valid");
 		return -1;
 	}
-	r = maildrop_save(&raw, &j->msg, f, k);
+	r = maildrop_save(account, &raw, &j->msg, f, k);
 	envelope_free(&raw);
 	return r;
 }

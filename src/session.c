@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,16 +495,92 @@ perform_stage(const struct session *ss)
 	return ss->stage;
 }
 
+/* The fix for the classic TLS mistakes (CONTRACT section 9). */
+static const char *
+tls_hint(const struct session *ss, char *dst, size_t size)
+{
+	const char *why = ss->errbuf;
+	char seen[100];
+
+	if (ss->s->fingerprint != NULL && tlspin_seen(seen, sizeof(seen)) == 0 &&
+	    strcasecmp(seen, ss->s->fingerprint) != 0)
+		snprintf(dst, size, "; the server's certificate has SHA-256 "
+		    "fingerprint %s, not the tls_fingerprint %s (if its "
+		    "certificate changed, set the new one)", seen,
+		    ss->s->fingerprint);
+	else if (strstr(why, "wrong version number") != NULL && ss->s->tls &&
+	    !ss->s->starttls)
+		snprintf(dst, size, "; the server did not answer TLS: a "
+		    "STARTTLS port such as 587? set tls_starttls on");
+	else if (strstr(why, "self-signed") != NULL ||
+	    strstr(why, "unable to get local issuer") != NULL)
+		snprintf(dst, size, "; the certificate is not trusted: see it "
+		    "with smtpsend --serverinfo --tls-certcheck=off and set "
+		    "tls_fingerprint (or tls_trust_file)");
+	else
+		*dst = '\0';
+	return dst;
+}
+
 static void
 tls_failure(struct session *ss, CURLcode rc, struct failure *f)
 {
+	char hint[400];
+
 	if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
 		fail(f, STAGE_TLS, CAUSE_CONFIG, 0, "TLS setup failed: %s",
 		    curl_why(ss, rc));
 		return;
 	}
 	fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, nothing "
-	    "was sent: %s", ss->s->host, curl_why(ss, rc));
+	    "was sent: %s%s", ss->s->host, curl_why(ss, rc),
+	    tls_hint(ss, hint, sizeof(hint)));
+}
+
+/* Connection errors in the system's own words: "Connection refused". */
+static void
+connect_failure(struct session *ss, CURLcode rc, struct failure *f)
+{
+	long os = 0;
+	double connected = 0;
+
+	curl_easy_getinfo(ss->curl, CURLINFO_OS_ERRNO, &os);
+	curl_easy_getinfo(ss->curl, CURLINFO_CONNECT_TIME, &connected);
+	if (rc == CURLE_OPERATION_TIMEDOUT && connected > 0 &&
+	    ss->stage == STAGE_NONE)
+		fail(f, STAGE_GREETING, CAUSE_TEMPORARY, 0, "%s:%u accepted the "
+		    "connection but sent no greeting%s", ss->s->host,
+		    ss->s->port, ss->s->tls && ss->s->starttls ? ": an "
+		    "implicit-TLS port such as 465? set tls_starttls off" : "");
+	else if (rc == CURLE_COULDNT_CONNECT && os != 0)
+		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot connect to "
+		    "%s port %u: %s", ss->s->host, ss->s->port,
+		    strerror((int)os));
+	else
+		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "
+		    "failed: %s", stage_name(perform_stage(ss)), ss->s->host,
+		    ss->s->port, curl_why(ss, rc));
+}
+
+/* A name that does not exist (68), or a resolver that failed now (75). */
+static void
+resolve_failure(struct session *ss, struct failure *f)
+{
+	struct addrinfo hints, *ai = NULL;
+	int e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	e = getaddrinfo(ss->s->host, NULL, &hints, &ai);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (e == EAI_AGAIN || e == EAI_FAIL || e == 0)
+		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot resolve %s: "
+		    "temporary DNS failure", ss->s->host);
+	else
+		fail(f, STAGE_CONNECT, CAUSE_NOHOST, 0, "cannot resolve %s: %s",
+		    ss->s->host, e == EAI_NONAME || e == EAI_NODATA ?
+		    "no such host" : gai_strerror(e));
 }
 
 static void
@@ -559,9 +636,15 @@ perform_failure(struct session *ss, CURLcode rc, struct failure *f)
 	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
+		resolve_failure(ss, f);
+		break;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		fail(f, STAGE_CONNECT, CAUSE_NOHOST, 0, "cannot resolve %s: %s",
-		    ss->s->host, curl_why(ss, rc));
+		    ss->s->proxy_host, curl_why(ss, rc));
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+		connect_failure(ss, rc, f);
 		break;
 	case CURLE_USE_SSL_FAILED:
 		if (ss->stage == STAGE_STARTTLS)

@@ -12,8 +12,10 @@
 
 #include "tlspin.h"
 
-/* One session per process: the pin lives here for the callback. */
-static unsigned char pin[32];
+/* One session per process: the pin lives here for the callback, and what
+ * the server showed instead, for the error message. */
+static unsigned char pin[32], seen[32];
+static int have_seen;
 
 static int
 parse_pin(const char *fp)
@@ -46,8 +48,13 @@ verify_leaf(int preverify_ok, X509_STORE_CTX *x)
 	if (X509_STORE_CTX_get_error_depth(x) != 0)
 		return 1;
 	cert = X509_STORE_CTX_get_current_cert(x);
-	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1 ||
-	    n != sizeof(pin) || memcmp(md, pin, sizeof(pin)) != 0) {
+	if (cert != NULL && X509_digest(cert, EVP_sha256(), md, &n) == 1 &&
+	    n == sizeof(seen)) {
+		memcpy(seen, md, sizeof(seen));
+		have_seen = 1;
+	}
+	if (cert == NULL || n != sizeof(pin) ||
+	    memcmp(md, pin, sizeof(pin)) != 0) {
 		X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
@@ -159,4 +166,17 @@ void *
 tls_captured(void)
 {
 	return (void *)captured;
+}
+
+int
+tlspin_seen(char *dst, size_t size)
+{
+	size_t i;
+
+	if (!have_seen || size < 96)
+		return -1;
+	for (i = 0; i < sizeof(seen); i++)
+		snprintf(dst + 3 * i, 4, "%02X%s", seen[i],
+		    i + 1 < sizeof(seen) ? ":" : "");
+	return 0;
 }

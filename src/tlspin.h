@@ -5,8 +5,13 @@
 #ifndef SMTPSEND_TLSPIN_H
 #define SMTPSEND_TLSPIN_H
 
+#include <stddef.h>
+
 /* Install the check on an OpenSSL SSL_CTX; 0, or -1 for a bad pin. */
 int	tlspin_install(void *ssl_ctx, const char *fingerprint);
+/* The fingerprint the server showed when the pin did not match, in the
+ * same format (95 characters and a NUL); -1 when none was seen. */
+int	tlspin_seen(char *dst, size_t size);
 
 #endif
 
