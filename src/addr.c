@@ -343,6 +343,8 @@ starts_group(const char *p)
 			depth--;
 		else if (quoted || depth > 0)
 			continue;
+		else if (*p == '[' && strchr(p, ']') != NULL)
+			p = strchr(p, ']');	/* [IPv6:2001:db8::1] */
 		else if (*p == ',' || *p == '<')
 			return false;
 		else if (!quoted && *p == ':')

@@ -102,10 +102,15 @@ lookup(const struct aliases *a, const char *name)
 	return NULL;
 }
 
-/* The names being expanded, outermost first: a loop ends at a repeat. */
+/* The names being expanded, outermost first: a loop ends at a repeat.
+ * `steps` bounds the whole walk: a fan-out (a: b, b, b, b ...) would
+ * otherwise take exponential time. */
+#define ALIAS_STEPS_MAX	10000
+
 struct path {
 	const char	*names[ALIAS_DEPTH_MAX];
 	int		 depth;
+	int		 steps;
 };
 
 static bool
@@ -125,7 +130,7 @@ expand(const struct aliases *a, const char *name, struct addrlist *out,
 {
 	struct addrlist l = { NULL, 0 };
 	const char *value = NULL;
-	char why[160];
+	char why[160] = "";
 	size_t i;
 	int r = -1;
 
@@ -134,11 +139,24 @@ expand(const struct aliases *a, const char *name, struct addrlist *out,
 		if (value == NULL && use_default)
 			value = lookup(a, "default");
 	}
-	if (value == NULL || p->depth >= ALIAS_DEPTH_MAX)
+	if (++p->steps > ALIAS_STEPS_MAX) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "aliases: %s expands to "
+		    "too many names", name);
+		return -1;
+	}
+	if (value == NULL || p->depth >= ALIAS_DEPTH_MAX) {
+		/* What the table gives is checked as an argument would be. */
+		if (addr_check(name, why, sizeof(why)) == -1) {
+			fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "aliases: '%s': %s",
+			    name, why);
+			return -1;
+		}
 		return addrlist_add_unique(out, name) == -1 ? -1 : 0;
-	if (addrlist_parse(&l, value, why, sizeof(why)) == -1) {
+	}
+	if (addrlist_parse(&l, value, why, sizeof(why)) == -1 || l.n == 0) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "aliases: %s: %s", name,
-		    why);
+		    l.n == 0 && why[0] == '\0' ? "stands for no address" : why);
+		addrlist_free(&l);
 		return -1;
 	}
 	p->names[p->depth++] = name;
@@ -157,7 +175,7 @@ int
 aliases_expand(const struct aliases *a, const char *name,
     struct addrlist *out, struct failure *f)
 {
-	struct path p = { { NULL }, 0 };
+	struct path p = { { NULL }, 0, 0 };
 
 	return expand(a, name, out, &p, true, f);
 }

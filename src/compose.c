@@ -51,21 +51,48 @@ buf_put(void *arg, const char *p, size_t n)
 	return buf_add(arg, p, n);
 }
 
+/*
+ * RFC 2047: encoded words of at most 75 characters, each holding whole
+ * UTF-8 characters, separated by CRLF SPACE (a fold, so a long subject
+ * stays decodable).
+ */
+#define WORD_TEXT_MAX	45	/* bytes: base64 of 45 is 60, +12 = 72 */
+
+static int
+one_word(struct buf *b, const char *p, size_t n)
+{
+	struct b64 e;
+
+	if (buf_addstr(b, "=?UTF-8?B?") == -1)
+		return -1;
+	b64_init(&e, buf_put, b);
+	e.line = 0;
+	if (b64_feed(&e, p, n) == -1 || b64_finish(&e) == -1)
+		return -1;
+	return buf_addstr(b, "?=");
+}
+
 char *
 compose_encoded_word(const char *text)
 {
 	struct buf b = BUF_INIT;
-	struct b64 e;
+	size_t len = strlen(text), n;
 
-	if (!has_8bit(text, strlen(text)))
+	if (!has_8bit(text, len))
 		return strdup(text);
-	buf_addstr(&b, "=?UTF-8?B?");
-	b64_init(&e, buf_put, &b);
-	e.line = 0;
-	if (b64_feed(&e, text, strlen(text)) == -1 || b64_finish(&e) == -1 ||
-	    buf_addstr(&b, "?=") == -1) {
-		buf_free(&b);
-		return NULL;
+	while (len > 0) {
+		n = len < WORD_TEXT_MAX ? len : WORD_TEXT_MAX;
+		/* Never cut a character: back up to a lead byte. */
+		while (n < len && n > 1 && ((unsigned char)text[n] & 0xc0) ==
+		    0x80)
+			n--;
+		if ((b.len > 0 && buf_addstr(&b, "\r\n ") == -1) ||
+		    one_word(&b, text, n) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+		text += n;
+		len -= n;
 	}
 	return b.data;
 }
@@ -157,7 +184,8 @@ text_add(struct text *t, const char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)p[i] >= 0x80)
+		/* A NUL goes quoted-printable (=00), losslessly. */
+		if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
 			t->eight_bit = true;
 		t->col = p[i] == '\n' ? 0 : t->col + 1;
 		if (t->col > t->longest)
@@ -234,6 +262,34 @@ put_list(struct out *o, const char *name, const struct strlist *l)
 }
 
 /* --header and --subject: one line each, a real field name. */
+/* Fields compose writes itself: a --header must not give them twice. */
+static bool
+composed_field(const char *h, size_t n)
+{
+	static const char *const own[] = { "To", "Cc", "Bcc", "Subject",
+	    "MIME-Version", "Content-Type", "Content-Transfer-Encoding", NULL };
+	const char *const *w;
+
+	for (w = own; *w != NULL; w++)
+		if (strlen(*w) == n && strncasecmp(h, *w, n) == 0)
+			return true;
+	return false;
+}
+
+static int
+check_list(const struct strlist *l, const char *what, struct failure *f)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (has_control(l->v[i], strlen(l->v[i]))) {
+			fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "%s holds a control "
+			    "character", what);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 check_fields(const struct options *o, struct failure *f)
 {
@@ -245,13 +301,26 @@ check_fields(const struct options *o, struct failure *f)
 		    "control character");
 		return -1;
 	}
+	/* An address with a line break would become a header field. */
+	if (check_list(&o->to, "--to", f) == -1 ||
+	    check_list(&o->cc, "--cc", f) == -1 ||
+	    check_list(&o->bcc, "--bcc", f) == -1)
+		return -1;
 	for (i = 0; i < o->header.n; i++) {
 		h = o->header.v[i];
 		for (p = h; *p > ' ' && *p < 0x7f && *p != ':'; p++)
 			;
-		if (p == h || *p != ':' || has_control(h, strlen(h))) {
+		if (p == h || *p != ':' || has_control(h, strlen(h)) ||
+		    p - h > 76) {
 			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--header needs "
-			    "'Name: value' on one line");
+			    "'Name: value' on one line, the name at most 76 "
+			    "characters");
+			return -1;
+		}
+		if (composed_field(h, (size_t)(p - h))) {
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--header %.*s: "
+			    "compose writes that field; use its own option",
+			    (int)(p - h), h);
 			return -1;
 		}
 	}

@@ -14,11 +14,9 @@ static int
 bad_address(struct failure *f, const char *what, const char *value,
     const char *why)
 {
-	char shown[300];
-
-	escape_line(shown, sizeof(shown), value, strlen(value));
-	fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "invalid %s '%s': %s", what,
-	    shown, why);
+	/* fail() escapes the whole line: the value is not escaped twice. */
+	fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "invalid %s '%.300s': %s", what,
+	    value, why);
 	return -1;
 }
 
@@ -291,13 +289,10 @@ qualify(char **spec, const struct settings *s, struct failure *f)
 	if (!is_local(*spec))
 		return 0;
 	if ((dom = mail_domain(s->maildomain, s->from)) == NULL) {
-		char shown[300];
-
-		escape_line(shown, sizeof(shown), *spec, strlen(*spec));
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot qualify the local "
-		    "name '%s': this host's name has no dot and there is no "
+		    "name '%.300s': this host's name has no dot and there is no "
 		    "/etc/mailname; set maildomain in the configuration "
-		    "(a smarthost refuses unqualified addresses)", shown);
+		    "(a smarthost refuses unqualified addresses)", *spec);
 		return -1;
 	}
 	if ((local = local_part(*spec)) == NULL ||

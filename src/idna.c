@@ -30,16 +30,13 @@ ascii_address(const char *spec, char **out)
 static int
 refused(struct failure *f, const char *spec, int why)
 {
-	char shown[300];
-
-	escape_line(shown, sizeof(shown), spec, strlen(spec));
 	if (why == -1)
-		fail(f, STAGE_MAIL, CAUSE_UNAVAILABLE, 0, "the address '%s' has "
-		    "a non-ASCII local part, which needs SMTPUTF8; the server "
-		    "does not offer it", shown);
+		fail(f, STAGE_MAIL, CAUSE_UNAVAILABLE, 0, "the address '%.300s' "
+		    "has a non-ASCII local part, which needs SMTPUTF8; the server "
+		    "does not offer it", spec);
 	else
-		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the domain of '%s' is not "
-		    "a valid internationalized domain name", shown);
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the domain of '%.300s' is "
+		    "not a valid internationalized domain name", spec);
 	return -1;
 }
 

@@ -1,6 +1,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -427,12 +428,30 @@ set_word(char **dst, const char *v)
 	return set_str(dst, v);
 }
 
+/* RFC 3461 xtext: printable ASCII but '+' and '=', or +XX. */
+static bool
+is_xtext(const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '+') {
+			if (!isxdigit((unsigned char)v[1]) ||
+			    !isxdigit((unsigned char)v[2]))
+				return false;
+			v += 2;
+		} else if (*v < '!' || *v > '~' || *v == '=')
+			return false;
+	}
+	return true;
+}
+
 static int
 text_field(struct outbox_entry *x, const char *k, const char *v)
 {
 	if (strcmp(k, "state") == 0)
 		return set_state(x, v);
 	if (strcmp(k, "error") == 0) {
+		if (has_control(v, strlen(v)))
+			return -1;	/* it is shown on terminals */
 		strlcpy(x->error, v, sizeof(x->error));
 		return 0;
 	}
@@ -452,7 +471,7 @@ text_field(struct outbox_entry *x, const char *k, const char *v)
 	if (strcmp(k, "ret") == 0)
 		x->env.ret = strcmp(v, "FULL") == 0 ? "FULL" : "HDRS";
 	else if (strcmp(k, "envid") == 0)
-		return set_word(&x->env.envid, v);
+		return is_xtext(v) ? set_word(&x->env.envid, v) : -1;
 	else if (strcmp(k, "body-8bitmime") == 0)
 		x->env.body_8bitmime = strcmp(v, "yes") == 0;
 	else if (strcmp(k, "eight-bit") == 0)
@@ -549,15 +568,53 @@ out:
 	return r;
 }
 
+/*
+ * The body as stored must be what the reader would have made: CRLF only,
+ * no NUL. Its facts (8-bit, the longest line) are measured, never taken
+ * from the entry: they decide the re-encoding.
+ */
+static int
+scan_body(int fd, off_t off, off_t size, bool *eight_bit, size_t *longest)
+{
+	unsigned char chunk[65536];
+	size_t line = 0, i;
+	bool cr = false;
+	ssize_t n;
+
+	while (size > 0) {
+		n = pread(fd, chunk, size < (off_t)sizeof(chunk) ? (size_t)size :
+		    sizeof(chunk), off);
+		if (n <= 0)
+			return -1;
+		for (i = 0; i < (size_t)n; i++) {
+			unsigned char c = chunk[i];
+
+			if (c == '\0' || (cr && c != '\n') || (!cr && c == '\n'))
+				return -1;
+			cr = c == '\r';
+			if (c == '\n') {
+				if (line - 1 > *longest)
+					*longest = line - 1;
+				line = 0;
+				continue;
+			}
+			line++;
+			*eight_bit |= c >= 0x80;
+		}
+		off += n;
+		size -= n;
+	}
+	return cr || line > 0 ? -1 : 0;		/* ends in CRLF */
+}
+
 /* The message: its header block through the reader, the body in place. */
 static int
 read_entry_message(int fd, struct outbox_entry *x, const struct layout *l,
     struct failure *f)
 {
+	off_t body = l->start + (off_t)l->header_bytes;
 	struct reader r;
 	char *head;
-	bool eight_bit = x->msg.eight_bit;
-	size_t longest = x->msg.longest_line;
 	int rc = -1;
 
 	if ((head = malloc(l->header_bytes + 1)) == NULL ||
@@ -570,15 +627,22 @@ read_entry_message(int fd, struct outbox_entry *x, const struct layout *l,
 	}
 	r.keep_from_line = true;
 	r.header_max = SIZE_MAX;	/* saved whole: no limit applies */
+	/* A header block with a line that is no field made a body: the
+	 * entry is not one we wrote. */
 	if (reader_feed(&r, head, l->header_bytes, f) == 0 &&
-	    reader_finish(&r, f) == 0 &&
-	    spool_attach(&x->msg.body, fd, l->start +
-	    (off_t)l->header_bytes, l->size - (off_t)l->header_bytes) == 0)
-		rc = 0;
+	    reader_finish(&r, f) == 0 && x->msg.body.size == 0 &&
+	    scan_body(fd, body, l->size - (off_t)l->header_bytes,
+	    &x->msg.eight_bit, &x->msg.longest_line) == 0) {
+		spool_free(&x->msg.body);
+		rc = spool_attach(&x->msg.body, fd, body, l->size -
+		    (off_t)l->header_bytes);
+	}
 	reader_free(&r);
 	free(head);
-	x->msg.eight_bit = eight_bit;
-	x->msg.longest_line = longest;
+	if (rc == -1 && !failed(f))
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "outbox entry %s is "
+		    "damaged (its message is not as smtpsend writes it); it is "
+		    "left for you to look at", x->id);
 	return rc;
 }
 

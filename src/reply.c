@@ -154,7 +154,9 @@ caps_line(struct caps *c, const char *line, size_t len)
 		c->size_max = isdigit((unsigned char)*arg) ?
 		    strtoull(arg, NULL, 10) : 0;
 	} else if (keyword(line, len, "LIMITS", &arg))
-		c->rcptmax = limits_rcptmax(arg, len - (size_t)(arg - line));
+		/* Without an argument `arg` is not inside the line. */
+		c->rcptmax = *arg != '\0' ? limits_rcptmax(arg, len -
+		    (size_t)(arg - line)) : 0;
 	else if (keyword(line, len, "AUTH", &arg) && *arg != '\0') {
 		size_t n = len - (size_t)(arg - line);
 

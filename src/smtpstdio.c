@@ -329,7 +329,9 @@ read_data(struct conv *c, int fd, struct data_faults *df, struct failure *f)
 
 	while (read_line(c, &l, DATA_LINE_MAX) && l.end != END_EOF) {
 		t = l.text.data ? l.text.data : "";
-		if (l.end == END_CRLF && strcmp(t, ".") == 0) {
+		/* The length, not strcmp: ".\0" is not the end of data. */
+		if (l.end == END_CRLF && l.text.len == 1 && t[0] == '.' &&
+		    !l.nul) {
 			r = 0;
 			break;
 		}

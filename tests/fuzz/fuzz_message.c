@@ -24,7 +24,8 @@
  *                     tests/unit/test_message.c specifies: every CR* LF a
  *                     CRLF, any other CR a space, a lone "." ends the input
  *                     unless -i, a leading "From " line dropped, headers
- *                     until a blank line or a line that is not a field,
+ *                     until a blank line or a line that is not a field
+ *                     (a name, white space allowed before its colon),
  *                     the separator added when a body follows headers
  *   message-facts     message_size() is the output's size; eight_bit is set
  *                     when the output has a byte >= 0x80; longest_line is at
@@ -94,18 +95,27 @@ model_add(struct model *md, const char *p, size_t len)
 	FUZZ_ASSERT(buf_add(&md->norm, p, len) == 0);
 }
 
+/* A field name: printable, no colon, then a colon; white space may come
+ * between the name and the colon (RFC 5322 4.5.3, obsolete syntax: "Bcc :",
+ * read as a field since 6cfa605). */
 FUZZ_NOCOV static size_t
 field_name_len(const char *s, size_t len)
 {
-	size_t i;
+	size_t i, name = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == ':')
-			return i;
-		if (c <= ' ' || c > '~')
+			return name > 0 ? i : 0;
+		if (c == ' ' || c == '\t') {
+			if (name == 0)
+				return 0;
+			continue;
+		}
+		if (c <= ' ' || c > '~' || name < i)
 			return 0;
+		name = i + 1;
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
 #   tests/fuzz/run.sh repro NAME FILE...           run inputs once, show the report
 #   FUZZ_SECONDS=5 tests/fuzz/run.sh               quick mode, for CI
 #
-# NAME is addr, reply, message, config or args. Binaries go to build/fuzz/,
+# NAME is addr, reply, message, config, args, aliases, outbox, compose or
+# bs. Binaries go to build/fuzz/,
 # the growing corpus to build/fuzz/corpus/NAME/ (seeded from
 # tests/fuzz/corpus/NAME/, which is never written), crashes to
 # build/fuzz/crashes/, logs to build/fuzz/logs/.
@@ -14,7 +15,11 @@
 #   FUZZ_SECONDS   seconds per harness (default 60)
 #   FUZZ_JOBS      harnesses run at once (default: the number of CPUs)
 #   CC             clang with libFuzzer (default clang)
-#   SMTPSEND_FUZZ_KNOWN  invariants to tolerate, see tests/fuzz/fuzz_common.h
+#   SMTPSEND_FUZZ_KNOWN  invariants to tolerate, see tests/fuzz/fuzz_common.h,
+#                  and leaks, see tests/fuzz/known-leaks.supp; @FILE reads
+#                  the names from FILE (@tests/fuzz/known: those reported)
+#   SMTPSEND_FUZZ_BS_CONNECT=1  bs: relay to a refusing loopback port
+#                  (default: fail before any connection, see fuzz_bs.c)
 #   SMTPSEND_FUZZ_AMPLIFY=1  message: also inputs past the spool's memory
 #                  (slow; best in a run of its own, see fuzz_message.c)
 #
@@ -29,7 +34,7 @@ CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-ALL="addr reply message config args"
+ALL="addr reply message config args aliases outbox compose bs"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer $SAN -std=c11 -D_GNU_SOURCE \
@@ -42,9 +47,19 @@ max_len() {
 	esac
 }
 
+# The libraries src/ links with: the Makefile's PKGS line, so a new one
+# (libidn2) needs no change here.
+pkgs() {
+	p=$(sed -n 's/^PKGS[[:space:]]*=[[:space:]]*//p' "$root/Makefile" 2>/dev/null |
+	    head -1)
+	echo "${p:-libcurl libbsd-overlay openssl}"
+}
+
 build() {
-	pkg=$(pkg-config --cflags libcurl libbsd-overlay openssl) || exit 2
-	libs=$(pkg-config --libs libcurl libbsd-overlay openssl) || exit 2
+	# shellcheck disable=SC2046
+	pkg=$(pkg-config --cflags $(pkgs)) || exit 2
+	# shellcheck disable=SC2046
+	libs=$(pkg-config --libs $(pkgs)) || exit 2
 	mkdir -p "$out/obj" "$out/harness"
 	# Sources come and go: drop objects whose source is gone.
 	for obj in "$out"/obj/*.o; do
@@ -73,6 +88,21 @@ build() {
 		$CC $CFLAGS_FUZZ -fsanitize=fuzzer -o "$out/fuzz_$name" \
 		    "$out/harness/fuzz_$name.o" "$out"/obj/*.o $libs || exit 2
 	done
+}
+
+# LeakSanitizer suppressions for the known leaks named in
+# SMTPSEND_FUZZ_KNOWN (tests/fuzz/known-leaks.supp: NAME, suppression).
+lsan_known() {
+	supp="$out/lsan-known.supp"
+	: >"$supp"
+	for known in $(echo "${SMTPSEND_FUZZ_KNOWN:-}" | tr ',' ' '); do
+		awk -v n="$known" '$1 == n { print $2 }' \
+		    "$here/known-leaks.supp" >>"$supp"
+	done
+	if [ -s "$supp" ]; then
+		LSAN_OPTIONS="suppressions=$supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+		export LSAN_OPTIONS
+	fi
 }
 
 # One harness for FUZZ_SECONDS; its log in build/fuzz/logs/NAME.log.
@@ -129,6 +159,22 @@ run() {
 	return $failed
 }
 
+# SMTPSEND_FUZZ_KNOWN=@FILE: the names in FILE (relative to the top of the
+# tree or absolute; one a line, '#' starts a comment), e.g. @tests/fuzz/known.
+case "${SMTPSEND_FUZZ_KNOWN:-}" in
+@*)
+	kfile=${SMTPSEND_FUZZ_KNOWN#@}
+	case "$kfile" in /*) ;; *) kfile="$root/$kfile" ;; esac
+	[ -f "$kfile" ] || { echo "no file $kfile" >&2; exit 2; }
+	SMTPSEND_FUZZ_KNOWN=$(sed 's/#.*//' "$kfile" | tr -s ' \t\n' '\n' |
+	    grep -v '^$' | paste -sd, -)
+	export SMTPSEND_FUZZ_KNOWN
+	;;
+esac
+# Once, before any harness starts (they run at once).
+mkdir -p "$out"
+lsan_known
+
 cmd=${1:-all}
 case "$cmd" in
 build|run|all) shift 2>/dev/null || true ;;
@@ -136,9 +182,9 @@ repro)
 	[ $# -ge 3 ] || { echo "usage: $0 repro NAME FILE..." >&2; exit 2; }
 	name=$2; shift 2
 	build "$name"
-	mkdir -p "$out/crashes"
-	exec "$out/fuzz_$name" -runs=1 -artifact_prefix="$out/crashes/$name-" \
-	    "$@"
+	mkdir -p "$out/crashes" "$out/tmp"
+	TMPDIR="$out/tmp" exec "$out/fuzz_$name" -runs=1 \
+	    -artifact_prefix="$out/crashes/$name-" "$@"
 	;;
 *) cmd=all ;;
 esac

@@ -22,6 +22,7 @@ static const struct addr_case cases[] = {
 	{ "you example.org", NULL, NULL },
 	{ "Joe Doe joe@example.com", NULL, NULL },
 	{ "john . doe @ example.org", "john.doe@example.org", NULL },
+	{ "u@[IPv6:2001:db8::1]", "u@[IPv6:2001:db8::1]", NULL },
 	{ "\"a,b\"@x", "\"a,b\"@x", NULL },
 	{ "\"john doe\"@example.com, x@y", "\"john doe\"@example.com|x@y",
 	    NULL },
