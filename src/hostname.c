@@ -141,6 +141,7 @@ host_local_literal(const char *host, unsigned port, char *dst, size_t size)
 	int fd, r = -1;
 
 	memset(&hints, 0, sizeof(hints));
+	memset(&ss, 0, sizeof(ss));
 	hints.ai_socktype = SOCK_DGRAM;
 	snprintf(service, sizeof(service), "%u", port);
 	if (getaddrinfo(host, service, &hints, &ai) != 0)

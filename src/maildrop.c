@@ -164,7 +164,7 @@ pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
 		outbox_entry_free(&x);
 		return -1;
 	}
-	if (failed(&why)) {
+	if (failed(&why) || account == NULL) {
 		set_aside(fd, id, &why);
 		if (r == 0)
 			outbox_entry_free(&x);

@@ -149,9 +149,9 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 	}
 	if (!selected(p->o, &x) || x.env.sender == NULL)
 		;	/* not chosen, or kept without an envelope: a person's */
-	else if (p->o->due && time(NULL) < outbox_next_try(&x))
-		p->left++;
-	else if (retry(p, &x))
+	/* Not due yet (with --due), or tried and failed again. */
+	else if ((p->o->due && time(NULL) < outbox_next_try(&x)) ||
+	    retry(p, &x))
 		p->left++;
 	outbox_entry_free(&x);
 }
