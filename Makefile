@@ -6,7 +6,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
 
-PKGS	 = libcurl libbsd-overlay openssl libidn2
+PKGS	 = libcurl libbsd-overlay openssl libidn2 json-c
 # Ours come after the user's CFLAGS so that no CFLAGS turns them off.
 WARN	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \

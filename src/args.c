@@ -14,6 +14,7 @@ const char usage_text[] =
 "       smtpsend --serverinfo [-a account] [long options]\n"
 "       smtpsend -bp | -bs | -q [-qI id | -qR rcpt | -qS sender] [--due]\n"
 "       smtpsend --remove id ...\n"
+"       smtpsend --authorize [-a account]\n"
 "       smtpsend --help | --version\n"
 "\n"
 "  -t               also take recipients from To, Cc and Bcc (Bcc removed)\n"
@@ -33,6 +34,7 @@ const char usage_text[] =
 "  -qI/-qR/-qS STR  only entries whose id, recipient or sender has STR\n"
 "  --due            with -q: only entries whose retry time has come\n"
 "  --remove ID...   delete outbox entries (smtpsend -bp shows the ids)\n"
+"  --authorize      OAuth2: authorize the account once, at a terminal\n"
 "  --pretend        show the account, envelope and bytes; send nothing\n"
 "  --serverinfo     show the server's extensions, TLS and certificate\n"
 "  --read-envelope-from  take the envelope sender from From\n"
@@ -60,7 +62,7 @@ const char usage_text[] =
 enum {
 	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
 	OPT_READ_ENVELOPE_FROM, OPT_TO, OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY,
-	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE
+	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE, OPT_AUTHORIZE
 };
 
 static const struct option long_options[] = {
@@ -73,6 +75,7 @@ static const struct option long_options[] = {
 	{ "subject",		required_argument, NULL, OPT_SUBJECT },
 	{ "to",			required_argument, NULL, OPT_TO },
 	{ "auth",		optional_argument, NULL, KEYOPT(K_AUTH) },
+	{ "authorize",		no_argument,	   NULL, OPT_AUTHORIZE },
 	{ "domain",		required_argument, NULL, KEYOPT(K_DOMAIN) },
 	{ "due",		no_argument,	   NULL, OPT_DUE },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
@@ -286,6 +289,7 @@ long_option(struct options *o, int c, struct failure *f)
 	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = true; return 0;
 	case OPT_DUE: o->due = true; return 0;
 	case OPT_REMOVE: o->mode = MODE_REMOVE; return 0;
+	case OPT_AUTHORIZE: o->mode = MODE_AUTHORIZE; return 0;
 	default:
 		break;
 	}

@@ -17,7 +17,8 @@ enum mode {
 	MODE_RUN_OUTBOX,	/* -q */
 	MODE_SMTP_STDIO,	/* -bs */
 	MODE_SERVERINFO,	/* --serverinfo */
-	MODE_REMOVE		/* --remove ID... */
+	MODE_REMOVE,		/* --remove ID... */
+	MODE_AUTHORIZE		/* --authorize: OAuth2, at a terminal */
 };
 
 /* A repeatable option's values, in order. */

@@ -26,7 +26,7 @@ const char *config_system_path = "/etc/smtpsend.conf";
 enum vtype {
 	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
 	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM,
-	V_DEFERRED, V_HOSTS
+	V_DEFERRED, V_HOSTS, V_PROVIDER, V_URL, V_GRANT
 };
 
 struct keydef {
@@ -70,6 +70,16 @@ static const struct keydef keys[KEY_COUNT] = {
 	[K_PARTIAL_DELIVERY] = { "partial_delivery", V_BOOL },
 	[K_DEFERRED_STATUS] = { "deferred_status", V_DEFERRED },
 	[K_LOGFILE_TIME_FORMAT] = { "logfile_time_format", V_STRING },
+	[K_OAUTH2_PROVIDER] = { "oauth2_provider", V_PROVIDER },
+	[K_OAUTH2_TOKEN_ENDPOINT] = { "oauth2_token_endpoint", V_URL },
+	[K_OAUTH2_DEVICE_ENDPOINT] = { "oauth2_device_endpoint", V_URL },
+	[K_OAUTH2_AUTH_ENDPOINT] = { "oauth2_auth_endpoint", V_URL },
+	[K_OAUTH2_SCOPE] = { "oauth2_scope", V_STRING },
+	[K_OAUTH2_CLIENT_ID] = { "oauth2_client_id", V_STRING },
+	[K_OAUTH2_CLIENT_SECRET] = { "oauth2_client_secret", V_STRING },
+	[K_OAUTH2_CLIENT_SECRETEVAL] = { "oauth2_client_secreteval", V_STRING },
+	[K_OAUTH2_TENANT] = { "oauth2_tenant", V_STRING },
+	[K_OAUTH2_GRANT] = { "oauth2_grant", V_GRANT },
 };
 
 /* msmtp keys we read past with a warning rather than an error. */
@@ -215,6 +225,9 @@ key_check(enum key k, const char *v)
 	    "cram-md5", "xoauth2", "oauthbearer", "external", NULL };
 	static const char *const returns[] = { "full", "hdrs", "headers",
 	    NULL };
+	static const char *const providers[] = { "microsoft", "google", NULL };
+	static const char *const grants[] = { "device", "authcode",
+	    "client_credentials", NULL };
 
 	if (has_control(v, strlen(v)))
 		return "control character in value";
@@ -248,6 +261,18 @@ key_check(enum key k, const char *v)
 		    "facility such as LOG_MAIL" : NULL;
 	case V_FINGERPRINT: return check_fingerprint(v);
 	case V_HOSTS:	return check_hosts(v);
+	case V_PROVIDER:
+		return word_in(v, providers) ? NULL : "must be microsoft or "
+		    "google";
+	case V_GRANT:
+		return word_in(v, grants) ? NULL : "must be device, authcode "
+		    "or client_credentials";
+	case V_URL:
+		/* https only; http for a loopback test server, checked where
+		 * it is used. No blanks: it is one URL. */
+		return (strncmp(v, "https://", 8) == 0 ||
+		    strncmp(v, "http://", 7) == 0) && strpbrk(v, " \t") == NULL ?
+		    NULL : "must be an https:// URL";
 	case V_DEFERRED:
 		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
 		    "must be 0 or 75";
@@ -296,7 +321,8 @@ account_clear(struct account *a)
 static bool
 is_secret(int k)
 {
-	return k == K_PASSWORD || k == K_PASSWORDEVAL;
+	return k == K_PASSWORD || k == K_PASSWORDEVAL ||
+	    k == K_OAUTH2_CLIENT_SECRET || k == K_OAUTH2_CLIENT_SECRETEVAL;
 }
 
 /*
@@ -452,7 +478,7 @@ set_value(struct parser *p, int k, const char *value)
 		p->has_secret = true;
 		harden_nodump();	/* before the secret is in memory */
 	}
-	if (k == K_PASSWORDEVAL)
+	if (k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL)
 		p->has_eval = true;
 	free(a->value[k]);
 	a->origin[k] = p->path;
@@ -866,13 +892,24 @@ settings_resolve(struct settings *s, const struct account *a,
 	s->deferred_status = v[K_DEFERRED_STATUS] != NULL ?
 	    atoi(v[K_DEFERRED_STATUS]) : -1;
 	s->logfile_time_format = v[K_LOGFILE_TIME_FORMAT];
+	s->oauth2_provider = v[K_OAUTH2_PROVIDER];
+	s->oauth2_token_endpoint = v[K_OAUTH2_TOKEN_ENDPOINT];
+	s->oauth2_device_endpoint = v[K_OAUTH2_DEVICE_ENDPOINT];
+	s->oauth2_auth_endpoint = v[K_OAUTH2_AUTH_ENDPOINT];
+	s->oauth2_scope = v[K_OAUTH2_SCOPE];
+	s->oauth2_client_id = v[K_OAUTH2_CLIENT_ID];
+	s->oauth2_client_secret = v[K_OAUTH2_CLIENT_SECRET];
+	s->oauth2_client_secreteval = v[K_OAUTH2_CLIENT_SECRETEVAL];
+	s->oauth2_tenant = v[K_OAUTH2_TENANT];
+	s->oauth2_grant = v[K_OAUTH2_GRANT];
 	return settings_check(s, f);
 }
 
 /* Where credentials go: change any of these and they go elsewhere. */
 static const enum key destination_keys[] = {
 	K_HOST, K_PORT, K_TLS, K_TLS_STARTTLS, K_TLS_TRUST_FILE,
-	K_TLS_FINGERPRINT, K_TLS_CERTCHECK, K_AUTH, K_PROXY_HOST, K_PROXY_PORT
+	K_TLS_FINGERPRINT, K_TLS_CERTCHECK, K_AUTH, K_PROXY_HOST, K_PROXY_PORT,
+	K_OAUTH2_TOKEN_ENDPOINT, K_OAUTH2_PROVIDER, K_OAUTH2_TENANT
 };
 
 static int
@@ -906,6 +943,10 @@ config_check_origins(const struct account *a, char *const over[KEY_COUNT],
 		home = a->origin[K_PASSWORD];
 	else if (a->value[K_PASSWORDEVAL] != NULL)
 		home = a->origin[K_PASSWORDEVAL];
+	else if (a->value[K_OAUTH2_CLIENT_SECRET] != NULL)
+		home = a->origin[K_OAUTH2_CLIENT_SECRET];
+	else if (a->value[K_OAUTH2_CLIENT_SECRETEVAL] != NULL)
+		home = a->origin[K_OAUTH2_CLIENT_SECRETEVAL];
 	if (home == NULL)
 		return 0;
 	for (i = 0; i < sizeof(destination_keys) /

@@ -18,7 +18,11 @@ enum key {
 	K_SET_FROM_HEADER, K_SET_DATE_HEADER, K_SET_MSGID_HEADER,
 	K_REMOVE_BCC_HEADERS, K_ALIASES, K_MAILDOMAIN, K_LOGFILE, K_SYSLOG,
 	K_SOURCE_IP, K_PROXY_HOST, K_PROXY_PORT, K_OUTBOX, K_PARTIAL_DELIVERY,
-	K_DEFERRED_STATUS, K_LOGFILE_TIME_FORMAT, KEY_COUNT
+	K_DEFERRED_STATUS, K_LOGFILE_TIME_FORMAT,
+	K_OAUTH2_PROVIDER, K_OAUTH2_TOKEN_ENDPOINT, K_OAUTH2_DEVICE_ENDPOINT,
+	K_OAUTH2_AUTH_ENDPOINT, K_OAUTH2_SCOPE, K_OAUTH2_CLIENT_ID,
+	K_OAUTH2_CLIENT_SECRET, K_OAUTH2_CLIENT_SECRETEVAL, K_OAUTH2_TENANT,
+	K_OAUTH2_GRANT, KEY_COUNT
 };
 
 /* One account: the raw value of each key, NULL when not set. */
@@ -82,6 +86,17 @@ struct settings {
 	bool		 partial_delivery;
 	int		 deferred_status;	/* 0, 75, or -1: by name */
 	const char	*logfile_time_format;
+	/* OAuth2 (CONTRACT section 11); NULL when not set. */
+	const char	*oauth2_provider;	/* microsoft, google */
+	const char	*oauth2_token_endpoint;
+	const char	*oauth2_device_endpoint;
+	const char	*oauth2_auth_endpoint;
+	const char	*oauth2_scope;
+	const char	*oauth2_client_id;
+	const char	*oauth2_client_secret;	/* a secret */
+	const char	*oauth2_client_secreteval;
+	const char	*oauth2_tenant;
+	const char	*oauth2_grant;	/* device, authcode, client_credentials */
 };
 
 /* `host a.example b.example`: the i-th (from 0) into dst; -1 past the

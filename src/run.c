@@ -10,6 +10,7 @@
 #include "interrupt.h"
 #include "maildrop.h"
 #include "message.h"
+#include "oauth2.h"
 #include "outbox.h"
 #include "pretend.h"
 #include "run.h"
@@ -330,6 +331,27 @@ run_serverinfo(const struct options *o, struct failure *f)
 	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
 	    settings_resolve(&s, a, o->over, f) == 0)
 		r = session_serverinfo(&s, o->verbose, stdout, f);
+	config_free(&c);
+	return r;
+}
+
+int
+run_authorize(const struct options *o, struct failure *f)
+{
+	const struct account *a;
+	struct settings s;
+	struct config c;
+	int r = -1;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--authorize needs a person "
+		    "at a terminal");
+		return -1;
+	}
+	if (config_load(&c, o->config_file, stderr, f) == 0 &&
+	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
+	    settings_resolve(&s, a, o->over, f) == 0)
+		r = oauth2_authorize(&s, stdin, stderr, f);
 	config_free(&c);
 	return r;
 }

@@ -11,6 +11,8 @@ int	run_submit(const struct options *, int input_fd, struct failure *f);
 struct session_report;
 int	run_message(const struct options *, int input_fd,
 	    struct session_report *, struct failure *f);
+/* --authorize (OAuth2), at a terminal */
+int	run_authorize(const struct options *, struct failure *f);
 /* --serverinfo */
 int	run_serverinfo(const struct options *, struct failure *f);
 /* "smtpsend X.Y.Z (libcurl ...)" */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harden.h"
+#include "oauth2.h"
 #include "secret.h"
 
 #define EVAL_TIMEOUT_MS	30000
@@ -107,6 +108,9 @@ secret_obtain(const struct settings *s, struct buf *out, struct failure *f)
 	if (s->auth == AUTH_OFF || s->auth == AUTH_EXTERNAL)
 		return 0;
 	harden_nodump();
+	if ((s->auth == AUTH_XOAUTH2 || s->auth == AUTH_OAUTHBEARER) &&
+	    oauth2_configured(s))
+		return oauth2_access_token(s, out, f);
 	if (s->password != NULL)
 		return buf_addstr(out, s->password) == -1 ?
 		    (fail_errno(f, CAUSE_OSERR, "out of memory"), -1) : 0;
