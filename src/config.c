@@ -813,8 +813,13 @@ static int
 settings_check(const struct settings *s, struct failure *f)
 {
 	if (s->host == NULL) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: set host "
-		    "in the configuration file or use --host");
+		char user[4096];
+
+		if (config_user_path(user, sizeof(user)) == -1)
+			strlcpy(user, "~/.smtpsendrc", sizeof(user));
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: neither %s "
+		    "nor %s (or the file of -C) sets host; write one (see "
+		    "smtpsend(1), CONFIGURATION)", config_system_path, user);
 		return -1;
 	}
 	if (s->auth != AUTH_OFF && s->auth != AUTH_EXTERNAL &&

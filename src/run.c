@@ -269,6 +269,21 @@ keep_deferred(struct job *j, const struct addrlist *deferred,
 	strlcat(f->text, k.note, sizeof(f->text));
 }
 
+/* -v: which files and account this run uses. */
+static void
+say_configuration(const struct job *j, const struct options *o)
+{
+	if (o->verbose == 0)
+		return;
+	fprintf(stderr, "smtpsend: configuration: %s%s, %s%s; account %s\n",
+	    j->cfg.files[0] ? j->cfg.files[0] : config_system_path,
+	    access(j->cfg.files[0] ? j->cfg.files[0] : config_system_path,
+	    F_OK) == 0 ? "" : " (absent)", j->cfg.files[1] ? j->cfg.files[1] :
+	    "(no user file)", j->cfg.files[1] && access(j->cfg.files[1],
+	    F_OK) != 0 ? " (absent)" : "", j->set_ok && j->set.account ?
+	    j->set.account : "(defaults)");
+}
+
 int
 run_submit(const struct options *o, int fd, struct failure *f)
 {
@@ -294,6 +309,7 @@ run_message(const struct options *o, int fd, struct session_report *out,
 			fail_errno(f, CAUSE_IOERR, "writing to stdout");
 		goto out;
 	}
+	say_configuration(&j, o);
 	if (secret_obtain(&j.set, &j.password, f) == -1)
 		stopped(f);	/* a signal, not the configuration, stopped it */
 	else if (!stopped(f))
@@ -316,8 +332,19 @@ out:
 void
 run_version(void)
 {
-	printf("smtpsend %s (%s)\n", SMTPSEND_VERSION, session_library());
+	char user[4096];
+	const char *box = outbox_dir(NULL);
+
+	if (config_user_path(user, sizeof(user)) == -1)
+		strlcpy(user, "(no home directory)", sizeof(user));
+	printf("smtpsend %s\n"
+	    "configuration: %s, then %s (or -C FILE)\n"
+	    "outbox: %s\n"
+	    "maildrop: " MAILDROP_DIR "\n"
+	    "libraries: %s\n", SMTPSEND_VERSION, config_system_path, user,
+	    box != NULL ? box : "(none)", session_library());
 }
+
 
 int
 run_serverinfo(const struct options *o, struct failure *f)

@@ -10,6 +10,8 @@
  * so the greeting and the EHLO capabilities are taken from there.
  */
 #include <curl/curl.h>
+#include <idn2.h>
+#include <json-c/json_c_version.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -63,6 +65,10 @@ struct session {
 	size_t			 rlen, rpos;
 	struct caps		 caps;
 	char			 errbuf[CURL_ERROR_SIZE];
+	/* A person watching a large message go out (stderr a terminal). */
+	off_t			 progress_total;	/* 0: no progress line */
+	off_t			 progress_sent;
+	double			 progress_at, progress_start;
 };
 
 static double
@@ -84,8 +90,8 @@ trace(const struct session *ss, const char *dir, const char *p, size_t n)
 	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
 		n--;
 	escape_line(line, sizeof(line), p, n);
-	fprintf(stderr, "smtpsend: [%8.3f] %s %s\n", elapsed(ss) * 1000, dir,
-	    line);
+	fprintf(stderr, "smtpsend: [%8.3f ms] %s %s\n", elapsed(ss) * 1000,
+	    dir, line);
 }
 
 /* Each line of a command batch we send, for -v. */
@@ -718,6 +724,13 @@ open_session(struct session *ss, struct session_report *rep,
 		interrupted(f);
 		return -1;
 	}
+	if (ss->verbose && ss->s->tls && tls_captured() != NULL) {
+		char tls[512];
+
+		tls_summary(tls_captured(), ss->s->certcheck ||
+		    ss->s->fingerprint, tls, sizeof(tls));
+		trace(ss, "*", tls, strlen(tls));
+	}
 	if (curl_easy_getinfo(ss->curl, CURLINFO_ACTIVESOCKET, &ss->sock) !=
 	    CURLE_OK || ss->sock == CURL_SOCKET_BAD) {
 		fail(f, STAGE_CONNECT, CAUSE_SOFTWARE, 0, "no socket after "
@@ -974,6 +987,28 @@ authenticate(struct session *ss, const char *password, struct failure *f)
 	return rc;
 }
 
+#define PROGRESS_MIN	(1024 * 1024)
+
+/* "sent 12.0 of 51.0 MiB (2.5 MiB/s)", at most twice a second. */
+static void
+progress(struct session *ss, size_t n, bool done)
+{
+	double now = elapsed(ss), mib = 1024.0 * 1024.0;
+
+	if (ss->progress_total == 0)
+		return;
+	ss->progress_sent += (off_t)n;
+	if (!done && now - ss->progress_at < 0.5)
+		return;
+	ss->progress_at = now;
+	if (done)
+		ss->progress_sent = ss->progress_total;
+	fprintf(stderr, "\rsmtpsend: sent %.1f of %.1f MiB (%.1f MiB/s)%s",
+	    (double)ss->progress_sent / mib, (double)ss->progress_total / mib,
+	    now > ss->progress_start ? (double)ss->progress_sent / mib /
+	    (now - ss->progress_start) : 0.0, done ? "\n" : "");
+}
+
 /* The whole message, dot-stuffed for DATA, after `prefix`. */
 static int
 send_message(struct session *ss, bool bdat, const struct message *m,
@@ -1009,6 +1044,7 @@ send_message(struct session *ss, bool bdat, const struct message *m,
 			buf_add(&out, ".\r\n", 3);
 		if (send_all(ss, out.data, out.len, STAGE_END_OF_DATA, f) == -1)
 			goto out;
+		progress(ss, (size_t)n, n == 0);
 		out.len = 0;
 	} while (n > 0);
 	if (ss->verbose)
@@ -1270,6 +1306,10 @@ submit_to(const struct settings *s, const char *password,
 	}
 	if (smtpcmd_check(e, &ss.caps, message_size(use), f) == -1)
 		goto out;
+	if (isatty(STDERR_FILENO) && message_size(use) > PROGRESS_MIN) {
+		ss.progress_total = message_size(use);
+		ss.progress_start = ss.progress_at = elapsed(&ss);
+	}
 	r = transaction(&ss, &t, e, use, rep, f);
 	if (r == -1)
 		interrupted(f);
@@ -1327,10 +1367,17 @@ session_submit(const struct settings *s, const char *password,
 	return r;
 }
 
+/* The libraries that matter to mail, not every protocol curl knows. */
 const char *
 session_library(void)
 {
-	return curl_version();
+	static char text[256];
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	snprintf(text, sizeof(text), "libcurl %s, %s, libidn2 %s, json-c %s",
+	    v->version, v->ssl_version ? v->ssl_version : "no TLS",
+	    idn2_check_version(NULL), json_c_version());
+	return text;
 }
 
 /* SIZE in the units people read. */

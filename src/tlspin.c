@@ -180,3 +180,19 @@ tlspin_seen(char *dst, size_t size)
 		    i + 1 < sizeof(seen) ? ":" : "");
 	return 0;
 }
+
+void
+tls_summary(void *p, bool verified, char *dst, size_t size)
+{
+	SSL *ssl = p;
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	char *subject = cert ? X509_NAME_oneline(X509_get_subject_name(cert),
+	    NULL, 0) : NULL;
+
+	snprintf(dst, size, "TLS %s, cipher %s, certificate %s %s",
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+	    subject ? subject : "(none)", verified ? "verified" :
+	    "NOT verified (tls_certcheck off)");
+	OPENSSL_free(subject);
+	X509_free(cert);
+}

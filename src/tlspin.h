@@ -17,6 +17,7 @@ int	tlspin_seen(char *dst, size_t size);
 
 #ifndef SMTPSEND_TLSINFO
 #define SMTPSEND_TLSINFO
+#include <stdbool.h>
 #include <stdio.h>
 /*
  * --serverinfo: the TLS version and cipher of an OpenSSL SSL*, and the
@@ -28,4 +29,6 @@ void	tls_describe(FILE *, void *ssl);
  * tls_captured) and acknowledge at once on the socket *fd. */
 void	tls_watch_install(void *ssl_ctx, const int *fd);
 void	*tls_captured(void);
+/* -v: "TLS TLSv1.3, cipher ..., certificate /CN=... verified". */
+void	tls_summary(void *ssl, bool verified, char *dst, size_t size);
 #endif

@@ -529,5 +529,116 @@ def the_next_host_when_one_cannot_be_reached():
     expect_eq(r.rc, 69, 'a 5xx is final, no next host %r' % r)
 
 
+
+# ----------------------------------- issue 16: a person at a terminal --
+
+def silent_server():
+    """Accepts and says nothing, as an implicit-TLS port does to a client
+    that waits for a greeting."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    s.listen(5)
+    conns = []
+
+    def serve():
+        while True:
+            try:
+                conns.append(s.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=serve, daemon=True).start()
+    return s
+
+
+@test
+def hints_for_the_classic_mistakes():
+    port = down_port()
+    r = run(['a@example.net'], stdin=MAIL, config=account(port))
+    expect_in('cannot connect to 127.0.0.1 port %d: Connection refused'
+              % port, r.err, 'the system\'s words')
+    expect_not_in("Couldn't connect", r.err, "not libcurl's doubled text")
+    s = silent_server()
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(s.getsockname()[1], extra='timeout 2\n'))
+    s.close()
+    expect_in('accepted the connection but sent no greeting: an implicit-TLS '
+              'port such as 465? set tls_starttls off', r.err, '465 + STARTTLS')
+    srv = server()
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, tls='implicit'))
+    expect_in('the server did not answer TLS: a STARTTLS port such as 587? '
+              'set tls_starttls on', r.err, '587 + implicit TLS %r' % r)
+    from e2e import certs
+    cfg = account(srv.port).replace('tls_trust_file %s\n' % certs().ca, '')
+    r = run(['a@example.net'], stdin=MAIL, config=cfg)
+    expect_in('the certificate is not trusted: see it with smtpsend '
+              '--serverinfo --tls-certcheck=off and set tls_fingerprint',
+              r.err, 'an untrusted certificate %r' % r)
+    pin = ':'.join(['AB'] * 32)
+    r = run(['a@example.net'], stdin=MAIL,
+            config=cfg + 'tls_fingerprint %s\n' % pin)
+    srv.stop()
+    m = re.search(r"fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2}), not the "
+                  r"tls_fingerprint %s" % pin, r.err)
+    expect(m is not None, 'both fingerprints %r' % r)
+    expect_eq(r.rc, 75, 'a pin mismatch defers')
+
+
+@test
+def no_configuration_names_the_paths():
+    r = run(['--pretend', 'a@x.org'], stdin=MAIL, config='')
+    expect_eq(r.rc, 78, 'exit %r' % r)
+    expect_in('no smarthost: neither /etc/smtpsend.conf nor ', r.err,
+              'the paths searched')
+
+
+@test
+def verbose_says_configuration_account_tls_and_units():
+    srv = server()
+    r = run(['-v', 'a@example.net'], stdin=MAIL, config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    expect(re.search(r'configuration: /etc/smtpsend.conf( \(absent\))?, '
+                     r'/\S+/config; account default', r.err), 'files and '
+           'account: %r' % r.err[:400])
+    expect(re.search(r'TLS TLSv1\.[23], cipher \S+, certificate \S+ verified',
+                     r.err), 'TLS version and verified subject')
+    expect(re.search(r'\[ *\d+\.\d{3} ms\]', r.err), 'timings in ms')
+
+
+@test
+def progress_line_on_a_terminal_only():
+    import pty
+    srv = server()
+    cfg = write_config(account(srv.port))
+    big = os.path.join(tempfile.mkdtemp(), 'big')
+    with open(big, 'wb') as f:
+        f.write(b'Subject: big\n\n' + (b'y' * 70 + b'\n') * 40000)  # 2.8 MB
+    master, slave = pty.openpty()
+    with open(big, 'rb') as stdin:
+        p = subprocess.Popen([BINARY, '-C', cfg, 'a@example.net'],
+                             stdin=stdin, stdout=slave, stderr=slave)
+        os.close(slave)
+        out = b''
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=60)
+    os.close(master)
+    expect_eq(p.returncode, 0, 'sent')
+    expect(re.search(rb'sent [\d.]+ of 2\.\d MiB \([\d.]+ MiB/s\)', out),
+           'a progress line: %r' % out[-300:])
+    with open(big, 'rb') as stdin:
+        r = subprocess.run([BINARY, '-C', cfg, 'a@example.net'], stdin=stdin,
+                           capture_output=True, timeout=60)
+    srv.stop()
+    expect_not_in(b'MiB/s', r.stderr, 'nothing when stderr is not a terminal')
+
+
 if __name__ == '__main__':
     main()

@@ -202,8 +202,11 @@ def help_version_noops():
     expect_eq(r.rc, 0, '--help')
     expect(r.out.startswith(b'usage: smtpsend [-itv] [-B type]'), 'usage')
     r = run(['--version'])
-    expect(re.match(rb'smtpsend \d+\.\d+\.\d+ \(libcurl/', r.out) is not None,
-           'version: %r' % r.out)
+    expect(re.match(rb'smtpsend \d+\.\d+\.\d+\nconfiguration: /etc/smtpsend.conf, '
+                    rb'then /\S+ \(or -C FILE\)\noutbox: /\S+\nmaildrop: /\S+\n'
+                    rb'libraries: libcurl [\d.]+, OpenSSL/', r.out) is not None,
+           'version names files and libraries: %r' % r.out)
+    expect_not_in(b'librtmp', r.out, 'not every protocol library of curl')
     for args, argv0 in ((['-bi'], None), (['-I'], None), ([], 'newaliases')):
         r = run(args, argv0=argv0)
         expect_eq(r.rc, 0, 'no-op %r %r' % (args, argv0))
