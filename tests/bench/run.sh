@@ -6,10 +6,15 @@
 # Sets up the rig, then hands over to tests/bench/bench.py, which runs the
 # scenarios, prints the results table and writes tests/bench/last-results.txt.
 #
-#   * as root: installs what is missing of msmtp, curl, postfix (for
-#     /usr/sbin/smtp-sink) and time (/usr/bin/time) with apt-get, and runs
-#     tests/postfix/setup.sh (Postfix on 127.0.0.1:10025/10587/10465);
-#     as another user: says what to install and expects Postfix to be set up;
+#   * as root: installs what is missing of msmtp, curl and time
+#     (/usr/bin/time) with apt-get; as another user: says what to install;
+#   * starts a private Postfix instance (tests/servers/postfix.py start, as
+#     root only) on free 127.0.0.1 ports in a temporary directory, and stops
+#     it at the end (also when this script dies: --watch $$).  The machine's
+#     own Postfix and /etc/postfix are never touched, and no Postfix package
+#     is installed: smtp-sink is taken from `tests/servers/postfix.py root`
+#     (/ when Postfix is installed, else the tree extracted under
+#     build/servers), run with LD_LIBRARY_PATH=ROOT/usr/lib/postfix;
 #   * bench.py starts smtp-sink and two tests/bench/delayproxy.py instances of its
 #     own on free loopback ports and stops them (by pid) when done;
 #   * messages, configurations and logs live in a temporary directory that
@@ -27,7 +32,8 @@
 #                     other work shares the machine.  Postfix is not reniced.
 #
 # Exit status: 0 whatever the numbers say; non-zero only when the rig cannot
-# be set up (missing packages, Postfix not running, no smtpsend binary).
+# be set up (missing packages, not root, the private Postfix does not
+# start, no smtpsend binary).
 set -euo pipefail
 export LC_ALL=C
 
@@ -44,8 +50,8 @@ die() { echo "tests/bench/run.sh: cannot set up the rig: $*" >&2; exit 2; }
 
 # ------------------------------------------------------------- packages ----
 # package:file that shows it is installed
-need=(msmtp:/usr/bin/msmtp curl:/usr/bin/curl postfix:/usr/sbin/smtp-sink
-      time:/usr/bin/time)
+# (No postfix here: smtp-sink comes from tests/servers/postfix.py root.)
+need=(msmtp:/usr/bin/msmtp curl:/usr/bin/curl time:/usr/bin/time)
 missing=()
 for pf in "${need[@]}"; do
     [ -x "${pf#*:}" ] || missing+=("${pf%%:*}")
@@ -56,8 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     echo "bench: installing ${missing[*]} ..."
     apt_install() {
-        # msmtp asks (debconf) about AppArmor, postfix about its mailer type:
-        # never prompt.  Postfix itself is configured by tests/postfix/setup.sh.
+        # msmtp asks (debconf) about AppArmor: never prompt.
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
             "${missing[@]}" >/dev/null
@@ -71,23 +76,40 @@ if [ ${#missing[@]} -gt 0 ]; then
     done
 fi
 
-# -------------------------------------------------------------- Postfix ----
-if [ "$(id -u)" = 0 ]; then
-    bash tests/postfix/setup.sh >/dev/null || die "tests/postfix/setup.sh failed (see above)"
-else
-    echo "bench: not root: expecting Postfix already set up by tests/postfix/setup.sh"
-fi
-
 # ----------------------------------------------------------------- run -----
-WORK=$(mktemp -d /tmp/smtpsend-bench.XXXXXX)
+PF_RUN=
+WORK=
 cleanup() {
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    if [ -n "$PF_RUN" ]; then
+        "$PY" tests/servers/postfix.py stop "$PF_RUN" || true
+        rmdir "$PF_RUN" 2>/dev/null || true     # left empty by a failed start
+    fi
+    if [ -z "$WORK" ]; then
+        :
+    elif [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "bench: kept $WORK"
     else
         rm -rf "$WORK"
     fi
 }
 trap cleanup EXIT
+
+# -------------------------------------------------------------- Postfix ----
+[ "$(id -u)" = 0 ] || die "a private Postfix needs root"
+# smtp-sink from the Postfix that tests/servers uses: installed (/) or
+# extracted from the .debs under build/servers (never installed here).
+PF_ROOT=$("$PY" tests/servers/postfix.py root) || die "no Postfix to take smtp-sink from"
+export BENCH_SMTP_SINK=${PF_ROOT%/}/usr/sbin/smtp-sink
+export BENCH_SMTP_SINK_LIBS=${PF_ROOT%/}/usr/lib/postfix
+[ -x "$BENCH_SMTP_SINK" ] || die "$BENCH_SMTP_SINK is missing"
+
+PF_RUN=$(mktemp -d /tmp/smtpsend-bench-postfix.XXXXXX)
+pf_env=$("$PY" tests/servers/postfix.py start "$PF_RUN" --watch $$) || die "private Postfix did not start"
+eval "$pf_env"
+echo "bench: private Postfix $PF_VERSION in $PF_DIR: submission $PF_HOST:$PF_SUBMISSION_PORT," \
+     "smtps $PF_HOST:$PF_SMTPS_PORT"
+
+WORK=$(mktemp -d /tmp/smtpsend-bench.XXXXXX)
 # smtp-sink runs as nobody but only writes to its stdout (our file).
 chmod 0755 "$WORK"
 
