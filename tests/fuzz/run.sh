@@ -34,7 +34,7 @@ CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-ALL="addr reply message config args aliases outbox compose bs"
+ALL="addr reply message config args aliases outbox compose bs oauth2"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer $SAN -std=c11 -D_GNU_SOURCE \
