@@ -434,8 +434,10 @@ is_xtext(const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '+') {
-			if (!isxdigit((unsigned char)v[1]) ||
-			    !isxdigit((unsigned char)v[2]))
+			/* HEXCHAR is upper case only (RFC 3461 4). */
+			if (v[1] == '\0' || strchr("0123456789ABCDEF", v[1]) ==
+			    NULL || v[2] == '\0' ||
+			    strchr("0123456789ABCDEF", v[2]) == NULL)
 				return false;
 			v += 2;
 		} else if (*v < '!' || *v > '~' || *v == '=')
