@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "harden.h"
+#include "eval.h"
 #include "oauth2.h"
 #include "oauth2_int.h"
 
@@ -185,7 +186,8 @@ oauth2_conf_secret(struct oauth2_conf *c, struct failure *f)
 				return NULL;
 			}
 		} else if (s->oauth2_client_secreteval != NULL &&
-		    oauth2_eval(s->oauth2_client_secreteval, &c->secret,
+		    eval_first_line("oauth2_client_secreteval",
+		    s->oauth2_client_secreteval, &c->secret,
 		    f) == -1) {
 			return NULL;
 		}

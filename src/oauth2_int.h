@@ -110,8 +110,6 @@ int	oauth2_answered(const struct oauth2_conf *, const char *what,
 int	oauth2_take_tokens(const struct oauth2_conf *, struct oauth2_reply *,
 	    struct oauth2_tokens *, struct failure *);
 
-/* oauth2_eval.c: oauth2_client_secreteval, run as passwordeval is. */
-int	oauth2_eval(const char *cmd, struct buf *out, struct failure *);
 
 /* oauth2_device.c and oauth2_authcode.c: --authorize's two flows; the
  * token answer in `got`. */

@@ -1,9 +1,8 @@
 /*
- * oauth2_client_secreteval: a command that prints the client secret, run
- * exactly as passwordeval is (src/secret.c): /bin/sh -c, stdin from
- * /dev/null, a process group of its own killed after 30 s, the first line
- * kept. A copy because secret.c keeps its runner static; once it exports
- * one, this file goes.
+ * passwordeval and oauth2_client_secreteval: a command that prints a
+ * secret, run without a shell-visible secret (CONTRACT section 8): stdin
+ * from /dev/null, a process group of its own killed whole after 30 s,
+ * bounded output, the first line kept.
  */
 #include <sys/wait.h>
 
@@ -11,11 +10,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "oauth2_int.h"
+#include "eval.h"
 
 #define EVAL_TIMEOUT_MS	30000
 #define EVAL_OUTPUT_MAX	8192
@@ -25,6 +25,8 @@ child(const char *cmd, int out)
 {
 	int null = open("/dev/null", O_RDONLY);
 
+	/* stdin closed off: the command cannot wait on the user's input.
+	 * Its own process group: a timeout kills all it started. */
 	if (null == -1 || dup2(null, 0) == -1 || dup2(out, 1) == -1 ||
 	    setpgid(0, 0) == -1)
 		_exit(127);
@@ -32,17 +34,17 @@ child(const char *cmd, int out)
 	_exit(127);
 }
 
-static long
-ms_left(const struct timespec *t0)
+static int
+ms_since(const struct timespec *t0)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return EVAL_TIMEOUT_MS - ((now.tv_sec - t0->tv_sec) * 1000L +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000L);
+	return (int)((now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* The child's output until EOF; -1 on the timeout or too much of it. */
+/* Read the child's output until EOF, the limit or the timeout. */
 static int
 collect(int fd, struct buf *out)
 {
@@ -50,14 +52,13 @@ collect(int fd, struct buf *out)
 	struct timespec t0;
 	char chunk[512];
 	ssize_t n;
-	long left;
-	int r;
+	int left, r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if ((left = ms_left(&t0)) <= 0)
+		if ((left = EVAL_TIMEOUT_MS - ms_since(&t0)) <= 0)
 			return -1;
-		r = poll(&pfd, 1, (int)left);
+		r = poll(&pfd, 1, left);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -71,19 +72,20 @@ collect(int fd, struct buf *out)
 	}
 }
 
-int
-oauth2_eval(const char *cmd, struct buf *out, struct failure *f)
+static int
+run_eval(const char *what, const char *cmd, struct buf *out,
+    struct failure *f)
 {
 	int fds[2], status = 0, r;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		fail_errno(f, CAUSE_OSERR, "oauth2_client_secreteval");
+		fail_errno(f, CAUSE_OSERR, "%s", what);
 		return -1;
 	}
 	if (pid == 0)
 		child(cmd, fds[1]);
-	setpgid(pid, pid);
+	setpgid(pid, pid);	/* also here: no race with the child's */
 	close(fds[1]);
 	r = collect(fds[0], out);
 	close(fds[0]);
@@ -91,15 +93,29 @@ oauth2_eval(const char *cmd, struct buf *out, struct failure *f)
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	if (r == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "oauth2_client_secreteval "
-		    "failed, timed out or wrote too much");
+	if (r == -1) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s timed out or wrote "
+		    "too much", what);
 		return -1;
 	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s failed (exit "
+		    "status %d)", what, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return -1;
+	}
+	return 0;
+}
+
+int
+eval_first_line(const char *what, const char *cmd, struct buf *out,
+    struct failure *f)
+{
+	if (run_eval(what, cmd, out, f) == -1)
+		return -1;
 	out->len = out->data != NULL ? strcspn(out->data, "\r\n") : 0;
 	if (out->len == 0) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "oauth2_client_secreteval "
-		    "printed nothing");
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s printed nothing", what);
 		return -1;
 	}
 	out->data[out->len] = '\0';
