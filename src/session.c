@@ -884,21 +884,26 @@ read_reply(struct session *ss, struct reply *r, enum stage st, int seconds,
 	return 0;
 }
 
+/* -v shows "AUTH PLAIN <redacted>": the mechanism, never the secret. */
+static void
+trace_secret(const struct session *ss, const struct buf *b, bool command)
+{
+	char shown[64];
+	const char *sp = command ? memchr(b->data + 5, ' ', b->len - 5) : NULL;
+
+	snprintf(shown, sizeof(shown), "%.*s%s", command ? (int)((sp ?
+	    sp : b->data + b->len - 2) - b->data) : 0, b->data,
+	    !command || sp ? (command ? " <redacted>" : "<redacted>") : "");
+	trace(ss, ">", shown, strlen(shown));
+}
+
 /* An AUTH line or a response: on the wire, never in -v. */
 static int
 send_secret(struct session *ss, const struct buf *b, bool command,
     struct failure *f)
 {
-	char shown[64];
-	const char *sp = command ? memchr(b->data + 5, ' ', b->len - 5) : NULL;
-
-	if (ss->verbose) {
-		snprintf(shown, sizeof(shown), "%.*s%s", command ? (int)((sp ?
-		    sp : b->data + b->len - 2) - b->data) : 0, b->data,
-		    !command || sp ? (command ? " <redacted>" : "<redacted>") :
-		    "");
-		trace(ss, ">", shown, strlen(shown));
-	}
+	if (ss->verbose)
+		trace_secret(ss, b, command);
 	return send_all(ss, b->data, b->len, STAGE_AUTH, f);
 }
 
@@ -1027,8 +1032,6 @@ send_message(struct session *ss, bool bdat, const struct message *m,
 	    buf_add(&out, prefix->data, prefix->len) == -1 ||
 	    buf_reserve(&out, 2 * SEND_CHUNK + 2 * head.len + 3) == -1)
 		goto nomem;
-	if (ss->verbose && prefix->len > 0)
-		trace_commands(ss, prefix->data, prefix->len);
 	out.len += bdat ? (memcpy(out.data + out.len, head.data, head.len),
 	    head.len) : dotstuff(&ds, head.data, head.len, out.data + out.len);
 	do {
@@ -1108,36 +1111,98 @@ explain_lost_send(struct session *ss, struct txn *t, struct failure *f)
 	ss->short_wait = 0;
 }
 
+/*
+ * What the machine asks for, with the AUTH line in front of the first
+ * flight when it goes early (see auth_goes_early).
+ */
 static int
 send_step(struct session *ss, struct txn *t, enum txn_step st,
-    const struct message *m, struct failure *f)
+    const struct message *m, const struct buf *auth, struct failure *f)
 {
-	int r = st == TXN_SEND_BODY ? send_message(ss, t->bdat, m, &t->out, f) :
-	    send_commands(ss, &t->out, txn_stage(t), f);
+	struct buf joined = BUF_INIT;
+	const struct buf *out = &t->out;
+	int r = -1;
 
+	if (ss->verbose && auth != NULL)
+		trace_secret(ss, auth, true);
+	if (ss->verbose)
+		trace_commands(ss, t->out.data, t->out.len);
+	if (auth != NULL) {
+		if (buf_add(&joined, auth->data, auth->len) == -1 ||
+		    buf_add(&joined, t->out.data, t->out.len) == -1) {
+			fail_errno(f, CAUSE_OSERR, "out of memory");
+			goto out;
+		}
+		out = &joined;
+	}
+	r = st == TXN_SEND_BODY ? send_message(ss, t->bdat, m, out, f) :
+	    send_all(ss, out->data, out->len, auth ? STAGE_AUTH :
+	    txn_stage(t), f);
+	txn_sent(t, st);
 	if (r == -1 && t->body_early)
 		explain_lost_send(ss, t, f);
+out:
+	buf_free_secret(&joined);
 	return r;
 }
 
-/* Drive the transaction machine (src/txn.c) over the connection. */
-static int
-transaction(struct session *ss, struct txn *t, const struct envelope *e,
-    const struct message *m, struct session_report *rep, struct failure *f)
+/*
+ * The AUTH that went ahead of the transaction was refused, and the
+ * commands after it reached a server that may take mail without AUTH
+ * (mynetworks): their replies say whether it did. Nothing more is sent.
+ */
+static bool
+taken_anyway(struct session *ss, struct txn *t, const struct failure *f)
 {
-	enum txn_step st = txn_init(t, e, &ss->caps, message_size(m),
-	    ss->s->partial_delivery, ss->s->host);
+	enum txn_step st = TXN_READ;
+	struct failure ignored = { 0 };
 	struct reply r;
 
-	while (st != TXN_DONE && st != TXN_FAILED) {
-		if (st != TXN_READ && send_step(ss, t, st, m, f) == -1)
-			break;
-		if (txn_read(ss, t, &r, f) == -1)
-			break;
+	while (st == TXN_READ && txn_read(ss, t, &r, &ignored) == 0)
 		st = txn_reply(t, &r);
-	}
-	if (st == TXN_FAILED || st == TXN_DONE)
-		*f = t->f;
+	if (st != TXN_DONE || failed(&t->f))
+		return false;
+	fprintf(stderr, "smtpsend: warning: %s; %s took the message without "
+	    "authentication: check user and password\n", f->text,
+	    ss->s->host);
+	return true;
+}
+
+/* The reply to an early AUTH: 0 on 235, else -1 with f set. */
+static int
+early_auth_reply(struct session *ss, struct session_report *rep,
+    struct failure *f)
+{
+	struct reply r;
+
+	if (read_reply(ss, &r, STAGE_AUTH, timeout_of(ss->s), f) == -1)
+		return -1;
+	if (r.code != 235)
+		return auth_refused(ss, &r, NULL, f);
+	rep->authenticated = true;
+	return 0;
+}
+
+/*
+ * A refusal in the middle of a pipelined group: the replies to the rest
+ * are on their way. Read them before QUIT, so that the close does not
+ * meet unread data and reset the connection before the server sees QUIT.
+ */
+static void
+drain_unanswered(struct session *ss, struct txn *t)
+{
+	struct failure ignored = { 0 };
+	struct reply r;
+
+	while (t->unanswered > 0 &&
+	    read_reply(ss, &r, txn_stage(t), 2, &ignored) == 0)
+		t->unanswered--;
+}
+
+static void
+report_txn(const struct txn *t, struct session_report *rep,
+    struct failure *f)
+{
 	rep->code = t->code;
 	strlcpy(rep->text, t->text, sizeof(rep->text));
 	rep->accepted = t->delivered.n;
@@ -1145,6 +1210,39 @@ transaction(struct session *ss, struct txn *t, const struct envelope *e,
 	/* Delivered to some: the others are worth keeping for -q. */
 	if (rep->delivered && failed(f) && txn_remaining(t, &rep->deferred) == -1)
 		fail_errno(f, CAUSE_OSERR, "out of memory");
+}
+
+/*
+ * Drive the transaction machine (src/txn.c) over the connection; `auth`,
+ * when not NULL, goes in the same write as the first commands.
+ */
+static int
+transaction(struct session *ss, struct txn *t, const struct envelope *e,
+    const struct message *m, const struct buf *auth,
+    struct session_report *rep, struct failure *f)
+{
+	enum txn_step st = txn_init(t, e, &ss->caps, message_size(m),
+	    ss->s->partial_delivery, ss->s->host);
+	struct reply r;
+
+	while (st != TXN_DONE && st != TXN_FAILED) {
+		if (st != TXN_READ && send_step(ss, t, st, m, auth, f) == -1)
+			break;
+		if (auth != NULL && (auth = NULL,
+		    early_auth_reply(ss, rep, f) == -1)) {
+			if (f->cause == CAUSE_REPLY && taken_anyway(ss, t, f))
+				st = TXN_DONE;
+			break;
+		}
+		if (txn_read(ss, t, &r, f) == -1)
+			break;
+		st = txn_reply(t, &r);
+	}
+	if (st == TXN_FAILED || st == TXN_DONE)
+		*f = t->f;
+	if (f->cause == CAUSE_REPLY)
+		drain_unanswered(ss, t);
+	report_txn(t, rep, f);
 	return failed(f) ? -1 : 0;
 }
 
@@ -1248,23 +1346,68 @@ session_close(struct session *ss)
 	ss->curl = NULL;
 }
 
-/* The connection, then AUTH when credentials are configured. */
+/* AUTH in a round trip of its own, then EHLO again if need be. */
 static int
-session_start(struct session *ss, const char *password,
+auth_alone(struct session *ss, const char *password,
+    const struct envelope *e, const struct message *m,
     struct session_report *rep, struct failure *f)
 {
-	double t;
+	double t = elapsed(ss);
 
-	if (open_session(ss, rep, f) == -1)
-		return -1;
-	if (ss->s->auth == AUTH_OFF)
-		return 0;
-	t = elapsed(ss);
 	if (authenticate(ss, password, f) == -1)
 		return -1;
 	rep->t_auth += elapsed(ss) - t;
 	rep->authenticated = true;
+	if (m != NULL && needs_more(&ss->caps, e, m))
+		return ehlo_again(ss, f);
 	return 0;
+}
+
+/*
+ * RFC 4954 section 4: PLAIN with its initial response ends in one
+ * exchange and sets up no security layer, so with PIPELINING the
+ * transaction may share its write: one round trip less. Only to a peer
+ * TLS verified (or loopback, the one place auth goes without TLS), and
+ * not when the message needs what a server may offer only after AUTH.
+ * True with the AUTH line in `line`.
+ */
+static bool
+auth_early(struct session *ss, const char *password,
+    const struct envelope *e, const struct message *m, struct buf *line)
+{
+	const struct settings *s = ss->s;
+	struct sasl sa = { SASL_PLAIN, s->user ? s->user : "",
+	    password ? password : "", s->host, s->port, 0, false };
+
+	if (!ss->caps.pipelining || !ss->caps.auth ||
+	    sasl_choose(s->auth, ss->caps.auth_mechs) != SASL_PLAIN ||
+	    (s->tls && !s->certcheck && s->fingerprint == NULL) ||
+	    needs_more(&ss->caps, e, m))
+		return false;
+	/* Without its initial response PLAIN takes two exchanges. */
+	if (sasl_start(&sa, line) == -1 || line->len <= strlen("AUTH PLAIN\r\n")) {
+		buf_free_secret(line);
+		return false;
+	}
+	return true;
+}
+
+/* Connected and, unless AUTH goes with the transaction, authenticated. */
+static int
+submit_start(struct session *ss, const char *password,
+    const struct envelope *e, const struct message *m, struct buf *auth,
+    struct session_report *rep, struct failure *f)
+{
+	if (open_session(ss, rep, f) == -1)
+		return -1;
+	if (interrupt_signal() != 0) {
+		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "interrupted");
+		interrupted(f);
+		return -1;
+	}
+	if (ss->s->auth == AUTH_OFF || auth_early(ss, password, e, m, auth))
+		return 0;
+	return auth_alone(ss, password, e, m, rep, f);
 }
 
 static int
@@ -1275,6 +1418,7 @@ submit_to(const struct settings *s, const char *password,
 	struct session ss;
 	struct message encoded;
 	struct envelope ascii;
+	struct buf auth = BUF_INIT;
 	const struct message *use;
 	struct txn t;
 	double t_open;
@@ -1285,17 +1429,9 @@ submit_to(const struct settings *s, const char *password,
 	memset(rep, 0, sizeof(*rep));
 	message_init(&encoded);
 	session_init(&ss, s, verbose);
-	if (session_start(&ss, password, rep, f) == -1)
+	if (submit_start(&ss, password, e, m, &auth, rep, f) == -1)
 		goto out;
 	t_open = elapsed(&ss);
-	if (interrupt_signal() != 0) {
-		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "interrupted");
-		interrupted(f);
-		goto out;
-	}
-	if (rep->authenticated && needs_more(&ss.caps, e, m) &&
-	    ehlo_again(&ss, f) == -1)
-		goto out;
 	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
 		goto out;
 	/* Without SMTPUTF8, domains go as A-labels (xn--). */
@@ -1310,7 +1446,7 @@ submit_to(const struct settings *s, const char *password,
 		ss.progress_total = message_size(use);
 		ss.progress_start = ss.progress_at = elapsed(&ss);
 	}
-	r = transaction(&ss, &t, e, use, rep, f);
+	r = transaction(&ss, &t, e, use, auth.len > 0 ? &auth : NULL, rep, f);
 	if (r == -1)
 		interrupted(f);
 	rep->t_transfer = elapsed(&ss) - t_open;
@@ -1318,6 +1454,7 @@ out:
 	if (ss.sock != 0 && ss.curl != NULL)
 		quit(&ss);
 	session_close(&ss);
+	buf_free_secret(&auth);
 	txn_free(&t);
 	envelope_free(&ascii);
 	message_free(&encoded);

@@ -210,9 +210,24 @@ delivered(struct txn *t, const struct reply *r)
 	return TXN_DONE;
 }
 
+/* One reply per command line, and one for a DATA body's final dot. */
+void
+txn_sent(struct txn *t, enum txn_step st)
+{
+	size_t i;
+
+	for (i = 0; i < t->out.len; i++)
+		if (t->out.data[i] == '\n')
+			t->unanswered++;
+	if (st == TXN_SEND_BODY && !t->bdat)
+		t->unanswered++;
+}
+
 enum txn_step
 txn_reply(struct txn *t, const struct reply *r)
 {
+	if (t->unanswered > 0)
+		t->unanswered--;
 	switch (t->state) {
 	case TXN_MAIL:
 		if (r->code / 100 != 2)

@@ -61,6 +61,7 @@ struct txn {
 	int			 code;		/* the reply to the end of data */
 	char			 text[512];
 	struct buf		 out;		/* commands to send */
+	size_t			 unanswered;	/* replies still due */
 	struct failure		 f;
 };
 
@@ -69,6 +70,8 @@ enum txn_step txn_init(struct txn *, const struct envelope *,
 	    const struct caps *, off_t size, bool partial, const char *host);
 /* The next reply. */
 enum txn_step txn_reply(struct txn *, const struct reply *);
+/* What the step asked for went out: its replies are due. */
+void	txn_sent(struct txn *, enum txn_step);
 /* Recipients not delivered and not refused for good: what -q retries. */
 int	txn_remaining(const struct txn *, struct addrlist *);
 void	txn_free(struct txn *);

@@ -194,7 +194,7 @@ def huge_greeting_is_not_smtp():
 @test
 def refused_auth_logs_what_was_reached():
     d = tempfile.mkdtemp()
-    srv = server(users={'tester': 'right'})
+    srv = server(users={'tester': 'right'}, require_auth=True)
     r = run(['a@example.net'], stdin=MAIL,
             config=account(srv.port, password='wrong',
                            extra='logfile %s/log\n' % d))
@@ -417,13 +417,100 @@ def a_refused_large_message_is_not_uploaded():
 
 @test
 def quit_after_a_refused_auth():
-    srv = server(users={'tester': 'right'})
+    srv = server(users={'tester': 'right'}, require_auth=True)
     r = run(['a@example.net'], stdin=MAIL,
             config=account(srv.port, password='wrong'))
     srv.stop()
     expect_eq(r.rc, 77, 'refused %r' % r)
     expect_eq(srv.sessions[-1].commands[-1], 'QUIT', 'QUIT before closing')
     expect_eq(len(srv.sessions), 1, 'one connection')
+
+
+@test
+def auth_plain_goes_with_the_transaction():
+    # RFC 4954 section 4: one write for AUTH PLAIN, MAIL, RCPT and BDAT.
+    srv = server()
+    r = run(['-v', 'a@example.net'], stdin=MAIL, config=account(srv.port))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    s = srv.sessions[0]
+    expect_eq(s.auth, ('PLAIN', 'tester'), 'authenticated with PLAIN')
+    expect_in('MAIL', s.pipelined, 'MAIL sent before the AUTH reply')
+    expect_in('BDAT', s.pipelined, 'BDAT in the same flight')
+    expect_eq(len(s.messages), 1, 'delivered once')
+    expect_in('AUTH PLAIN <redacted>', r.err, '-v shows the mechanism only')
+    expect_not_in('dGVzdGVy', r.err, 'no secret in -v')
+
+
+@test
+def auth_waits_when_the_peer_is_not_verified():
+    from e2e import certs
+    c = certs()
+    srv = server(cert=c.selfsigned_cert, key=c.selfsigned_key)
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port) + 'tls_certcheck off\n')
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    expect_not_in('MAIL', srv.sessions[0].pipelined,
+                  'no mail before the unverified peer took the password')
+
+
+@test
+def auth_waits_for_a_mechanism_of_several_exchanges():
+    srv = server(extensions=['PIPELINING', 'CHUNKING', 'AUTH LOGIN'])
+    r = run(['a@example.net'], stdin=MAIL, config=account(srv.port))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    expect_eq(srv.sessions[0].auth[0], 'LOGIN', 'LOGIN')
+    expect_not_in('MAIL', srv.sessions[0].pipelined, 'MAIL after 235')
+
+
+@test
+def refused_early_auth_on_a_submission_server_delivers_nothing():
+    srv = server(users={'tester': 'right'}, require_auth=True)
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, password='wrong'))
+    srv.wait()
+    srv.stop()
+    s = srv.sessions[0]
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_in('MAIL', s.pipelined, 'the early path was taken')
+    expect_eq(len(s.messages), 0, 'nothing delivered')
+    expect_eq(s.commands[-1], 'QUIT', 'QUIT after the drained replies')
+    expect_eq(r.err.count('\n'), 1, 'one line %r' % r.err)
+
+
+@test
+def refused_early_auth_on_a_server_that_takes_mail_anyway():
+    # A server that takes mail without AUTH (mynetworks) took it: the
+    # caller is told it was delivered, once, and why the warning.
+    srv = server(users={'tester': 'right'})
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, password='wrong'))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 0, 'delivered, so 0 (a retry would duplicate) %r' % r)
+    expect_eq(len(srv.sessions[0].messages), 1, 'delivered once')
+    expect_in('took the message without authentication', r.err, r.err)
+    expect_in('535', r.err, 'the refusal is named')
+
+
+@test
+def refused_early_auth_never_sends_a_large_body():
+    # Over 256 KiB the body waits for the envelope's replies: after a
+    # refused AUTH it is never sent, even to a server that takes MAIL.
+    srv = server(users={'tester': 'right'})
+    big = b'Subject: big\n\n' + (b'y' * 79 + b'\n') * 5000
+    r = run(['a@example.net'], stdin=big,
+            config=account(srv.port, password='wrong'))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_eq(len(srv.sessions[0].messages), 0, 'nothing delivered')
+    expect_not_in('BDAT', srv.sessions[0].commands, 'no body sent')
 
 
 @test

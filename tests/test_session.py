@@ -142,7 +142,8 @@ REPLY_TABLE = [
 @test
 def exit_status_follows_the_reply():
     for stage, reply, want in REPLY_TABLE:
-        srv = server(replies={stage: reply})
+        # A submission server: no mail without AUTH.
+        srv = server(replies={stage: reply}, require_auth=True)
         r = send(srv)
         expect_eq(r.rc, want, 'exit for %s %s: %r' % (stage, reply, r))
         expect_eq(r.err.count('\n'), 1, 'one line for %s %s: %r'

@@ -221,6 +221,57 @@ test_too_many(void)
 	}
 }
 
+static enum txn_step
+feed(struct txn *t, int code)
+{
+	struct reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.code = code;
+	r.textlen = strlcpy(r.text, "x", sizeof(r.text));
+	return txn_reply(t, &r);
+}
+
+/* The replies still due after a refusal are what the session drains. */
+static void
+test_unanswered(void)
+{
+	struct envelope e;
+	struct caps c;
+	struct txn t;
+	enum txn_step st;
+
+	make_envelope(&e, 1);
+	memset(&c, 0, sizeof(c));
+	c.pipelining = c.chunking = true;
+	st = txn_init(&t, &e, &c, 10, false, "mx.test");
+	txn_sent(&t, st);
+	CHECK_INT(t.unanswered, 3, "MAIL, RCPT and BDAT due");
+	CHECK_INT(feed(&t, 550), TXN_FAILED, "MAIL refused");
+	CHECK_INT(t.unanswered, 2, "RCPT and BDAT still due");
+	txn_free(&t);
+	envelope_free(&e);
+
+	make_envelope(&e, 2);
+	c.chunking = false;
+	st = txn_init(&t, &e, &c, 10, false, "mx.test");
+	txn_sent(&t, st);
+	CHECK_INT(t.unanswered, 3, "MAIL and two RCPT due");
+	feed(&t, 250);
+	feed(&t, 250);
+	st = feed(&t, 250);
+	txn_sent(&t, st);
+	CHECK_INT(t.unanswered, 1, "DATA due");
+	st = feed(&t, 354);
+	CHECK_INT(st, TXN_SEND_BODY, "354");
+	txn_sent(&t, st);
+	CHECK_INT(t.unanswered, 1, "the final dot's reply due");
+	CHECK_INT(feed(&t, 250), TXN_DONE, "delivered");
+	CHECK_INT(t.unanswered, 0, "nothing due");
+	txn_free(&t);
+	envelope_free(&e);
+}
+
 int
 main(void)
 {
@@ -229,5 +280,6 @@ main(void)
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		run(&scenarios[i]);
 	test_too_many();
+	test_unanswered();
 	return check_summary();
 }
