@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "interrupt.h"
 #include "message.h"
 
@@ -40,6 +42,7 @@ reader_init(struct reader *r, struct message *m, bool dot_is_data)
 	r->at_line_start = true;
 	r->first_line = true;
 	r->header_max = HEADER_SECTION_MAX;
+	r->body_at = r->end_at = -1;
 	if ((r->out = malloc(OUT_SIZE)) == NULL)
 		return -1;
 	return 0;
@@ -69,6 +72,10 @@ body_put(struct reader *r, const char *p, size_t n, struct failure *f)
 {
 	if (n == 0 || p == NULL)
 		return 0;
+	if (r->count_only) {
+		r->m->body.size += (off_t)n;
+		return 0;
+	}
 	if (r->outlen + n > OUT_SIZE && flush_body(r, f) == -1)
 		return -1;
 	if (n > OUT_SIZE) {
@@ -178,6 +185,7 @@ header_line(struct reader *r, struct failure *f)
 	else if (len == 0) {
 		r->m->separator = true;
 		r->in_body = true;
+		r->body_at = r->at + 1;		/* after this LF */
 	} else if ((s[0] == ' ' || s[0] == '\t') && r->m->nheaders > 0)
 		rc = continue_field(r->m, s, len);
 	else if ((namelen = field_name_len(s, len)) > 0)
@@ -198,6 +206,7 @@ put_byte(struct reader *r, char c, struct failure *f)
 {
 	if (r->at_line_start && c == '.' && !r->dot_is_data && !r->dot_held) {
 		r->dot_held = true;	/* may be the end of input */
+		r->dot_at = r->at;
 		return 0;
 	}
 	if (r->dot_held) {
@@ -227,6 +236,7 @@ put_eol(struct reader *r, struct failure *f)
 {
 	if (r->dot_held && r->line_len == 0) {
 		r->done = true;		/* a lone "." ends the input */
+		r->end_at = r->dot_at;
 		return 0;
 	}
 	if (r->line_len > r->m->longest_line)
@@ -284,6 +294,48 @@ body_run(struct reader *r, const char *p, size_t n, struct failure *f)
 	return i;
 }
 
+/* One clean line (no CR, no NUL) ending at p[j] == LF? */
+static bool
+clean_line(const char *p, size_t n, size_t *end, uint64_t *any8)
+{
+	uint64_t word;
+	size_t j = 0;
+
+	for (; j + 8 <= n; j += 8) {
+		memcpy(&word, p + j, 8);
+		if (word_has_special(word))
+			break;
+		*any8 |= word;
+	}
+	for (; j < n && p[j] != '\n' && p[j] != '\r' && p[j] != '\0'; j++)
+		*any8 |= (unsigned char)p[j];
+	*end = j;
+	return j < n && p[j] == '\n';
+}
+
+/*
+ * Whole body lines at once, the common case: no CR, no NUL, no "." first.
+ * Anything else is left for the byte-by-byte path. Returns the bytes used.
+ */
+static size_t
+body_lines(struct reader *r, const char *p, size_t n, struct failure *f)
+{
+	uint64_t any8 = 0;
+	size_t i = 0, len;
+
+	while (i < n && p[i] != '.' && clean_line(p + i, n - i, &len, &any8)) {
+		if (len > r->m->longest_line)
+			r->m->longest_line = len;
+		if (body_put(r, p + i, len, f) == -1 ||
+		    body_put(r, "\r\n", 2, f) == -1)
+			return (size_t)-1;
+		i += len + 1;
+	}
+	if (any8 & 0x8080808080808080ULL)
+		r->m->eight_bit = true;
+	return i;
+}
+
 static int
 release_crs(struct reader *r, struct failure *f)
 {
@@ -300,6 +352,13 @@ reader_feed(struct reader *r, const char *p, size_t n, struct failure *f)
 	size_t i = 0, run;
 
 	while (i < n && !r->done) {
+		if (r->in_body && r->at_line_start && r->pending_cr == 0 &&
+		    !r->dot_held) {
+			if ((run = body_lines(r, p + i, n - i, f)) == (size_t)-1)
+				return -1;
+			if ((i += run) == n)
+				break;
+		}
 		if (r->in_body && !r->at_line_start && r->pending_cr == 0) {
 			if ((run = body_run(r, p + i, n - i, f)) == (size_t)-1)
 				return -1;
@@ -307,6 +366,7 @@ reader_feed(struct reader *r, const char *p, size_t n, struct failure *f)
 			if (i == n)
 				break;
 		}
+		r->at = r->offset + (off_t)i;
 		switch (p[i]) {
 		case '\0':
 			/* Refused once all is read, so the message can be
@@ -342,8 +402,10 @@ reader_finish(struct reader *r, struct failure *f)
 	if (!r->done) {
 		if (release_crs(r, f) == -1)
 			return -1;
-		if (r->dot_held && r->line_len == 0)
+		if (r->dot_held && r->line_len == 0) {
 			r->done = true;		/* "." at the very end */
+			r->end_at = r->dot_at;
+		}
 		else if ((!r->at_line_start || r->line.len > 0) &&
 		    put_eol(r, f) == -1)
 			return -1;	/* no final newline: one is added */
@@ -353,49 +415,107 @@ reader_finish(struct reader *r, struct failure *f)
 	return flush_body(r, f);
 }
 
-int
-message_read_fd(struct message *m, int fd, bool dot_is_data,
-    struct failure *f)
+/* All of fd into the reader (the rest is drained after a lone "."). */
+static int
+feed_fd(struct reader *r, int fd, struct failure *f)
 {
 	static char in[256 * 1024];
-	struct reader r;
 	ssize_t n;
-	int rc = -1;
 
-	if (reader_init(&r, m, dot_is_data) == -1) {
-		fail_errno(f, CAUSE_OSERR, "reading the message");
-		return -1;
-	}
 	for (;;) {
 		n = read(fd, in, sizeof(in));
 		if (n == -1 && errno == EINTR && interrupt_signal() != 0) {
 			fail(f, STAGE_NONE, CAUSE_IOERR, 0, "interrupted by "
 			    "signal %d while reading the message",
 			    interrupt_signal());
-			goto out;
+			return -1;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			fail_errno(f, CAUSE_IOERR, "reading the message");
-			goto out;
+			return -1;
 		}
 		if (n == 0)
-			break;
-		if (!r.done && reader_feed(&r, in, (size_t)n, f) == -1)
-			goto out;
-		/* After a lone ".", the rest is read and discarded. */
+			return reader_finish(r, f);
+		if (!r->done && reader_feed(r, in, (size_t)n, f) == -1)
+			return -1;
 	}
-	if ((rc = reader_finish(&r, f)) == 0)
-		m->complete = true;
-	if (rc == 0 && m->nul_offset != -1) {
-		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the message holds a NUL "
-		    "byte at offset %lld", (long long)m->nul_offset);
-		rc = -1;
+}
+
+int
+message_read_in_place(struct message *m, int fd, bool dot_is_data,
+    struct failure *f)
+{
+	struct stat st;
+	struct reader r;
+	off_t start, end;
+	int rc;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (start = lseek(fd, 0, SEEK_CUR)) == -1)
+		return 0;
+	if (reader_init(&r, m, dot_is_data) == -1) {
+		fail_errno(f, CAUSE_OSERR, "reading the message");
+		return -1;
 	}
-out:
+	r.count_only = true;
+	rc = feed_fd(&r, fd, f);
+	end = r.done ? r.end_at : r.offset;
+	if (rc == 0 && r.body_at >= 0 && r.body_at <= end)
+		rc = bodyfile_attach(&m->body, fd, start + r.body_at,
+		    start + end, m->body.size) == 0 ? 1 : -1;
+	else if (rc == 0) {
+		message_free(m);	/* a body of another shape: copy it */
+		if (lseek(fd, start, SEEK_SET) == -1)
+			rc = -1;
+	}
+	if (rc == -1 && !failed(f))
+		fail_errno(f, CAUSE_IOERR, "reading the message");
 	reader_free(&r);
 	return rc;
+}
+
+/* Smaller files are copied: the spool holds them in memory anyway. */
+#define IN_PLACE_MIN	(1024 * 1024)
+
+static bool
+worth_in_place(int fd)
+{
+	struct stat st;
+	off_t at;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (at = lseek(fd, 0, SEEK_CUR)) != -1 && st.st_size - at >=
+	    IN_PLACE_MIN;
+}
+
+int
+message_read_fd(struct message *m, int fd, bool dot_is_data,
+    struct failure *f)
+{
+	struct reader r;
+	int rc;
+
+	rc = worth_in_place(fd) ? message_read_in_place(m, fd, dot_is_data,
+	    f) : 0;
+	if (rc == 0) {
+		if (reader_init(&r, m, dot_is_data) == -1) {
+			fail_errno(f, CAUSE_OSERR, "reading the message");
+			return -1;
+		}
+		rc = feed_fd(&r, fd, f);
+		reader_free(&r);
+	}
+	if (rc == -1)
+		return -1;
+	m->complete = true;
+	if (m->nul_offset != -1) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "the message holds a NUL "
+		    "byte at offset %lld", (long long)m->nul_offset);
+		return -1;
+	}
+	return 0;
 }
 
 struct header *

@@ -49,6 +49,13 @@ struct reader {
 	size_t		 line_len;
 	off_t		 offset;
 	size_t		 header_bytes;
+	/* Where things are in the input, for a body read in place
+	 * (src/bodyfile.c): offsets from the first byte fed. */
+	bool		 count_only;	/* measure the body, store nothing */
+	off_t		 at;		/* the CR, LF, NUL or byte at hand */
+	off_t		 dot_at;	/* the "." last held */
+	off_t		 body_at;	/* after the blank line, or -1 */
+	off_t		 end_at;	/* the lone "." that ended it, or -1 */
 	struct buf	 line;		/* the current header line */
 	char		*out;		/* body bytes waiting for the spool */
 	size_t		 outlen;
@@ -65,6 +72,16 @@ void	reader_free(struct reader *);
 
 /* Read all of fd (the rest is drained after a lone "."). */
 int	message_read_fd(struct message *, int fd, bool dot_is_data,
+	    struct failure *f);
+
+/*
+ * A regular file, whatever its size, without a copy of its body: the
+ * spool reads it again as it is sent (src/bodyfile.c). 1 when done; 0,
+ * rewound, when fd is not a regular file or the body does not start
+ * after a blank line; -1 with f set. message_read_fd() uses it for files
+ * of a MiB or more.
+ */
+int	message_read_in_place(struct message *, int fd, bool dot_is_data,
 	    struct failure *f);
 
 /* Header fields, by name without case. */

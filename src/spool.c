@@ -82,6 +82,10 @@ spool_read(const struct spool *s, off_t offset, void *dst, size_t len)
 
 	if (offset >= s->size)
 		return 0;
+	if (s->src.read != NULL)
+		return s->src.read(s->src.ctx, offset, dst,
+		    (off_t)len < s->size - offset ? len :
+		    (size_t)(s->size - offset));
 	if ((size_t)offset < s->memlen) {
 		n = s->memlen - (size_t)offset;
 		n = n < len ? n : len;
@@ -106,8 +110,19 @@ spool_attach(struct spool *s, int fd, off_t base, off_t size)
 }
 
 void
+spool_attach_source(struct spool *s, off_t size,
+    const struct spool_source *src)
+{
+	spool_init(s);
+	s->size = size;
+	s->src = *src;
+}
+
+void
 spool_free(struct spool *s)
 {
+	if (s->src.release != NULL)
+		s->src.release(s->src.ctx);
 	free(s->mem);
 	if (s->fd != -1)
 		close(s->fd);

@@ -10,12 +10,21 @@
 
 #define SPOOL_MEMORY_MAX	(256 * 1024)
 
+/* Bytes something else produces on demand (src/bodyfile.c), read in
+ * order: from 0, or where the last read ended. */
+struct spool_source {
+	ssize_t	(*read)(void *ctx, off_t offset, void *dst, size_t len);
+	void	(*release)(void *ctx);
+	void	*ctx;
+};
+
 struct spool {
 	char	*mem;		/* the first bytes, or everything */
 	size_t	 memlen;
 	int	 fd;		/* -1 until spilled */
 	off_t	 base;		/* where our bytes start in fd */
 	off_t	 size;		/* total bytes written */
+	struct spool_source src;	/* read: NULL unless a source */
 };
 
 void	spool_init(struct spool *);
@@ -30,6 +39,9 @@ int	spool_write(struct spool *, const void *, size_t);
 ssize_t	spool_read(const struct spool *, off_t offset, void *dst, size_t len);
 /* Read-only view of `size` bytes of an open file from `base` (dup'ed). */
 int	spool_attach(struct spool *, int fd, off_t base, off_t size);
+/* `size` bytes from a source, which the spool releases when freed. */
+void	spool_attach_source(struct spool *, off_t size,
+	    const struct spool_source *);
 void	spool_free(struct spool *);
 
 #endif

@@ -30,6 +30,9 @@
  *   message-facts     message_size() is the output's size; eight_bit is set
  *                     when the output has a byte >= 0x80; longest_line is at
  *                     least the longest output line
+ *   message-in-place  the input as a regular file read in place
+ *                     (message_read_in_place, src/bodyfile.c) gives the
+ *                     same bytes and facts as the reader, or is rewound
  *   dotstuff-lone-dot after dot-stuffing, no line is a lone "."
  *   dotstuff-roundtrip removing one leading dot per line gives the input
  *   encode-crlf       as message-crlf, for encode_for_transport()'s output
@@ -58,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -517,6 +521,47 @@ check_encode(const struct message *m, const struct buf *orig_body,
 	message_free(&enc);
 }
 
+/* ---- a body read in place (src/bodyfile.c) -------------------------- */
+
+/* The same input as a regular file: the same bytes and facts as the
+ * reader stored, or a rewind when its body does not follow a blank line. */
+FUZZ_NOCOV static void
+check_in_place(const char *in, size_t n, bool dot_is_data,
+    const struct message *want, const struct buf *all)
+{
+	struct message m;
+	struct failure f = { 0 };
+	struct buf got = BUF_INIT;
+	char chunk[1000];
+	off_t off = 0;
+	ssize_t r;
+	int fd = memfd_create("fuzz_message", MFD_CLOEXEC), rc;
+
+	FUZZ_ASSERT(fd != -1 && write(fd, in, n) == (ssize_t)n &&
+	    lseek(fd, 0, SEEK_SET) == 0);
+	message_init(&m);
+	rc = message_read_in_place(&m, fd, dot_is_data, &f);
+	FUZZ_ASSERT(rc != -1);
+	if (rc == 0) {
+		FUZZ_CHECK("message-in-place", lseek(fd, 0, SEEK_CUR) == 0);
+		goto out;
+	}
+	FUZZ_ASSERT(message_header_bytes(&m, &got) == 0);
+	while ((r = spool_read(&m.body, off, chunk, sizeof(chunk))) > 0) {
+		FUZZ_ASSERT(buf_add(&got, chunk, (size_t)r) == 0);
+		off += r;
+	}
+	FUZZ_CHECK("message-in-place", r == 0 && got.len == all->len &&
+	    (got.len == 0 || memcmp(got.data, all->data, got.len) == 0));
+	FUZZ_CHECK("message-in-place", m.longest_line == want->longest_line &&
+	    m.eight_bit == want->eight_bit && m.nul_offset ==
+	    want->nul_offset && message_size(&m) == message_size(want));
+out:
+	buf_free(&got);
+	message_free(&m);
+	close(fd);
+}
+
 /* ---- the target ---------------------------------------------------- */
 
 FUZZ_NOCOV static bool
@@ -629,6 +674,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    m.eight_bit);
 	FUZZ_CHECK("message-facts", m.longest_line >=
 	    longest_line(all.data, all.len));
+
+	check_in_place(in, n, dot_is_data, &m, &all);
 
 	/* Amplified: the spool's file is what is tested; the per-byte checks
 	 * run on every other input, at a hundredth of the cost. */

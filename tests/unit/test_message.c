@@ -1,5 +1,6 @@
 /* The message reader: normalisation, headers, the lone dot, analysis. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -174,9 +175,149 @@ test_headers(void)
 	message_free(&m);
 }
 
+/* `len` bytes of in as a file, read in place, as sent: 1, 0 or -1. */
+static int
+read_file(const char *in, size_t len, bool dot_is_data, int *fdp,
+    struct message *m, struct buf *out)
+{
+	struct failure f = { 0 };
+	char path[] = "/tmp/test_message.XXXXXX", chunk[4096];
+	off_t off = 0;
+	ssize_t n;
+	int fd = mkstemp(path), rc;
+
+	unlink(path);
+	if (fd == -1 || write(fd, in, len) != (ssize_t)len ||
+	    lseek(fd, 0, SEEK_SET) != 0)
+		return -1;
+	message_init(m);
+	rc = message_read_in_place(m, fd, dot_is_data, &f);
+	if (rc == 1) {
+		message_header_bytes(m, out);
+		while ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) >
+		    0) {
+			buf_add(out, chunk, (size_t)n);
+			off += n;
+		}
+		if (n == -1)
+			rc = -1;
+	}
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+/* A body read in place (src/bodyfile.c) is what the reader stores. */
+static void
+test_in_place_cases(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(norm) / sizeof(norm[0]); i++) {
+		struct message m;
+		struct buf out = BUF_INIT;
+		int fd, rc = read_file(norm[i].in, strlen(norm[i].in),
+		    norm[i].dot_is_data, &fd, &m, &out);
+
+		if (rc == 0)	/* no blank line: rewound for a copy */
+			CHECK_INT((int)lseek(fd, 0, SEEK_CUR), 0, norm[i].name);
+		else
+			CHECK_STR(out.data ? out.data : "", norm[i].want,
+			    norm[i].name);
+		close(fd);
+		buf_free(&out);
+		message_free(&m);
+	}
+}
+
+/* Random bodies over several of its 128 KiB reads, both ways. */
+static void
+test_in_place_random(void)
+{
+	static const char alphabet[] = "ab\r\n.\n \xc3\n\r.";
+	static char in[300 * 1024];
+	unsigned seed;
+	size_t i, len;
+
+	for (seed = 1; seed <= 40; seed++) {
+		struct message a, b;
+		struct buf x = BUF_INIT, y = BUF_INIT;
+		struct failure f = { 0 };
+		char ctx[64];
+
+		srandom(seed);
+		len = 200 * 1024 + (size_t)(random() % (100 * 1024));
+		memcpy(in, "A: b\n\n", 6);
+		for (i = 6; i < len; i++)
+			in[i] = alphabet[random() % (sizeof(alphabet) - 1)];
+		if (seed % 5 == 0)
+			in[len / 2] = '\0';
+		snprintf(ctx, sizeof(ctx), "random body, seed %u", seed);
+		read_all(in, len, seed % 2, 4096, &a, &x, &f);
+		CHECK_INT(read_file(in, len, seed % 2, NULL, &b, &y), 1, ctx);
+		CHECK(x.len == y.len && memcmp(x.data, y.data, x.len) == 0, ctx);
+		CHECK_INT(a.longest_line, b.longest_line, ctx);
+		CHECK_INT(a.eight_bit, b.eight_bit, ctx);
+		CHECK_INT((int)a.nul_offset, (int)b.nul_offset, ctx);
+		CHECK_INT((int)message_size(&a), (int)message_size(&b), ctx);
+		buf_free(&x);
+		buf_free(&y);
+		message_free(&a);
+		message_free(&b);
+	}
+}
+
+/* A caller that rewrites its input file meanwhile: an error, never a
+ * body of another size than the one announced. */
+static void
+test_in_place_changed(void)
+{
+	static const char *what[] = { "shorter", "longer lines", "more lines" };
+	static char in[400 * 1024];
+	size_t i, k;
+
+	for (k = 0; k < 3; k++) {
+		struct message m;
+		struct buf out = BUF_INIT;
+		char chunk[65536];
+		off_t off = 0, total = 0;
+		ssize_t n;
+		int fd;
+
+		memcpy(in, "A: b\n\n", 6);
+		for (i = 6; i < sizeof(in); i++)
+			in[i] = i % 64 == 0 ? '\n' : 'x';
+		CHECK_INT(read_file(in, sizeof(in), true, &fd, &m, &out), 1,
+		    what[k]);
+		if (k == 0)
+			CHECK_INT(ftruncate(fd, 300 * 1024), 0, what[k]);
+		else if (k == 1)
+			CHECK_INT((int)pwrite(fd, "y", 1, 200 * 1024 + 64), 1,
+			    what[k]);
+		else
+			CHECK_INT((int)pwrite(fd, "\n", 1, 200 * 1024 + 1), 1,
+			    what[k]);
+		while ((n = spool_read(&m.body, off, chunk, sizeof(chunk))) >
+		    0) {
+			off += n;
+			total += n;
+		}
+		CHECK_INT((int)n, -1, what[k]);
+		CHECK(total <= m.body.size, what[k]);
+		close(fd);
+		buf_free(&out);
+		message_free(&m);
+	}
+}
+
 int
 main(void)
 {
+	test_in_place_cases();
+	test_in_place_random();
+	test_in_place_changed();
 	test_normalisation();
 	test_nul();
 	test_analysis();
