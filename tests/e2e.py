@@ -77,9 +77,11 @@ def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
         cmd[cmd.index('sh')] = 'bash'
     else:
         cmd = argv
-    p = subprocess.run(cmd + list(args), input=stdin, env=e,
+    # A file object is the standard input itself (a regular file), not a pipe.
+    given = {'stdin': stdin} if hasattr(stdin, 'fileno') else {'input': stdin}
+    p = subprocess.run(cmd + list(args), env=e,
                        executable=None if wrap else BINARY,
-                       capture_output=True, timeout=timeout)
+                       capture_output=True, timeout=timeout, **given)
     return Result(p.returncode, p.stdout, p.stderr.decode(errors='replace'))
 
 

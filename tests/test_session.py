@@ -78,6 +78,42 @@ DOT_CASES = [
 ]
 
 
+def big_file_case(i):
+    """Over a MiB, with every shape the reader normalises, many times."""
+    unit = b''.join(c.split(b'\n\n', 1)[1].replace(b'\n.\n', b'\n.x\n')
+                    .replace(b'\n.\r', b'\n.x\r') for c in DOT_CASES)
+    return b'S: x\n\n' + (b'%d \xc3\xa9 ' % i + unit) * (1100000 // len(unit))
+
+
+@test
+def a_large_file_on_stdin_is_sent_byte_exact():
+    # Read in place, not copied (src/bodyfile.c): the same bytes arrive.
+    import tempfile
+    for i, (flag, tail) in enumerate([('-i', b'no final newline\r'),
+                                      ('-i', b'.\r\r\n'),
+                                      (None, b'\n.\nafter the lone dot\n')]):
+        data = big_file_case(i) + tail
+        want = normalise(data)
+        if tail.startswith(b'\n.\n'):
+            want = normalise(data[:-len(tail) + 1])
+        for chunking in (True, False):
+            srv = server(tls=None, hide=() if chunking else ('CHUNKING',))
+            with tempfile.TemporaryFile() as fh:
+                fh.write(data)
+                fh.seek(0)
+                r = send(srv, args=[flag, 'a@example.net'] if flag == '-i'
+                         else ['a@example.net'], stdin=fh, tls=None,
+                         user=None, extra='set_date_header off\n'
+                         'set_msgid_header off\nset_from_header off\n')
+            ctx = 'case %d, %s' % (i, 'BDAT' if chunking else 'DATA')
+            expect_eq(r.rc, 0, '%s: %r' % (ctx, r))
+            s = only_session(srv)
+            got = s.messages[0]['data'] if s.messages else b''
+            expect(got == want, '%s: payload of %d bytes, wanted %d'
+                   % (ctx, len(got), len(want)))
+            expect(not s.bare_lf_or_cr, ctx + ': no bare CR/LF')
+
+
 def dot_transparency(hide):
     for case in DOT_CASES:
         srv = server(tls=None, hide=hide)
