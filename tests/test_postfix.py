@@ -106,6 +106,12 @@ def size_exceeded_69():
 
 
 @test
+def auth_goes_with_the_transaction():
+    cases.auth_with_the_transaction(T)
+    cases.auth_with_the_transaction(T, 'smtps', True)
+
+
+@test
 def wrong_password_77():
     cases.wrong_password(T)
 

@@ -207,9 +207,28 @@ def three_recipients(t):
 
 
 def wrong_password(t):
-    r = run(['a@test.example'], stdin=b'Subject: x\n\nx\n',
-            cfg=config(t, password='wrong'))
+    # AUTH PLAIN went with MAIL, RCPT and BDAT: the server refuses the
+    # transaction of a client that did not authenticate.
+    tok = token()
+    r = run(['-v', 'tester@test.example'], stdin=b'Subject: %s\n\nx\n' %
+            tok.encode(), cfg=config(t, password='wrong'))
     expect_eq(r.rc, 77, 'wrong password: `%s` %r' % (r.command(), r))
+    expect_eq(t.delivered(tok, timeout=3), [], 'nothing delivered')
+
+
+def auth_with_the_transaction(t, port='submission', implicit=False):
+    """AUTH PLAIN, MAIL, RCPT and the message in one write (RFC 4954
+    section 4): MAIL is on its way before the 235 is read."""
+    tok = token()
+    r = run(['-v', 'tester@test.example'], stdin=b'Subject: %s\n\nx\n' %
+            tok.encode(), cfg=config(t, port, implicit))
+    expect_eq(r.rc, 0, 'exit of `%s` %r' % (r.command(), r))
+    lines = r.err.splitlines()
+    mail = next((i for i, l in enumerate(lines) if '] > MAIL FROM:' in l), None)
+    ok = next((i for i, l in enumerate(lines) if '] < 235' in l), None)
+    expect(mail is not None and ok is not None and mail < ok,
+           'MAIL sent before the 235: %r' % lines[-25:])
+    expect_eq(len(t.delivered(tok)), 1, 'one delivery of %s' % tok)
 
 
 def size_exceeded(t, port='submission', implicit=False):
