@@ -1,892 +1,49 @@
 /*
- * Design: with CURLOPT_CONNECT_ONLY, curl_easy_perform() runs the greeting,
- * EHLO, STARTTLS, EHLO again and AUTH, then stops. TLS, certificates, SASL
- * and proxies stay in libcurl. The mail transaction is ours, over
- * curl_easy_send/recv, because libcurl alone cannot pipeline, use CHUNKING
- * or BODY=8BITMIME, tells 4xx from 5xx apart on RCPT only as error 55, and
- * waits up to 120 s for QUIT's reply.
- *
- * libcurl shows us the server's replies only through the debug callback,
- * so the greeting and the EHLO capabilities are taken from there.
+ * The SMTP session over a connection (src/conn.c, the one that knows
+ * libcurl): AUTH, EHLO again when the message needs more, the mail
+ * transaction driven by its state machine (src/txn.c), QUIT, and the next
+ * host of a list when one cannot be reached.
  */
-#include <curl/curl.h>
 #include <idn2.h>
 #include <json-c/json_c_version.h>
 
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include "buf.h"
+#include "conn.h"
 #include "encode.h"
 #include "escape.h"
-#include "hostname.h"
 #include "idna.h"
 #include "interrupt.h"
 #include "reply.h"
 #include "sasl.h"
 #include "session.h"
-#include "txn.h"
 #include "smtpcmd.h"
 #include "tlspin.h"
+#include "txn.h"
 
-#define DEFAULT_TIMEOUT		60
 #define END_OF_DATA_TIMEOUT	600
 #define SEND_CHUNK		(256 * 1024)
 
-struct session {
-	CURL			*curl;
-	const struct settings	*s;
-	int			 verbose;
-	struct timespec		 t0;
-	/* What libcurl's phase showed us. */
-	struct reply_parser	 dbg_parser;
-	struct reply		 ehlo;
-	bool			 have_ehlo;
-	struct reply		 last;		/* the last reply libcurl saw */
-	struct reply		 greeting;
-	int			 short_wait;	/* seconds, for replies already due */
-	enum stage		 stage;
-	bool			 in_auth;
-	int			 fd;		/* the socket, once open */
-	/* Our phase. */
-	curl_socket_t		 sock;
-	struct reply_parser	 parser;
-	char			 rbuf[8192];
-	size_t			 rlen, rpos;
-	struct caps		 caps;
-	char			 errbuf[CURL_ERROR_SIZE];
-	/* A person watching a large message go out (stderr a terminal). */
-	off_t			 progress_total;	/* 0: no progress line */
-	off_t			 progress_sent;
-	double			 progress_at, progress_start;
-};
-
-static double
-elapsed(const struct session *ss)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - ss->t0.tv_sec) +
-	    (double)(t.tv_nsec - ss->t0.tv_nsec) / 1e9;
-}
-
-/* -v: one line of the transcript, escaped, with a timestamp. */
-static void
-trace(const struct session *ss, const char *dir, const char *p, size_t n)
-{
-	char line[600];
-
-	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
-		n--;
-	escape_line(line, sizeof(line), p, n);
-	fprintf(stderr, "smtpsend: [%8.3f ms] %s %s\n", elapsed(ss) * 1000,
-	    dir, line);
-}
-
-/* Each line of a command batch we send, for -v. */
-static void
-trace_commands(const struct session *ss, const char *p, size_t n)
-{
-	const char *nl;
-
-	while (n > 0 && (nl = memchr(p, '\n', n)) != NULL) {
-		trace(ss, ">", p, (size_t)(nl - p));
-		n -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-}
-
-/* A parsed reply, line by line, as the server wrote it. */
-static void
-trace_reply(const struct session *ss, const struct reply *r)
-{
-	const char *line = r->text, *nl;
-	char shown[600];
-
-	do {
-		nl = strchr(line, '\n');
-		snprintf(shown, sizeof(shown), "%d%c%.*s", r->code,
-		    nl ? '-' : ' ', (int)(nl ? (size_t)(nl - line) :
-		    strlen(line)), line);
-		trace(ss, "<", shown, strlen(shown));
-		line = nl + 1;
-	} while (nl != NULL);
-}
-
-static enum stage
-stage_of_command(const char *p, size_t n)
-{
-	if (n >= 4 && (strncasecmp(p, "EHLO", 4) == 0 ||
-	    strncasecmp(p, "HELO", 4) == 0))
-		return STAGE_EHLO;
-	if (n >= 8 && strncasecmp(p, "STARTTLS", 8) == 0)
-		return STAGE_STARTTLS;
-	if (n >= 4 && strncasecmp(p, "AUTH", 4) == 0)
-		return STAGE_AUTH;
-	return STAGE_NONE;
-}
-
-/*
- * Acknowledge what arrives at once. After the TLS handshake the server's
- * session ticket would otherwise wait ~40 ms for a delayed ACK, and its
- * next reply behind it (Nagle): once per connection, a whole round trip.
- * Linux drops quick-ACK mode on its own, so it is set again before each
- * wait.
- */
-static void
-quick_ack(const struct session *ss)
-{
-	int one = 1;
-
-	if (ss->fd >= 0)
-		setsockopt(ss->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-}
-
-/* A command libcurl sent: AUTH and what follows it are secrets. */
-static void
-debug_out(struct session *ss, const char *p, size_t n)
-{
-	enum stage st;
-	const char *sp;
-
-	quick_ack(ss);
-	/* Inside AUTH every line is a secret, whatever it looks like. */
-	if (ss->in_auth) {
-		if (ss->verbose)
-			trace(ss, ">", "<redacted>", 10);
-		return;
-	}
-	if ((st = stage_of_command(p, n)) != STAGE_NONE)
-		ss->stage = st;
-	if (st == STAGE_AUTH) {
-		ss->in_auth = true;
-		sp = memchr(p + 5 < p + n ? p + 5 : p + n, ' ',
-		    n > 5 ? n - 5 : 0);
-		if (ss->verbose) {
-			char shown[64];
-
-			snprintf(shown, sizeof(shown), "%.*s%s",
-			    (int)((sp ? sp : p + n) - p), p,
-			    sp ? " <redacted>" : "");
-			trace(ss, ">", shown, strlen(shown));
-		}
-		return;
-	}
-	if (ss->verbose)
-		trace(ss, ">", p, n);
-}
-
-static void
-debug_in(struct session *ss, const char *p, size_t n)
-{
-	struct reply r;
-	size_t used;
-	bool done;
-
-	if (ss->verbose)
-		trace(ss, "<", p, n);
-	while (n > 0) {
-		used = reply_parse(&ss->dbg_parser, p, n, &r, &done);
-		p += used;
-		n -= used;
-		if (ss->dbg_parser.error)
-			return;
-		if (!done)
-			continue;
-		ss->last = r;
-		if (r.code != 334)
-			ss->in_auth = false;
-		if (ss->stage == STAGE_EHLO && r.code == 250) {
-			ss->ehlo = r;
-			ss->have_ehlo = true;
-		} else if (ss->stage == STAGE_STARTTLS && r.code == 220)
-			ss->stage = STAGE_TLS;
-		if (ss->stage == STAGE_NONE) {
-			ss->greeting = r;
-			ss->stage = STAGE_GREETING;
-		}
-	}
-}
-
+/* libcurl's phase, with its timings for -v and the log. */
 static int
-debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
+open_conn(struct conn *ss, struct session_report *rep, struct failure *f)
 {
-	struct session *ss = arg;
+	int r = conn_open(ss, f);
 
-	(void)h;
-	if (type == CURLINFO_HEADER_OUT)
-		debug_out(ss, data, n);
-	else if (type == CURLINFO_HEADER_IN)
-		debug_in(ss, data, n);
-	else if (type == CURLINFO_TEXT && ss->verbose > 1)
-		trace(ss, "*", data, n);
-	return 0;
-}
-
-static int
-timeout_of(const struct settings *s)
-{
-	return s->timeout > 0 ? s->timeout : DEFAULT_TIMEOUT;
-}
-
-/* `domain`, this host's name with a dot, else the address literal of the
- * local end: never a name without a dot (CONTRACT section 4). */
-static void
-ehlo_name(const struct settings *s, char *dst, size_t size)
-{
-	const char *name = s->domain != NULL ? s->domain : host_fqdn();
-
-	if (name != NULL)
-		strlcpy(dst, name, size);
-	else if (host_local_literal(s->host, s->port, dst, size) == -1)
-		strlcpy(dst, "[127.0.0.1]", size);
-}
-
-/* smtp[s]://host:port/ehlo-name: curl takes the EHLO name from the path. */
-static int
-build_url(struct buf *url, const struct settings *s)
-{
-	bool implicit = s->tls && !s->starttls;
-	bool v6 = strchr(s->host, ':') != NULL;
-	char ehlo[300];
-	char *path;
-	int r;
-
-	ehlo_name(s, ehlo, sizeof(ehlo));
-	/* libcurl URL-decodes the path: what we give must be encoded. */
-	if ((path = curl_easy_escape(NULL, ehlo, 0)) == NULL)
-		return -1;
-	r = buf_printf(url, "%s://%s%s%s:%u/%s", implicit ? "smtps" : "smtp",
-	    v6 ? "[" : "", s->host, v6 ? "]" : "", s->port, path);
-	curl_free(path);
+	rep->t_connect = ss->t_connect;
+	rep->t_tls = ss->t_tls;
+	rep->t_auth = ss->t_ehlo;
+	rep->tls = ss->tls_used;
 	return r;
-}
-
-static CURLcode
-ctx_cb(CURL *h, void *ssl_ctx, void *arg)
-{
-	struct session *ss = arg;
-
-	(void)h;
-	tls_watch_install(ssl_ctx, &ss->fd);
-	if (ss->s->fingerprint != NULL &&
-	    tlspin_install(ssl_ctx, ss->s->fingerprint) == -1)
-		return CURLE_SSL_CERTPROBLEM;
-	return CURLE_OK;
-}
-
-static CURLcode
-setup_tls(struct session *ss)
-{
-	const struct settings *s = ss->s;
-	CURL *h = ss->curl;
-	bool verify = s->certcheck && s->fingerprint == NULL;
-	CURLcode rc;
-
-	rc = curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(!s->tls ?
-	    CURLUSESSL_NONE : CURLUSESSL_ALL));
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-	/* The CA directory, not the bundle: loading it costs ~30 ms a run. */
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_CAINFO, s->trust_file);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_CAPATH, s->trust_file ? NULL :
-		    "/etc/ssl/certs");
-	if (rc == CURLE_OK && s->cert_file != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_SSLCERT, s->cert_file);
-	if (rc == CURLE_OK && s->key_file != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_SSLKEY, s->key_file);
-	if (rc == CURLE_OK && s->tls)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ctx_cb);
-	if (rc == CURLE_OK && s->tls)
-		rc = curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, ss);
-	return rc;
-}
-
-static CURLcode
-setup_network(struct session *ss)
-{
-	const struct settings *s = ss->s;
-	CURL *h = ss->curl;
-	long t = timeout_of(s);
-	CURLcode rc;
-
-	rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, t);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, t);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	if (rc == CURLE_OK && s->source_ip != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_INTERFACE, s->source_ip);
-	if (rc == CURLE_OK && s->proxy_host != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_PROXY, s->proxy_host);
-	if (rc == CURLE_OK && s->proxy_host != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_PROXYPORT, (long)s->proxy_port);
-	if (rc == CURLE_OK && s->proxy_host != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_PROXYTYPE,
-		    (long)CURLPROXY_SOCKS5_HOSTNAME);
-	return rc;
-}
-
-/*
- * Called by libcurl while it works: a reply that is not SMTP (an SSH or
- * HTTP server on the port) ends the wait at once instead of at the timeout.
- */
-static int
-progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	struct session *ss = arg;
-
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return ss->dbg_parser.error || interrupt_signal() != 0;
-}
-
-/* Our socket, so that a signal can shut it down (see interrupt.h). */
-static curl_socket_t
-open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct session *ss = arg;
-	int fd;
-
-	(void)purpose;
-	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (fd != -1) {
-		interrupt_watch(fd);
-		ss->fd = fd;
-	}
-	return fd == -1 ? CURL_SOCKET_BAD : fd;
-}
-
-static int
-close_socket(void *arg, curl_socket_t fd)
-{
-	struct session *ss = arg;
-
-	if (ss->fd == fd)
-		ss->fd = -1;
-	interrupt_unwatch(fd);
-	return close(fd);
-}
-
-static int
-setup(struct session *ss, struct failure *f)
-{
-	struct buf url = BUF_INIT;
-	CURL *h;
-	CURLcode rc;
-
-	if ((h = ss->curl = curl_easy_init()) == NULL) {
-		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "cannot start libcurl");
-		return -1;
-	}
-	if (build_url(&url, ss->s) == -1) {
-		fail_errno(f, CAUSE_OSERR, "out of memory");
-		return -1;
-	}
-	rc = curl_easy_setopt(h, CURLOPT_URL, url.data);
-	buf_free(&url);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ss->errbuf);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_DEBUGDATA, ss);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, ss);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, ss);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION,
-		    close_socket);
-	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, ss);
-	if (rc == CURLE_OK)
-		rc = setup_network(ss);
-	/* No credentials for libcurl: AUTH is ours, see authenticate(). */
-	if (rc == CURLE_OK)
-		rc = setup_tls(ss);
-	if (rc != CURLE_OK) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "libcurl refused a "
-		    "setting: %s", curl_easy_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
-/* A signal turns whatever failure it caused into "interrupted". */
-static void
-interrupted(struct failure *f)
-{
-	int sig = interrupt_signal();
-
-	if (sig != 0)
-		fail(f, f->stage, f->cause == CAUSE_POSSIBLY_SENT ?
-		    CAUSE_POSSIBLY_SENT : CAUSE_TEMPORARY, 0, "interrupted by "
-		    "signal %d (%s)%s", sig, strsignal(sig),
-		    f->cause == CAUSE_POSSIBLY_SENT ? " after the end of data: "
-		    "the message may have been delivered" : " before the end of "
-		    "data: nothing was delivered");
-}
-
-static long
-last_code(const struct session *ss)
-{
-	long code = 0;
-
-	curl_easy_getinfo(ss->curl, CURLINFO_RESPONSE_CODE, &code);
-	return code;
-}
-
-static const char *
-curl_why(const struct session *ss, CURLcode rc)
-{
-	return ss->errbuf[0] != '\0' ? ss->errbuf : curl_easy_strerror(rc);
-}
-
-/* The server's words for a failure in libcurl's phase, else curl's. */
-static const char *
-server_said(struct session *ss, CURLcode rc)
-{
-	static char text[600];
-
-	if (ss->last.code >= 400) {
-		snprintf(text, sizeof(text), "%d ", ss->last.code);
-		escape_line(text + strlen(text), sizeof(text) - strlen(text),
-		    ss->last.text, ss->last.textlen);
-		return text;
-	}
-	return curl_why(ss, rc);
-}
-
-/* The stage a perform() failure happened in. */
-static enum stage
-perform_stage(const struct session *ss)
-{
-	if (ss->stage == STAGE_NONE)
-		return ss->s->tls && !ss->s->starttls && ss->errbuf[0] != '\0' &&
-		    strstr(ss->errbuf, "SSL") != NULL ? STAGE_TLS :
-		    STAGE_CONNECT;
-	return ss->stage;
-}
-
-/* The fix for the classic TLS mistakes (CONTRACT section 9). */
-static const char *
-tls_hint(const struct session *ss, char *dst, size_t size)
-{
-	const char *why = ss->errbuf;
-	char seen[100];
-
-	if (ss->s->fingerprint != NULL && tlspin_seen(seen, sizeof(seen)) == 0 &&
-	    strcasecmp(seen, ss->s->fingerprint) != 0)
-		snprintf(dst, size, "; the server's certificate has SHA-256 "
-		    "fingerprint %s, not the tls_fingerprint %s (if its "
-		    "certificate changed, set the new one)", seen,
-		    ss->s->fingerprint);
-	else if (strstr(why, "wrong version number") != NULL && ss->s->tls &&
-	    !ss->s->starttls)
-		snprintf(dst, size, "; the server did not answer TLS: a "
-		    "STARTTLS port such as 587? set tls_starttls on");
-	else if (strstr(why, "self-signed") != NULL ||
-	    strstr(why, "unable to get local issuer") != NULL)
-		snprintf(dst, size, "; the certificate is not trusted: see it "
-		    "with smtpsend --serverinfo --tls-certcheck=off and set "
-		    "tls_fingerprint (or tls_trust_file)");
-	else
-		*dst = '\0';
-	return dst;
-}
-
-static void
-tls_failure(struct session *ss, CURLcode rc, struct failure *f)
-{
-	char hint[400];
-
-	if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
-		fail(f, STAGE_TLS, CAUSE_CONFIG, 0, "TLS setup failed: %s",
-		    curl_why(ss, rc));
-		return;
-	}
-	fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, nothing "
-	    "was sent: %s%s", ss->s->host, curl_why(ss, rc),
-	    tls_hint(ss, hint, sizeof(hint)));
-}
-
-/* Connection errors in the system's own words: "Connection refused". */
-static void
-connect_failure(struct session *ss, CURLcode rc, struct failure *f)
-{
-	long os = 0;
-	double connected = 0;
-
-	curl_easy_getinfo(ss->curl, CURLINFO_OS_ERRNO, &os);
-	curl_easy_getinfo(ss->curl, CURLINFO_CONNECT_TIME, &connected);
-	if (rc == CURLE_OPERATION_TIMEDOUT && connected > 0 &&
-	    ss->stage == STAGE_NONE)
-		fail(f, STAGE_GREETING, CAUSE_TEMPORARY, 0, "%s:%u accepted the "
-		    "connection but sent no greeting%s", ss->s->host,
-		    ss->s->port, ss->s->tls && ss->s->starttls ? ": an "
-		    "implicit-TLS port such as 465? set tls_starttls off" : "");
-	else if (rc == CURLE_COULDNT_CONNECT && os != 0)
-		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot connect to "
-		    "%s port %u: %s", ss->s->host, ss->s->port,
-		    strerror((int)os));
-	else
-		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "
-		    "failed: %s", stage_name(perform_stage(ss)), ss->s->host,
-		    ss->s->port, curl_why(ss, rc));
-}
-
-/* A name that does not exist (68), or a resolver that failed now (75). */
-static void
-resolve_failure(struct session *ss, struct failure *f)
-{
-	struct addrinfo hints, *ai = NULL;
-	int e;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	e = getaddrinfo(ss->s->host, NULL, &hints, &ai);
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	if (e == EAI_AGAIN || e == EAI_FAIL || e == 0)
-		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot resolve %s: "
-		    "temporary DNS failure", ss->s->host);
-	else
-		fail(f, STAGE_CONNECT, CAUSE_NOHOST, 0, "cannot resolve %s: %s",
-		    ss->s->host, e == EAI_NONAME || e == EAI_NODATA ?
-		    "no such host" : gai_strerror(e));
-}
-
-static void
-login_failure(struct session *ss, CURLcode rc, struct failure *f)
-{
-	long code = last_code(ss);
-
-	if (code >= 400)
-		fail(f, STAGE_AUTH, CAUSE_REPLY, (int)code, "authentication "
-		    "refused by %s: %s", ss->s->host, server_said(ss, rc));
-	else
-		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
-		    "method in common with the server (it offers: %s)",
-		    ss->have_ehlo && ss->caps.auth ? ss->caps.auth_mechs :
-		    "none");
-}
-
-/* A reply curl did not like: the code says whose fault it was. */
-static void
-reply_failure(struct session *ss, CURLcode rc, struct failure *f)
-{
-	enum stage st = perform_stage(ss);
-	long code = last_code(ss);
-
-	if (st == STAGE_TLS || st == STAGE_STARTTLS) {
-		if (code == 220)
-			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "STARTTLS: "
-			    "the server sent data after its 220 reply "
-			    "(possible injection); nothing was sent");
-		else
-			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, (int)code,
-			    "STARTTLS refused by %s, nothing was sent: %s",
-			    ss->s->host, server_said(ss, rc));
-		return;
-	}
-	if (code >= 400 && code <= 599)
-		fail(f, st == STAGE_NONE ? STAGE_GREETING : st, CAUSE_REPLY,
-		    (int)code, "%s refused by %s: %s", stage_name(st),
-		    ss->s->host, server_said(ss, rc));
-	else
-		fail(f, st, CAUSE_PROTOCOL, (int)code, "%s: unexpected reply "
-		    "from %s: %s", stage_name(st), ss->s->host,
-		    curl_why(ss, rc));
-}
-
-static void
-perform_failure(struct session *ss, CURLcode rc, struct failure *f)
-{
-	if (ss->dbg_parser.error) {
-		fail(f, perform_stage(ss), CAUSE_PROTOCOL, 0, "%s is not an SMTP "
-		    "server: %s", ss->s->host, ss->dbg_parser.why);
-		return;
-	}
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		resolve_failure(ss, f);
-		break;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		fail(f, STAGE_CONNECT, CAUSE_NOHOST, 0, "cannot resolve %s: %s",
-		    ss->s->proxy_host, curl_why(ss, rc));
-		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-		connect_failure(ss, rc, f);
-		break;
-	case CURLE_USE_SSL_FAILED:
-		if (ss->stage == STAGE_STARTTLS)
-			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "STARTTLS "
-			    "refused by %s, nothing was sent: %s", ss->s->host,
-			    server_said(ss, rc));
-		else
-			fail(f, STAGE_STARTTLS, CAUSE_TEMPORARY, 0, "%s does "
-			    "not offer STARTTLS; nothing was sent",
-			    ss->s->host);
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-		tls_failure(ss, rc, f);
-		break;
-	case CURLE_LOGIN_DENIED:
-		login_failure(ss, rc, f);
-		break;
-	case CURLE_WEIRD_SERVER_REPLY:
-	case CURLE_REMOTE_ACCESS_DENIED:
-		reply_failure(ss, rc, f);
-		break;
-	default:
-		/* libcurl has no code of its own for a reply line past its
-		 * limit (a 20 MB greeting): that is not SMTP (76). */
-		fail(f, perform_stage(ss), strncmp(ss->errbuf, "Too large "
-		    "response", 18) == 0 ? CAUSE_PROTOCOL : CAUSE_TEMPORARY, 0,
-		    "%s with %s:%u failed: %s", stage_name(perform_stage(ss)),
-		    ss->s->host, ss->s->port, curl_why(ss, rc));
-		break;
-	}
-}
-
-static void
-phase_times(struct session *ss, struct session_report *rep)
-{
-	double connect = 0, app = 0;
-
-	curl_easy_getinfo(ss->curl, CURLINFO_CONNECT_TIME, &connect);
-	curl_easy_getinfo(ss->curl, CURLINFO_APPCONNECT_TIME, &app);
-	rep->t_connect = connect;
-	rep->t_tls = app > connect ? app - connect : 0;
-	rep->t_auth = elapsed(ss) - (app > connect ? app : connect);
-	if (rep->t_auth < 0)
-		rep->t_auth = 0;
-	rep->tls = app > 0;
-}
-
-/* Connect, greeting, EHLO, STARTTLS, EHLO: libcurl's part. */
-static int
-open_session(struct session *ss, struct session_report *rep,
-    struct failure *f)
-{
-	CURLcode rc;
-
-	if (setup(ss, f) == -1)
-		return -1;
-	rc = curl_easy_perform(ss->curl);
-	/* Also after a failure: -v and the log tell what was reached. */
-	phase_times(ss, rep);
-	if (ss->have_ehlo)
-		caps_parse(&ss->caps, &ss->ehlo);
-	if (rc != CURLE_OK) {
-		perform_failure(ss, rc, f);
-		interrupted(f);
-		return -1;
-	}
-	if (ss->verbose && ss->s->tls && tls_captured() != NULL) {
-		char tls[512];
-
-		tls_summary(tls_captured(), ss->s->certcheck ||
-		    ss->s->fingerprint, tls, sizeof(tls));
-		trace(ss, "*", tls, strlen(tls));
-	}
-	if (curl_easy_getinfo(ss->curl, CURLINFO_ACTIVESOCKET, &ss->sock) !=
-	    CURLE_OK || ss->sock == CURL_SOCKET_BAD) {
-		fail(f, STAGE_CONNECT, CAUSE_SOFTWARE, 0, "no socket after "
-		    "connecting");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-remaining_ms(const struct timespec *deadline)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
-}
-
-static void
-deadline_in(struct timespec *d, int seconds)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += seconds;
-}
-
-/* Wait for the socket; false on timeout. */
-static bool
-wait_socket(const struct session *ss, short events,
-    const struct timespec *deadline)
-{
-	struct pollfd pfd = { ss->sock, events, 0 };
-	int r;
-
-	quick_ack(ss);
-	do
-		r = poll(&pfd, 1, remaining_ms(deadline));
-	while (r == -1 && errno == EINTR);
-	return r > 0;
-}
-
-/* Send everything; a failure is a lost connection or a timeout. */
-static int
-send_all(struct session *ss, const char *p, size_t n, enum stage st,
-    struct failure *f)
-{
-	struct timespec deadline;
-	size_t sent;
-	CURLcode rc;
-
-	deadline_in(&deadline, timeout_of(ss->s));
-	while (n > 0) {
-		rc = curl_easy_send(ss->curl, p, n, &sent);
-		if (rc == CURLE_AGAIN) {
-			if (!wait_socket(ss, POLLOUT, &deadline)) {
-				fail(f, st, CAUSE_TEMPORARY, 0, "timed out "
-				    "sending %s to %s", stage_name(st),
-				    ss->s->host);
-				return -1;
-			}
-			continue;
-		}
-		if (rc != CURLE_OK) {
-			fail(f, st, CAUSE_TEMPORARY, 0, "connection to %s lost "
-			    "while sending %s: %s", ss->s->host,
-			    stage_name(st), curl_easy_strerror(rc));
-			return -1;
-		}
-		p += sent;
-		n -= sent;
-		deadline_in(&deadline, timeout_of(ss->s));
-	}
-	return 0;
-}
-
-static int
-send_commands(struct session *ss, const struct buf *b, enum stage st,
-    struct failure *f)
-{
-	if (ss->verbose)
-		trace_commands(ss, b->data, b->len);
-	return send_all(ss, b->data, b->len, st, f);
-}
-
-/* Receive more bytes; 0 when the server closed, -1 on error. */
-static int
-fill(struct session *ss, const struct timespec *deadline, enum stage st,
-    struct failure *f)
-{
-	size_t got;
-	CURLcode rc;
-
-	ss->rlen = ss->rpos = 0;
-	for (;;) {
-		/* recv first: TLS may hold decrypted bytes poll cannot see. */
-		rc = curl_easy_recv(ss->curl, ss->rbuf, sizeof(ss->rbuf), &got);
-		if (rc == CURLE_OK) {
-			ss->rlen = got;
-			return got > 0 ? 1 : 0;
-		}
-		if (rc != CURLE_AGAIN) {
-			fail(f, st, CAUSE_TEMPORARY, 0, "connection to %s lost "
-			    "waiting for the reply to %s: %s", ss->s->host,
-			    stage_name(st), curl_easy_strerror(rc));
-			return -1;
-		}
-		if (!wait_socket(ss, POLLIN, deadline)) {
-			fail(f, st, CAUSE_TEMPORARY, 0, "timed out waiting for "
-			    "the reply to %s from %s", stage_name(st),
-			    ss->s->host);
-			return -1;
-		}
-	}
-}
-
-static int
-read_reply(struct session *ss, struct reply *r, enum stage st, int seconds,
-    struct failure *f)
-{
-	struct timespec deadline;
-	bool done = false;
-	size_t used;
-	int got;
-
-	deadline_in(&deadline, seconds);
-	while (!done) {
-		if (ss->rpos == ss->rlen) {
-			if ((got = fill(ss, &deadline, st, f)) == -1)
-				return -1;
-			if (got == 0) {
-				fail(f, st, CAUSE_TEMPORARY, 0, "%s closed the "
-				    "connection waiting for the reply to %s",
-				    ss->s->host, stage_name(st));
-				return -1;
-			}
-		}
-		used = reply_parse(&ss->parser, ss->rbuf + ss->rpos,
-		    ss->rlen - ss->rpos, r, &done);
-		ss->rpos += used;
-		if (ss->parser.error) {
-			fail(f, st, CAUSE_PROTOCOL, 0, "reply to %s from %s is "
-			    "not SMTP: %s", stage_name(st), ss->s->host,
-			    ss->parser.why);
-			return -1;
-		}
-	}
-	if (ss->verbose)
-		trace_reply(ss, r);
-	return 0;
 }
 
 /* -v shows "AUTH PLAIN <redacted>": the mechanism, never the secret. */
 static void
-trace_secret(const struct session *ss, const struct buf *b, bool command)
+trace_secret(const struct conn *ss, const struct buf *b, bool command)
 {
 	char shown[64];
 	const char *sp = command ? memchr(b->data + 5, ' ', b->len - 5) : NULL;
@@ -894,21 +51,21 @@ trace_secret(const struct session *ss, const struct buf *b, bool command)
 	snprintf(shown, sizeof(shown), "%.*s%s", command ? (int)((sp ?
 	    sp : b->data + b->len - 2) - b->data) : 0, b->data,
 	    !command || sp ? (command ? " <redacted>" : "<redacted>") : "");
-	trace(ss, ">", shown, strlen(shown));
+	conn_trace(ss, ">", shown, strlen(shown));
 }
 
 /* An AUTH line or a response: on the wire, never in -v. */
 static int
-send_secret(struct session *ss, const struct buf *b, bool command,
+send_secret(struct conn *ss, const struct buf *b, bool command,
     struct failure *f)
 {
 	if (ss->verbose)
 		trace_secret(ss, b, command);
-	return send_all(ss, b->data, b->len, STAGE_AUTH, f);
+	return conn_send(ss, b->data, b->len, STAGE_AUTH, f);
 }
 
 static int
-auth_refused(struct session *ss, const struct reply *r, const char *said,
+auth_refused(struct conn *ss, const struct reply *r, const char *said,
     struct failure *f)
 {
 	char text[600];
@@ -921,7 +78,7 @@ auth_refused(struct session *ss, const struct reply *r, const char *said,
 }
 
 static int
-no_mechanism(struct session *ss, struct failure *f)
+no_mechanism(struct conn *ss, struct failure *f)
 {
 	if (!ss->caps.auth)
 		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "%s does not offer "
@@ -936,14 +93,14 @@ no_mechanism(struct session *ss, struct failure *f)
 
 /* The challenges and answers until 235, or the refusal. */
 static int
-auth_exchange(struct session *ss, struct sasl *sa, struct buf *b,
+auth_exchange(struct conn *ss, struct sasl *sa, struct buf *b,
     struct failure *f)
 {
 	char *said = NULL;
 	struct reply r;
 	int rc = -1;
 
-	while (read_reply(ss, &r, STAGE_AUTH, timeout_of(ss->s), f) == 0) {
+	while (conn_read_reply(ss, &r, STAGE_AUTH, conn_timeout(ss->s), f) == 0) {
 		if (r.code == 235) {
 			rc = 0;
 			break;
@@ -973,7 +130,7 @@ auth_exchange(struct session *ss, struct sasl *sa, struct buf *b,
  * is followed by QUIT and reported with what the server said.
  */
 static int
-authenticate(struct session *ss, const char *password, struct failure *f)
+authenticate(struct conn *ss, const char *password, struct failure *f)
 {
 	struct sasl sa = { SASL_NONE, ss->s->user ? ss->s->user : "",
 	    password ? password : "", ss->s->host, ss->s->port, 0, false };
@@ -996,9 +153,9 @@ authenticate(struct session *ss, const char *password, struct failure *f)
 
 /* "sent 12.0 of 51.0 MiB (2.5 MiB/s)", at most twice a second. */
 static void
-progress(struct session *ss, size_t n, bool done)
+progress(struct conn *ss, size_t n, bool done)
 {
-	double now = elapsed(ss), mib = 1024.0 * 1024.0;
+	double now = conn_elapsed(ss), mib = 1024.0 * 1024.0;
 
 	if (ss->progress_total == 0)
 		return;
@@ -1016,7 +173,7 @@ progress(struct session *ss, size_t n, bool done)
 
 /* The whole message, dot-stuffed for DATA, after `prefix`. */
 static int
-send_message(struct session *ss, bool bdat, const struct message *m,
+send_message(struct conn *ss, bool bdat, const struct message *m,
     const struct buf *prefix, struct failure *f)
 {
 	struct buf out = BUF_INIT, head = BUF_INIT;
@@ -1045,13 +202,13 @@ send_message(struct session *ss, bool bdat, const struct message *m,
 		    out.data + out.len);
 		if (n == 0 && !bdat)
 			buf_add(&out, ".\r\n", 3);
-		if (send_all(ss, out.data, out.len, STAGE_END_OF_DATA, f) == -1)
+		if (conn_send(ss, out.data, out.len, STAGE_END_OF_DATA, f) == -1)
 			goto out;
 		progress(ss, (size_t)n, n == 0);
 		out.len = 0;
 	} while (n > 0);
 	if (ss->verbose)
-		trace(ss, ">", "[message sent]", 14);
+		conn_trace(ss, ">", "[message sent]", 14);
 	r = 0;
 	goto out;
 nomem:
@@ -1075,14 +232,14 @@ txn_stage(const struct txn *t)
 
 /* The reply to the final dot may take long; a lost one may be delivered. */
 static int
-txn_read(struct session *ss, struct txn *t, struct reply *r,
+txn_read(struct conn *ss, struct txn *t, struct reply *r,
     struct failure *f)
 {
 	int tmo = t->state == TXN_EOD ? (ss->s->timeout > 0 ? ss->s->timeout :
 	    END_OF_DATA_TIMEOUT) : ss->short_wait > 0 ? ss->short_wait :
-	    timeout_of(ss->s);
+	    conn_timeout(ss->s);
 
-	if (read_reply(ss, r, txn_stage(t), tmo, f) == 0)
+	if (conn_read_reply(ss, r, txn_stage(t), tmo, f) == 0)
 		return 0;
 	if (t->state == TXN_EOD && f->cause == CAUSE_TEMPORARY)
 		fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0, "%s; the "
@@ -1096,7 +253,7 @@ txn_read(struct session *ss, struct txn *t, struct reply *r,
  * are already here. They explain the failure better than the lost send.
  */
 static void
-explain_lost_send(struct session *ss, struct txn *t, struct failure *f)
+explain_lost_send(struct conn *ss, struct txn *t, struct failure *f)
 {
 	struct failure ignored = { 0 };
 	struct reply r;
@@ -1116,7 +273,7 @@ explain_lost_send(struct session *ss, struct txn *t, struct failure *f)
  * flight when it goes early (see auth_goes_early).
  */
 static int
-send_step(struct session *ss, struct txn *t, enum txn_step st,
+send_step(struct conn *ss, struct txn *t, enum txn_step st,
     const struct message *m, const struct buf *auth, struct failure *f)
 {
 	struct buf joined = BUF_INIT;
@@ -1126,7 +283,7 @@ send_step(struct session *ss, struct txn *t, enum txn_step st,
 	if (ss->verbose && auth != NULL)
 		trace_secret(ss, auth, true);
 	if (ss->verbose)
-		trace_commands(ss, t->out.data, t->out.len);
+		conn_trace_commands(ss, t->out.data, t->out.len);
 	if (auth != NULL) {
 		if (buf_add(&joined, auth->data, auth->len) == -1 ||
 		    buf_add(&joined, t->out.data, t->out.len) == -1) {
@@ -1136,7 +293,7 @@ send_step(struct session *ss, struct txn *t, enum txn_step st,
 		out = &joined;
 	}
 	r = st == TXN_SEND_BODY ? send_message(ss, t->bdat, m, out, f) :
-	    send_all(ss, out->data, out->len, auth ? STAGE_AUTH :
+	    conn_send(ss, out->data, out->len, auth ? STAGE_AUTH :
 	    txn_stage(t), f);
 	txn_sent(t, st);
 	if (r == -1 && t->body_early)
@@ -1152,7 +309,7 @@ out:
  * (mynetworks): their replies say whether it did. Nothing more is sent.
  */
 static bool
-taken_anyway(struct session *ss, struct txn *t, const struct failure *f)
+taken_anyway(struct conn *ss, struct txn *t, const struct failure *f)
 {
 	enum txn_step st = TXN_READ;
 	struct failure ignored = { 0 };
@@ -1170,12 +327,12 @@ taken_anyway(struct session *ss, struct txn *t, const struct failure *f)
 
 /* The reply to an early AUTH: 0 on 235, else -1 with f set. */
 static int
-early_auth_reply(struct session *ss, struct session_report *rep,
+early_auth_reply(struct conn *ss, struct session_report *rep,
     struct failure *f)
 {
 	struct reply r;
 
-	if (read_reply(ss, &r, STAGE_AUTH, timeout_of(ss->s), f) == -1)
+	if (conn_read_reply(ss, &r, STAGE_AUTH, conn_timeout(ss->s), f) == -1)
 		return -1;
 	if (r.code != 235)
 		return auth_refused(ss, &r, NULL, f);
@@ -1189,13 +346,13 @@ early_auth_reply(struct session *ss, struct session_report *rep,
  * meet unread data and reset the connection before the server sees QUIT.
  */
 static void
-drain_unanswered(struct session *ss, struct txn *t)
+drain_unanswered(struct conn *ss, struct txn *t)
 {
 	struct failure ignored = { 0 };
 	struct reply r;
 
 	while (t->unanswered > 0 &&
-	    read_reply(ss, &r, txn_stage(t), 2, &ignored) == 0)
+	    conn_read_reply(ss, &r, txn_stage(t), 2, &ignored) == 0)
 		t->unanswered--;
 }
 
@@ -1217,7 +374,7 @@ report_txn(const struct txn *t, struct session_report *rep,
  * when not NULL, goes in the same write as the first commands.
  */
 static int
-transaction(struct session *ss, struct txn *t, const struct envelope *e,
+transaction(struct conn *ss, struct txn *t, const struct envelope *e,
     const struct message *m, const struct buf *auth,
     struct session_report *rep, struct failure *f)
 {
@@ -1262,18 +419,18 @@ needs_more(const struct caps *c, const struct envelope *e,
  * authenticated: ask again before giving up (CONTRACT section 5).
  */
 static int
-ehlo_again(struct session *ss, struct failure *f)
+ehlo_again(struct conn *ss, struct failure *f)
 {
 	struct buf b = BUF_INIT;
 	char name[300];
 	struct reply r;
 	int rc = -1;
 
-	ehlo_name(ss->s, name, sizeof(name));
+	conn_ehlo_name(ss->s, name, sizeof(name));
 	if (buf_printf(&b, "EHLO %s\r\n", name) == -1)
 		fail_errno(f, CAUSE_OSERR, "out of memory");
-	else if (send_commands(ss, &b, STAGE_EHLO, f) == 0 &&
-	    read_reply(ss, &r, STAGE_EHLO, timeout_of(ss->s), f) == 0) {
+	else if (conn_send_commands(ss, &b, STAGE_EHLO, f) == 0 &&
+	    conn_read_reply(ss, &r, STAGE_EHLO, conn_timeout(ss->s), f) == 0) {
 		if (r.code / 100 == 2) {
 			caps_parse(&ss->caps, &r);
 			rc = 0;
@@ -1285,16 +442,6 @@ ehlo_again(struct session *ss, struct failure *f)
 	return rc;
 }
 
-/* QUIT is polite; its reply changes nothing, so nobody waits for it. */
-static void
-quit(struct session *ss)
-{
-	size_t sent;
-
-	if (ss->verbose)
-		trace(ss, ">", "QUIT", 4);
-	curl_easy_send(ss->curl, "QUIT\r\n", 6, &sent);
-}
 
 static void
 print_timings(const struct session_report *rep)
@@ -1309,7 +456,7 @@ print_timings(const struct session_report *rep)
  * re-encode (CONTRACT section 5). *use points at what is to be sent.
  */
 static int
-prepare_body(struct session *ss, const struct message *m,
+prepare_body(struct conn *ss, const struct message *m,
     struct message *encoded, const struct message **use, struct failure *f)
 {
 	bool to7bit = m->eight_bit && !ss->caps.eightbitmime;
@@ -1323,40 +470,19 @@ prepare_body(struct session *ss, const struct message *m,
 	return 0;
 }
 
-/* Both ways in (a submission, --serverinfo) start the same. */
-static void
-session_init(struct session *ss, const struct settings *s, int verbose)
-{
-	memset(ss, 0, sizeof(*ss));
-	ss->fd = -1;
-	ss->s = s;
-	ss->verbose = verbose;
-	clock_gettime(CLOCK_MONOTONIC, &ss->t0);
-	if (s->tls && !s->certcheck && s->fingerprint == NULL)
-		fprintf(stderr, "smtpsend: warning: tls_certcheck is off: the "
-		    "identity of %s is not verified\n", s->host);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
-static void
-session_close(struct session *ss)
-{
-	if (ss->curl != NULL)
-		curl_easy_cleanup(ss->curl);
-	ss->curl = NULL;
-}
 
 /* AUTH in a round trip of its own, then EHLO again if need be. */
 static int
-auth_alone(struct session *ss, const char *password,
+auth_alone(struct conn *ss, const char *password,
     const struct envelope *e, const struct message *m,
     struct session_report *rep, struct failure *f)
 {
-	double t = elapsed(ss);
+	double t = conn_elapsed(ss);
 
 	if (authenticate(ss, password, f) == -1)
 		return -1;
-	rep->t_auth += elapsed(ss) - t;
+	rep->t_auth += conn_elapsed(ss) - t;
 	rep->authenticated = true;
 	if (m != NULL && needs_more(&ss->caps, e, m))
 		return ehlo_again(ss, f);
@@ -1372,7 +498,7 @@ auth_alone(struct session *ss, const char *password,
  * True with the AUTH line in `line`.
  */
 static bool
-auth_early(struct session *ss, const char *password,
+auth_early(struct conn *ss, const char *password,
     const struct envelope *e, const struct message *m, struct buf *line)
 {
 	const struct settings *s = ss->s;
@@ -1394,15 +520,15 @@ auth_early(struct session *ss, const char *password,
 
 /* Connected and, unless AUTH goes with the transaction, authenticated. */
 static int
-submit_start(struct session *ss, const char *password,
+submit_start(struct conn *ss, const char *password,
     const struct envelope *e, const struct message *m, struct buf *auth,
     struct session_report *rep, struct failure *f)
 {
-	if (open_session(ss, rep, f) == -1)
+	if (open_conn(ss, rep, f) == -1)
 		return -1;
 	if (interrupt_signal() != 0) {
 		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "interrupted");
-		interrupted(f);
+		conn_interrupted(f);
 		return -1;
 	}
 	if (ss->s->auth == AUTH_OFF || auth_early(ss, password, e, m, auth))
@@ -1415,7 +541,7 @@ submit_to(const struct settings *s, const char *password,
     const struct envelope *e, const struct message *m, int verbose,
     struct session_report *rep, struct failure *f)
 {
-	struct session ss;
+	struct conn ss;
 	struct message encoded;
 	struct envelope ascii;
 	struct buf auth = BUF_INIT;
@@ -1428,10 +554,10 @@ submit_to(const struct settings *s, const char *password,
 	memset(&ascii, 0, sizeof(ascii));
 	memset(rep, 0, sizeof(*rep));
 	message_init(&encoded);
-	session_init(&ss, s, verbose);
+	conn_init(&ss, s, verbose);
 	if (submit_start(&ss, password, e, m, &auth, rep, f) == -1)
 		goto out;
-	t_open = elapsed(&ss);
+	t_open = conn_elapsed(&ss);
 	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
 		goto out;
 	/* Without SMTPUTF8, domains go as A-labels (xn--). */
@@ -1444,16 +570,16 @@ submit_to(const struct settings *s, const char *password,
 		goto out;
 	if (isatty(STDERR_FILENO) && message_size(use) > PROGRESS_MIN) {
 		ss.progress_total = message_size(use);
-		ss.progress_start = ss.progress_at = elapsed(&ss);
+		ss.progress_start = ss.progress_at = conn_elapsed(&ss);
 	}
 	r = transaction(&ss, &t, e, use, auth.len > 0 ? &auth : NULL, rep, f);
 	if (r == -1)
-		interrupted(f);
-	rep->t_transfer = elapsed(&ss) - t_open;
+		conn_interrupted(f);
+	rep->t_transfer = conn_elapsed(&ss) - t_open;
 out:
-	if (ss.sock != 0 && ss.curl != NULL)
-		quit(&ss);
-	session_close(&ss);
+	if (conn_speaks(&ss))
+		conn_quit(&ss);
+	conn_close(&ss);
 	buf_free_secret(&auth);
 	txn_free(&t);
 	envelope_free(&ascii);
@@ -1509,11 +635,9 @@ const char *
 session_library(void)
 {
 	static char text[256];
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 
-	snprintf(text, sizeof(text), "libcurl %s, %s, libidn2 %s, json-c %s",
-	    v->version, v->ssl_version ? v->ssl_version : "no TLS",
-	    idn2_check_version(NULL), json_c_version());
+	snprintf(text, sizeof(text), "%s, libidn2 %s, json-c %s",
+	    conn_library(), idn2_check_version(NULL), json_c_version());
 	return text;
 }
 
@@ -1533,7 +657,7 @@ human_size(char *dst, size_t size, unsigned long long n)
 }
 
 static void
-print_extensions(FILE *out, const struct session *ss)
+print_extensions(FILE *out, const struct conn *ss)
 {
 	const char *line = strchr(ss->ehlo.text, '\n'), *nl;
 	char human[32], shown[600];
@@ -1558,7 +682,7 @@ print_extensions(FILE *out, const struct session *ss)
 }
 
 static void
-print_tls(FILE *out, const struct session *ss)
+print_tls(FILE *out, const struct conn *ss)
 {
 	/* CURLINFO_TLS_SSL_PTR is NULL after a CONNECT_ONLY perform on
 	 * 7.88: the SSL is taken from the handshake instead. */
@@ -1575,7 +699,7 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 {
 	struct settings noauth = *s;
 	struct session_report rep;
-	struct session ss;
+	struct conn ss;
 	char text[600], host[256];
 	int r = -1;
 
@@ -1585,8 +709,8 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	if (settings_host_at(s->host, 0, host, sizeof(host)) == 0)
 		noauth.host = host;
 	memset(&rep, 0, sizeof(rep));
-	session_init(&ss, &noauth, verbose);
-	if (open_session(&ss, &rep, f) == -1)
+	conn_init(&ss, &noauth, verbose);
+	if (open_conn(&ss, &rep, f) == -1)
 		goto out;
 	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);
 	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", noauth.host,
@@ -1594,9 +718,9 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	    "implicit TLS", ss.greeting.code, text);
 	print_extensions(out, &ss);
 	print_tls(out, &ss);
-	quit(&ss);
+	conn_quit(&ss);
 	r = fflush(out) == 0 ? 0 : -1;
 out:
-	session_close(&ss);
+	conn_close(&ss);
 	return r;
 }

@@ -1,6 +1,7 @@
 /*
- * The SMTP session: the only part of smtpsend that knows libcurl.
- * libcurl connects, does TLS and AUTH; we drive the mail transaction.
+ * The SMTP session: one message to the configured host (or the next of a
+ * list), over a connection that libcurl opens (src/conn.c): AUTH, the
+ * mail transaction (src/txn.c) and QUIT are ours.
  */
 #ifndef SMTPSEND_SESSION_H
 #define SMTPSEND_SESSION_H

@@ -219,7 +219,7 @@ def wrong_password_77():
 COMPLAINTS = [r'Error:', r'Fatal:', r'Panic:', r'Warning:', r'Connection closed',
               r'Disconnected: (?!Logged out)(?!Aborted login by logging out)']
 # smtpsend sends QUIT and closes the connection without waiting for the
-# 221 (src/session.c quit()); Dovecot, depending on timing, logs that as
+# 221 (src/conn.c conn_quit()); Dovecot, depending on timing, logs that as
 # "unfinished QUIT command".  Not what the cases are about.
 IGNORE = [r'Disconnected: Connection closed \(unfinished QUIT command\)']
 
