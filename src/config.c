@@ -215,6 +215,16 @@ check_address(const char *v)
 	return addr_check(v, why, sizeof(why)) == -1 ? why : NULL;
 }
 
+/* https only; http for a loopback test server, checked where it is
+ * used. No blanks: it is one URL. */
+static const char *
+check_url(const char *v)
+{
+	return (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) ==
+	    0) && strpbrk(v, " \t") == NULL ? NULL : "must be an https:// URL";
+}
+
+
 const char *
 key_check(enum key k, const char *v)
 {
@@ -267,12 +277,7 @@ key_check(enum key k, const char *v)
 	case V_GRANT:
 		return word_in(v, grants) ? NULL : "must be device, authcode "
 		    "or client_credentials";
-	case V_URL:
-		/* https only; http for a loopback test server, checked where
-		 * it is used. No blanks: it is one URL. */
-		return (strncmp(v, "https://", 8) == 0 ||
-		    strncmp(v, "http://", 7) == 0) && strpbrk(v, " \t") == NULL ?
-		    NULL : "must be an https:// URL";
+	case V_URL:	return check_url(v);
 	case V_DEFERRED:
 		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
 		    "must be 0 or 75";
@@ -842,6 +847,22 @@ settings_check(const struct settings *s, struct failure *f)
 	return 0;
 }
 
+/* The OAuth2 keys (CONTRACT section 11), as they are. */
+static void
+settings_oauth2(struct settings *s, const char *const v[KEY_COUNT])
+{
+	s->oauth2_provider = v[K_OAUTH2_PROVIDER];
+	s->oauth2_token_endpoint = v[K_OAUTH2_TOKEN_ENDPOINT];
+	s->oauth2_device_endpoint = v[K_OAUTH2_DEVICE_ENDPOINT];
+	s->oauth2_auth_endpoint = v[K_OAUTH2_AUTH_ENDPOINT];
+	s->oauth2_scope = v[K_OAUTH2_SCOPE];
+	s->oauth2_client_id = v[K_OAUTH2_CLIENT_ID];
+	s->oauth2_client_secret = v[K_OAUTH2_CLIENT_SECRET];
+	s->oauth2_client_secreteval = v[K_OAUTH2_CLIENT_SECRETEVAL];
+	s->oauth2_tenant = v[K_OAUTH2_TENANT];
+	s->oauth2_grant = v[K_OAUTH2_GRANT];
+}
+
 int
 settings_resolve(struct settings *s, const struct account *a,
     char *const over[KEY_COUNT], struct failure *f)
@@ -897,16 +918,7 @@ settings_resolve(struct settings *s, const struct account *a,
 	s->deferred_status = v[K_DEFERRED_STATUS] != NULL ?
 	    atoi(v[K_DEFERRED_STATUS]) : -1;
 	s->logfile_time_format = v[K_LOGFILE_TIME_FORMAT];
-	s->oauth2_provider = v[K_OAUTH2_PROVIDER];
-	s->oauth2_token_endpoint = v[K_OAUTH2_TOKEN_ENDPOINT];
-	s->oauth2_device_endpoint = v[K_OAUTH2_DEVICE_ENDPOINT];
-	s->oauth2_auth_endpoint = v[K_OAUTH2_AUTH_ENDPOINT];
-	s->oauth2_scope = v[K_OAUTH2_SCOPE];
-	s->oauth2_client_id = v[K_OAUTH2_CLIENT_ID];
-	s->oauth2_client_secret = v[K_OAUTH2_CLIENT_SECRET];
-	s->oauth2_client_secreteval = v[K_OAUTH2_CLIENT_SECRETEVAL];
-	s->oauth2_tenant = v[K_OAUTH2_TENANT];
-	s->oauth2_grant = v[K_OAUTH2_GRANT];
+	settings_oauth2(s, v);
 	return settings_check(s, f);
 }
 

@@ -79,7 +79,8 @@ retry(struct pass *p, struct outbox_entry *x)
 	if (settings_for(p->c, x->account, p->o, &s, &f) == -1 ||
 	    secret_obtain(&s, &pw, &f) == -1) {
 		/* A configuration problem is not the message's: no attempt. */
-		fprintf(stderr, "smtpsend: %s: not retried: %s\n", x->id, f.text);
+		fprintf(stderr, "smtpsend: %s: kept, not tried now: %s\n", x->id,
+		    f.text);
 		return true;
 	}
 	session_submit(&s, pw.data, &x->env, &x->msg, p->o->verbose, &rep, &f);

@@ -5,8 +5,8 @@
 #   tests/fuzz/run.sh repro NAME FILE...           run inputs once, show the report
 #   FUZZ_SECONDS=5 tests/fuzz/run.sh               quick mode, for CI
 #
-# NAME is addr, reply, message, config, args, aliases, outbox, compose or
-# bs. Binaries go to build/fuzz/,
+# NAME is addr, reply, message, config, args, aliases, outbox, compose, bs
+# or oauth2. Binaries go to build/fuzz/,
 # the growing corpus to build/fuzz/corpus/NAME/ (seeded from
 # tests/fuzz/corpus/NAME/, which is never written), crashes to
 # build/fuzz/crashes/, logs to build/fuzz/logs/.
