@@ -298,10 +298,11 @@ give(struct buf *token, const char *v, struct failure *f)
 
 int
 oauth2_access_token(const struct settings *s, struct buf *token,
-    struct failure *f)
+    int verbose, struct failure *f)
 {
 	struct oauth2_conf c;
 	struct oauth2_tokens t;
+	bool fresh = false;
 	int got, rc = -1;
 
 	if (oauth2_conf_init(&c, s, f) == -1) {
@@ -322,7 +323,13 @@ oauth2_access_token(const struct settings *s, struct buf *token,
 		}
 		if (grant(&c, &t, f) == -1)
 			goto out;
+		fresh = true;
 	}
+	if (verbose)	/* where it came from, never what it is */
+		fprintf(stderr, "smtpsend: oauth2 %s: %s access token, good for "
+		    "%lld more s\n", c.account, !fresh ? "the cached" :
+		    c.grant == GRANT_CLIENT_CREDENTIALS ? "a client_credentials" :
+		    "a refreshed", t.expires_at - (long long)time(NULL));
 	rc = give(token, t.access_token, f);
 out:
 	oauth2_tokens_free(&t);

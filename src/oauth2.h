@@ -23,10 +23,11 @@ bool	oauth2_configured(const struct settings *);
  * minute before it expires, else a refresh (a rotated refresh token is
  * stored before it is used), else client_credentials. invalid_grant and an
  * unreachable endpoint are temporary failures (75) naming
- * `smtpsend --authorize -a NAME`; a bad configuration is 78.
+ * `smtpsend --authorize -a NAME`; a bad configuration is 78. verbose:
+ * one line on stderr says which it was (never the token).
  */
 int	oauth2_access_token(const struct settings *, struct buf *token,
-	    struct failure *f);
+	    int verbose, struct failure *f);
 /* --authorize: at a terminal, the first authorization; the refresh token
  * is stored. `in`/`out` are the person's terminal. */
 int	oauth2_authorize(const struct settings *, FILE *in, FILE *out,

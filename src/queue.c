@@ -77,7 +77,7 @@ retry(struct pass *p, struct outbox_entry *x)
 
 	memset(&rep, 0, sizeof(rep));
 	if (settings_for(p->c, x->account, p->o, &s, &f) == -1 ||
-	    secret_obtain(&s, &pw, &f) == -1) {
+	    secret_obtain(&s, &pw, p->o->verbose, &f) == -1) {
 		/* A configuration problem is not the message's: no attempt. */
 		fprintf(stderr, "smtpsend: %s: kept, not tried now: %s\n", x->id,
 		    f.text);

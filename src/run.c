@@ -310,7 +310,7 @@ run_message(const struct options *o, int fd, struct session_report *out,
 		goto out;
 	}
 	say_configuration(&j, o);
-	if (secret_obtain(&j.set, &j.password, f) == -1)
+	if (secret_obtain(&j.set, &j.password, o->verbose, f) == -1)
 		stopped(f);	/* a signal, not the configuration, stopped it */
 	else if (!stopped(f))
 		session_submit(&j.set, j.password.data, &j.env, &j.msg,

@@ -4,14 +4,15 @@
 #include "secret.h"
 
 int
-secret_obtain(const struct settings *s, struct buf *out, struct failure *f)
+secret_obtain(const struct settings *s, struct buf *out, int verbose,
+    struct failure *f)
 {
 	if (s->auth == AUTH_OFF || s->auth == AUTH_EXTERNAL)
 		return 0;
 	harden_nodump();
 	if ((s->auth == AUTH_XOAUTH2 || s->auth == AUTH_OAUTHBEARER) &&
 	    oauth2_configured(s))
-		return oauth2_access_token(s, out, f);
+		return oauth2_access_token(s, out, verbose, f);
 	if (s->password != NULL)
 		return buf_addstr(out, s->password) == -1 ?
 		    (fail_errno(f, CAUSE_OSERR, "out of memory"), -1) : 0;

@@ -7,7 +7,7 @@
 #include "status.h"
 
 /* Leaves `out` empty when no secret is needed. Fails with 78. */
-int	secret_obtain(const struct settings *, struct buf *out,
+int	secret_obtain(const struct settings *, struct buf *out, int verbose,
 	    struct failure *f);
 
 #endif

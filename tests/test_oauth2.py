@@ -452,11 +452,15 @@ def verbose_output_never_shows_a_secret():
         rig.write_tokens(refresh_token='rt-0-verbose')
         r = rig.run(['-v', 'a@example.net'])
         expect_eq(r.rc, 0, 'sent %r' % r)
+        expect_in(': a refreshed access token, good for', r.err,
+                  '-v says the token was refreshed')
         for s in secrets_of(rig) + ['rt-0-verbose']:
             expect_not_in(s, r.err, '-v output')
             expect_not_in(s, r.out.decode(errors='replace'), 'stdout')
         r = rig.run(['-v', 'a@example.net'])
         expect_eq(r.rc, 0, 'cached %r' % r)
+        expect_in(': the cached access token, good for', r.err,
+                  '-v says the cached token was used')
         for s in secrets_of(rig):
             expect_not_in(s, r.err, '-v output with a cached token')
     finally:
