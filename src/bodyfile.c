@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "bodyfile.h"
 
@@ -17,6 +18,8 @@ struct bodyfile {
 	off_t		 out;		/* normalised bytes produced */
 	unsigned	 pending_cr;	/* CRs not yet known to end a line */
 	bool		 line_open;	/* bytes since the last line end */
+	bool		 lf_owed;	/* a CRLF split by a one-byte read */
+	struct stat	 st;		/* the file when the first pass began */
 	size_t		 inpos, inlen;
 	char		 in[IN_SIZE];
 };
@@ -27,8 +30,38 @@ restart(struct bodyfile *b)
 	b->pos = b->from;
 	b->out = 0;
 	b->pending_cr = 0;
-	b->line_open = false;
+	b->line_open = b->lf_owed = false;
 	b->inpos = b->inlen = 0;
+}
+
+/*
+ * The same file as when it was measured: a caller that rewrote it meanwhile
+ * (even to the same size) changed its modification or change time.
+ */
+static bool
+unchanged(const struct bodyfile *b)
+{
+	struct stat now;
+
+	return fstat(b->fd, &now) == 0 && now.st_ino == b->st.st_ino &&
+	    now.st_dev == b->st.st_dev && now.st_size == b->st.st_size &&
+	    now.st_mtim.tv_sec == b->st.st_mtim.tv_sec &&
+	    now.st_mtim.tv_nsec == b->st.st_mtim.tv_nsec &&
+	    now.st_ctim.tv_sec == b->st.st_ctim.tv_sec &&
+	    now.st_ctim.tv_nsec == b->st.st_ctim.tv_nsec;
+}
+
+/* A line end into room for one byte: CR now, LF at the next read. */
+static size_t
+line_end(struct bodyfile *b, char *dst, size_t room)
+{
+	dst[0] = '\r';
+	if (room < 2) {
+		b->lf_owed = true;
+		return 1;
+	}
+	dst[1] = '\n';
+	return 2;
 }
 
 /* More input: 1, 0 at the end of the body, -1 (a file cut short: EIO). */
@@ -100,16 +133,10 @@ step(struct bodyfile *b, char *dst, size_t room, bool *moved)
 	if (c != '\n')
 		return b->pending_cr > 0 ? release_crs(b, dst, room) :
 		    copy_run(b, dst, room);
-	if (room < 2) {
-		*moved = false;
-		return 0;
-	}
-	dst[0] = '\r';
-	dst[1] = '\n';
 	b->inpos++;
 	b->pending_cr = 0;
 	b->line_open = false;
-	return 2;
+	return line_end(b, dst, room);
 }
 
 /* At the end of the input: held CRs, then the missing final line end. */
@@ -118,11 +145,9 @@ finish(struct bodyfile *b, char *dst, size_t room)
 {
 	size_t n = release_crs(b, dst, room);
 
-	if (b->pending_cr == 0 && b->line_open && room - n >= 2) {
-		dst[n] = '\r';
-		dst[n + 1] = '\n';
+	if (b->pending_cr == 0 && b->line_open && room > n) {
 		b->line_open = false;
-		n += 2;
+		n += line_end(b, dst + n, room - n);
 	}
 	return n;
 }
@@ -131,7 +156,7 @@ static bool
 all_used(const struct bodyfile *b)
 {
 	return b->pos == b->to && b->inpos == b->inlen &&
-	    b->pending_cr == 0 && !b->line_open;
+	    b->pending_cr == 0 && !b->line_open && !b->lf_owed;
 }
 
 static ssize_t
@@ -145,9 +170,17 @@ bodyfile_read(void *ctx, off_t offset, void *dst, size_t len)
 
 	if (offset == 0 && b->out != 0)
 		restart(b);
-	if (offset != b->out) {
+	if (offset != b->out || len == 0) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (offset == 0 && !unchanged(b)) {
+		errno = EIO;
+		return -1;
+	}
+	if (b->lf_owed) {
+		d[n++] = '\n';
+		b->lf_owed = false;
 	}
 	while (n < len && moved) {
 		if (b->inpos == b->inlen && (r = refill(b)) <= 0) {
@@ -161,7 +194,8 @@ bodyfile_read(void *ctx, off_t offset, void *dst, size_t len)
 	}
 	b->out += (off_t)n;
 	/* Not the bytes measured: the file changed since. */
-	if (n == 0 || (b->out == b->size && !all_used(b)) || b->out > b->size) {
+	if (n == 0 || (b->out == b->size && (!all_used(b) || !unchanged(b))) ||
+	    b->out > b->size) {
 		errno = EIO;
 		return -1;
 	}
@@ -178,7 +212,8 @@ bodyfile_release(void *ctx)
 }
 
 int
-bodyfile_attach(struct spool *s, int fd, off_t from, off_t to, off_t size)
+bodyfile_attach(struct spool *s, int fd, off_t from, off_t to, off_t size,
+    const struct stat *st)
 {
 	struct spool_source src = { bodyfile_read, bodyfile_release, NULL };
 	struct bodyfile *b;
@@ -192,6 +227,7 @@ bodyfile_attach(struct spool *s, int fd, off_t from, off_t to, off_t size)
 	b->from = from;
 	b->to = to;
 	b->size = size;
+	b->st = *st;
 	restart(b);
 	src.ctx = b;
 	spool_attach_source(s, size, &src);

@@ -7,22 +7,26 @@
  * measures everything as for any input; this one produces the same
  * normalised bytes again, in order, as the message goes out: CR+ LF
  * becomes CRLF, a CR before anything else a space, and a missing final
- * line end is added (CONTRACT section 5). Bytes that changed in between
- * (a caller writing its own input file) are an I/O error, never a message
- * of another size than the one announced.
+ * line end is added (CONTRACT section 5). A file changed in between (a
+ * caller writing its own input file: another size, modification or change
+ * time than when the first pass began) is an I/O error, and so are bytes
+ * that no longer give the size measured: never a message of another size
+ * than the one announced.
  */
 #ifndef SMTPSEND_BODYFILE_H
 #define SMTPSEND_BODYFILE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "spool.h"
 
 /*
  * The input bytes [from, to) of fd as the body `size` bytes long once
- * normalised, into s (fd is dup'ed). 0, or -1 with errno set.
+ * normalised, into s (fd is dup'ed); st is fstat() of fd from before the
+ * first pass. 0, or -1 with errno set.
  */
 int	bodyfile_attach(struct spool *s, int fd, off_t from, off_t to,
-	    off_t size);
+	    off_t size, const struct stat *st);
 
 #endif

@@ -878,7 +878,13 @@ conn_quit(struct conn *ss)
 bool
 conn_speaks(const struct conn *ss)
 {
-	return ss->sock != 0 && ss->curl != NULL;
+	return ss->sock != 0 && ss->curl != NULL && !ss->abandoned;
+}
+
+void
+conn_abandon(struct conn *ss)
+{
+	ss->abandoned = true;
 }
 
 const char *

@@ -37,6 +37,7 @@ struct conn {
 	double			 t_connect, t_tls, t_ehlo;	/* seconds */
 	bool			 tls_used;
 	int			 short_wait;	/* seconds, for replies already due */
+	bool			 abandoned;	/* mid-message: close, no QUIT */
 	/* A person watching a large message go out (stderr a terminal). */
 	off_t			 progress_total;	/* 0: no progress line */
 	off_t			 progress_sent;
@@ -62,6 +63,11 @@ void	conn_init(struct conn *, const struct settings *, int verbose);
 int	conn_open(struct conn *, struct failure *f);
 /* Still connected and speaking SMTP: worth a QUIT. */
 bool	conn_speaks(const struct conn *);
+/*
+ * Stop in the middle of a message (a chunk half sent, data after 354):
+ * QUIT would be read as its bytes, so only the close ends it, undelivered.
+ */
+void	conn_abandon(struct conn *);
 /* QUIT, without waiting for its reply (it changes nothing). */
 void	conn_quit(struct conn *);
 void	conn_close(struct conn *);

@@ -507,7 +507,7 @@ message_read_in_place(struct message *m, int fd, bool dot_is_data,
 	end = r.done ? r.end_at : r.offset;
 	if (rc == 0 && r.body_at >= 0 && r.body_at <= end)
 		rc = bodyfile_attach(&m->body, fd, start + r.body_at,
-		    start + end, m->body.size) == 0 ? 1 : -1;
+		    start + end, m->body.size, &st) == 0 ? 1 : -1;
 	else if (rc == 0) {
 		message_free(m);	/* a body of another shape: copy it */
 		if (lseek(fd, start, SEEK_SET) == -1)

@@ -193,7 +193,12 @@ send_message(struct conn *ss, bool bdat, const struct message *m,
 	    head.len) : dotstuff(&ds, head.data, head.len, out.data + out.len);
 	do {
 		if ((n = spool_read(&m->body, off, chunk, sizeof(chunk))) == -1) {
-			fail_errno(f, CAUSE_OSERR, "reading the stored message");
+			fail_errno(f, CAUSE_OSERR, m->body.src.read != NULL ?
+			    "reading the message's file again (did it change?)" :
+			    "reading the stored message");
+			/* Part of it is out: QUIT would complete the chunk. */
+			if (off > 0)
+				conn_abandon(ss);
 			goto out;
 		}
 		off += n;
@@ -214,7 +219,7 @@ send_message(struct conn *ss, bool bdat, const struct message *m,
 nomem:
 	fail_errno(f, CAUSE_OSERR, "out of memory");
 out:
-	buf_free(&out);
+	buf_free_secret(&out);	/* the first flight's AUTH line */
 	buf_free(&head);
 	return r;
 }
@@ -230,16 +235,28 @@ txn_stage(const struct txn *t)
 	}
 }
 
+/*
+ * How long a reply may take. Once the whole message is out (the end of
+ * data, or BDAT LAST in the first flight) the server may be busy with it:
+ * a server that answers a pipelined group at once (Postfix) answers MAIL
+ * only after it has queued the message, so MAIL waits as long as the end
+ * of data, or the message would be sent again by a -q while delivered.
+ */
+static int
+reply_wait(const struct conn *ss, const struct txn *t)
+{
+	if (t->state == TXN_EOD || t->body_sent)
+		return ss->s->timeout > 0 ? ss->s->timeout :
+		    END_OF_DATA_TIMEOUT;
+	return ss->short_wait > 0 ? ss->short_wait : conn_timeout(ss->s);
+}
+
 /* The reply to the final dot may take long; a lost one may be delivered. */
 static int
 txn_read(struct conn *ss, struct txn *t, struct reply *r,
     struct failure *f)
 {
-	int tmo = t->state == TXN_EOD ? (ss->s->timeout > 0 ? ss->s->timeout :
-	    END_OF_DATA_TIMEOUT) : ss->short_wait > 0 ? ss->short_wait :
-	    conn_timeout(ss->s);
-
-	if (conn_read_reply(ss, r, txn_stage(t), tmo, f) == 0)
+	if (conn_read_reply(ss, r, txn_stage(t), reply_wait(ss, t), f) == 0)
 		return 0;
 	if (t->state == TXN_EOD && f->cause == CAUSE_TEMPORARY)
 		fail(f, STAGE_END_OF_DATA, CAUSE_POSSIBLY_SENT, 0, "%s; the "
@@ -295,9 +312,7 @@ send_step(struct conn *ss, struct txn *t, enum txn_step st,
 	r = st == TXN_SEND_BODY ? send_message(ss, t->bdat, m, out, f) :
 	    conn_send(ss, out->data, out->len, auth ? STAGE_AUTH :
 	    txn_stage(t), f);
-	txn_sent(t, st);
-	if (r == -1 && t->body_early)
-		explain_lost_send(ss, t, f);
+	txn_sent(t, st, r == 0);
 out:
 	buf_free_secret(&joined);
 	return r;
@@ -314,30 +329,51 @@ taken_anyway(struct conn *ss, struct txn *t, const struct failure *f)
 	enum txn_step st = TXN_READ;
 	struct failure ignored = { 0 };
 	struct reply r;
+	bool all;
 
 	while (st == TXN_READ && txn_read(ss, t, &r, &ignored) == 0)
 		st = txn_reply(t, &r);
-	if (st != TXN_DONE || failed(&t->f))
-		return false;
-	fprintf(stderr, "smtpsend: warning: %s; %s took the message without "
-	    "authentication: check user and password\n", f->text,
-	    ss->s->host);
-	return true;
+	if (st == TXN_SEND_BODY && !t->bdat)
+		conn_abandon(ss);	/* after 354: closed, not delivered */
+	all = st == TXN_DONE && !failed(&t->f);
+	if (all || t->delivered.n > 0)
+		fprintf(stderr, "smtpsend: warning: %s; %s took the message "
+		    "without authentication%s: check user and password\n",
+		    f->text, ss->s->host, all ? "" : " for some recipients");
+	return all;
 }
 
 /* The reply to an early AUTH: 0 on 235, else -1 with f set. */
 static int
-early_auth_reply(struct conn *ss, struct session_report *rep,
+early_auth_reply(struct conn *ss, int seconds, struct session_report *rep,
     struct failure *f)
 {
 	struct reply r;
 
-	if (conn_read_reply(ss, &r, STAGE_AUTH, conn_timeout(ss->s), f) == -1)
+	if (conn_read_reply(ss, &r, STAGE_AUTH, seconds, f) == -1)
 		return -1;
 	if (r.code != 235)
 		return auth_refused(ss, &r, NULL, f);
 	rep->authenticated = true;
 	return 0;
+}
+
+/*
+ * The connection broke while the first flight went out: the replies that
+ * are already here, AUTH's first, say why better than the lost send.
+ */
+static void
+lost_send(struct conn *ss, struct txn *t, const struct buf *auth,
+    struct session_report *rep, struct failure *f)
+{
+	struct failure af = { 0 };
+
+	if (auth != NULL && early_auth_reply(ss, 2, rep, &af) == -1) {
+		if (af.cause == CAUSE_REPLY)
+			*f = af;
+		return;
+	}
+	explain_lost_send(ss, t, f);
 }
 
 /*
@@ -383,10 +419,13 @@ transaction(struct conn *ss, struct txn *t, const struct envelope *e,
 	struct reply r;
 
 	while (st != TXN_DONE && st != TXN_FAILED) {
-		if (st != TXN_READ && send_step(ss, t, st, m, auth, f) == -1)
+		if (st != TXN_READ && send_step(ss, t, st, m, auth, f) == -1) {
+			if (t->body_early)
+				lost_send(ss, t, auth, rep, f);
 			break;
-		if (auth != NULL && (auth = NULL,
-		    early_auth_reply(ss, rep, f) == -1)) {
+		}
+		if (auth != NULL && (auth = NULL, early_auth_reply(ss,
+		    reply_wait(ss, t), rep, f) == -1)) {
 			if (f->cause == CAUSE_REPLY && taken_anyway(ss, t, f))
 				st = TXN_DONE;
 			break;

@@ -212,7 +212,7 @@ delivered(struct txn *t, const struct reply *r)
 
 /* One reply per command line, and one for a DATA body's final dot. */
 void
-txn_sent(struct txn *t, enum txn_step st)
+txn_sent(struct txn *t, enum txn_step st, bool whole)
 {
 	size_t i;
 
@@ -221,6 +221,8 @@ txn_sent(struct txn *t, enum txn_step st)
 			t->unanswered++;
 	if (st == TXN_SEND_BODY && !t->bdat)
 		t->unanswered++;
+	if (st == TXN_SEND_BODY && t->bdat && whole)
+		t->body_sent = true;
 }
 
 enum txn_step

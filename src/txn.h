@@ -62,6 +62,7 @@ struct txn {
 	char			 text[512];
 	struct buf		 out;		/* commands to send */
 	size_t			 unanswered;	/* replies still due */
+	bool			 body_sent;	/* all of it, with BDAT */
 	struct failure		 f;
 };
 
@@ -70,8 +71,9 @@ enum txn_step txn_init(struct txn *, const struct envelope *,
 	    const struct caps *, off_t size, bool partial, const char *host);
 /* The next reply. */
 enum txn_step txn_reply(struct txn *, const struct reply *);
-/* What the step asked for went out: its replies are due. */
-void	txn_sent(struct txn *, enum txn_step);
+/* What the step asked for went out (`whole`: all of it): its replies
+ * are due. */
+void	txn_sent(struct txn *, enum txn_step, bool whole);
 /* Recipients not delivered and not refused for good: what -q retries. */
 int	txn_remaining(const struct txn *, struct addrlist *);
 void	txn_free(struct txn *);

@@ -489,6 +489,24 @@ def refused_early_auth_on_a_server_that_takes_mail_anyway():
 
 
 @test
+def refused_early_auth_with_data_never_sends_the_body():
+    # Without CHUNKING, DATA goes with the envelope; after a refused AUTH
+    # its 354 is met with a close: no body, no QUIT taken for data.
+    srv = server(users={'tester': 'right'}, hide=('CHUNKING',))
+    r = run(['a@example.net'], stdin=MAIL,
+            config=account(srv.port, password='wrong'))
+    srv.wait()
+    srv.stop()
+    s = srv.sessions[0]
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_in('DATA', s.pipelined, 'DATA went with the envelope')
+    expect_eq(len(s.messages), 0, 'nothing delivered')
+    expect(s.aborted and not any(b'QUIT' in a['data'] for a in s.aborted),
+           'the transaction ended by the close, no QUIT in its data: %r'
+           % s.aborted)
+
+
+@test
 def refused_early_auth_never_sends_a_large_body():
     # Over 256 KiB the body waits for the envelope's replies: after a
     # refused AUTH it is never sent, even to a server that takes MAIL.
@@ -501,6 +519,69 @@ def refused_early_auth_never_sends_a_large_body():
     expect_eq(r.rc, 77, 'refused %r' % r)
     expect_eq(len(srv.sessions[0].messages), 0, 'nothing delivered')
     expect_not_in('BDAT', srv.sessions[0].commands, 'no body sent')
+
+
+@test
+def a_refused_early_auth_and_a_hang_up_still_exit_77():
+    # The server answers 535 and closes while the first flight (a body
+    # just under 256 KiB) may still be going out: AUTH's reply explains it.
+    import smtpserver
+    orig = smtpserver.Session._auth_result
+
+    def refuse_and_close(self, default, who=None):
+        self._send(b'535 5.7.8 Error: authentication failed\r\n', expect=None)
+        raise smtpserver._Closed()
+    smtpserver.Session._auth_result = refuse_and_close
+    try:
+        srv = server(users={'tester': 'right'}, require_auth=True)
+        big = b'Subject: s\n\n' + (b'y' * 79 + b'\n') * 3200
+        r = run(['a@example.net'], stdin=big,
+                config=account(srv.port, password='wrong'))
+        srv.wait()
+        srv.stop()
+    finally:
+        smtpserver.Session._auth_result = orig
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_in('535 5.7.8', r.err, 'the server\'s words')
+    expect_eq(sum(len(x.messages) for x in srv.sessions), 0, 'nothing delivered')
+
+
+@test
+def a_file_on_stdin_rewritten_meanwhile_is_not_sent():
+    # Read in place: a caller that changes its file between the check and
+    # the sending (here while RCPT is answered) gets an error, and the
+    # server gets no message, not one of another size or content.
+    import smtpserver
+    orig = smtpserver.Session.cmd_RCPT
+    for how in ('shorter', 'same size'):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, 'msg')
+        with open(path, 'wb') as fh:
+            fh.write(b'Subject: s\n\n' + (b'x' * 62 + b'\n') * 17000)
+
+        def cmd_RCPT(self, arg, how=how, path=path):
+            if how == 'shorter':
+                os.truncate(path, os.path.getsize(path) - 1)
+            else:
+                time.sleep(0.02)    # past a coarse clock's tick
+                with open(path, 'r+b') as fh:
+                    fh.seek(-5, 2)
+                    fh.write(b'y')
+            return orig(self, arg)
+        smtpserver.Session.cmd_RCPT = cmd_RCPT
+        try:
+            srv = server(tls=None)
+            with open(path, 'rb') as fh:
+                r = run(['a@example.net'], stdin=fh,
+                        config=account(srv.port, tls=None, user=None))
+            srv.wait()
+            srv.stop()
+        finally:
+            smtpserver.Session.cmd_RCPT = orig
+        expect(r.rc not in (0, 75), '%s: an error %r' % (how, r))
+        expect_in('did it change?', r.err, how + ': says why')
+        expect_eq(len(srv.sessions[0].messages), 0, how + ': nothing delivered')
+        expect_eq(srv.sessions[0].commands[-1], 'QUIT', how + ': QUIT')
 
 
 @test

@@ -269,16 +269,50 @@ test_in_place_random(void)
 	}
 }
 
+/* Reads of one, two and three bytes give the same body (a CRLF split). */
+static void
+test_in_place_small_reads(void)
+{
+	static char in[1100 * 1024];
+	struct message m;
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	char chunk[3];
+	size_t i, step;
+	off_t off;
+	ssize_t n;
+	int fd;
+
+	memcpy(in, "A: b\n\n", 6);
+	for (i = 6; i < sizeof(in); i++)
+		in[i] = "ab\r\n.\n"[i % 7];
+	CHECK_INT(read_file(in, sizeof(in), true, &fd, &m, &want), 1,
+	    "small reads");
+	for (step = 1; step <= 3; step++) {
+		buf_reset(&got);
+		message_header_bytes(&m, &got);
+		for (off = 0; (n = spool_read(&m.body, off, chunk, step)) > 0;
+		    off += n)
+			buf_add(&got, chunk, (size_t)n);
+		CHECK(n == 0 && got.len == want.len && memcmp(got.data,
+		    want.data, got.len) == 0, "reads of a few bytes");
+	}
+	close(fd);
+	buf_free(&want);
+	buf_free(&got);
+	message_free(&m);
+}
+
 /* A caller that rewrites its input file meanwhile: an error, never a
  * body of another size than the one announced. */
 static void
 test_in_place_changed(void)
 {
-	static const char *what[] = { "shorter", "longer lines", "more lines" };
+	static const char *what[] = { "shorter", "longer lines", "more lines",
+	    "same size" };
 	static char in[400 * 1024];
 	size_t i, k;
 
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 4; k++) {
 		struct message m;
 		struct buf out = BUF_INIT;
 		char chunk[65536];
@@ -296,9 +330,15 @@ test_in_place_changed(void)
 		else if (k == 1)
 			CHECK_INT((int)pwrite(fd, "y", 1, 200 * 1024 + 64), 1,
 			    what[k]);
-		else
+		else if (k == 2)
 			CHECK_INT((int)pwrite(fd, "\n", 1, 200 * 1024 + 1), 1,
 			    what[k]);
+		else {
+			/* Past a coarse clock's tick: a new modification time. */
+			usleep(20000);
+			CHECK_INT((int)pwrite(fd, "y", 1, 300 * 1024 + 1), 1,
+			    what[k]);
+		}
 		while ((n = spool_read(&m.body, off, chunk, sizeof(chunk))) >
 		    0) {
 			off += n;
@@ -317,6 +357,7 @@ main(void)
 {
 	test_in_place_cases();
 	test_in_place_random();
+	test_in_place_small_reads();
 	test_in_place_changed();
 	test_normalisation();
 	test_nul();
