@@ -300,11 +300,11 @@ body_run(struct reader *r, const char *p, size_t n, struct failure *f)
 
 /*
  * Sixteen bytes at p: a bit for each LF in *ends, for each CR or NUL in
- * *bad, and whether any byte is 8-bit. SSE2 is in every x86-64; the loop
- * says the same for any other machine.
+ * *bad, for each "." in *dots, and one for each 8-bit byte (returned).
+ * SSE2 is in every x86-64; the loop says the same for any other machine.
  */
-static bool
-block_masks(const char *p, unsigned *ends, unsigned *bad)
+static unsigned
+block_masks(const char *p, unsigned *ends, unsigned *bad, unsigned *dots)
 {
 #ifdef __SSE2__
 	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -313,53 +313,47 @@ block_masks(const char *p, unsigned *ends, unsigned *bad)
 	    _mm_set1_epi8('\n')));
 	*bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v,
 	    _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_setzero_si128())));
-	return _mm_movemask_epi8(v) != 0;
+	*dots = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+	    _mm_set1_epi8('.')));
+	return (unsigned)_mm_movemask_epi8(v);
 #else
-	unsigned char any = 0;
+	unsigned high = 0;
 	int k;
 
-	*ends = *bad = 0;
+	*ends = *bad = *dots = 0;
 	for (k = 0; k < 16; k++) {
 		*ends |= (unsigned)(p[k] == '\n') << k;
 		*bad |= (unsigned)(p[k] == '\r' || p[k] == '\0') << k;
-		any |= (unsigned char)p[k];
+		*dots |= (unsigned)(p[k] == '.') << k;
+		high |= (unsigned)((unsigned char)p[k] >= 0x80) << k;
 	}
-	return any >= 0x80;
+	return high;
 #endif
-}
-
-/* Any 8-bit byte in p[0..n)? */
-static bool
-high_bit(const char *p, size_t n)
-{
-	unsigned ends, bad;
-	size_t j = 0;
-
-	for (; j + 16 <= n; j += 16)
-		if (block_masks(p + j, &ends, &bad))
-			return true;
-	for (; j < n; j++)
-		if ((unsigned char)p[j] >= 0x80)
-			return true;
-	return false;
 }
 
 /*
  * Whole body lines at once, the common case: no CR, no NUL, no "." first,
  * found sixteen bytes at a time. Anything else, and a line that runs past
  * the end of p, is left for the byte-by-byte path. Returns the bytes used.
+ * The 8-bit bytes counted are those before the first such stop: all of
+ * them are the message's (a lone "." can only come after them).
  */
 static size_t
 body_lines(struct reader *r, const char *p, size_t n, struct failure *f)
 {
 	size_t start = 0, j, e, lines = 0, longest = r->m->longest_line;
-	unsigned ends, bad = 0;
+	unsigned ends, bad, dots, high, any = 0, stop;
 
-	for (j = 0; j + 16 <= n && bad == 0 && p[start] != '.'; j += 16) {
-		(void)block_masks(p + j, &ends, &bad);
-		if (bad != 0)
-			ends &= (bad & -bad) - 1;	/* the lines before it */
-		for (; ends != 0 && p[start] != '.'; ends &= ends - 1) {
+	for (j = 0; j + 16 <= n; j += 16) {
+		high = block_masks(p + j, &ends, &bad, &dots);
+		/* A CR, a NUL, or a line that starts with ".". */
+		stop = bad | (((ends << 1) | (start == j)) & dots & 0xffffu);
+		if (stop != 0) {
+			ends &= (stop & -stop) - 1;
+			high &= (stop & -stop) - 1;
+		}
+		any |= high;
+		for (; ends != 0; ends &= ends - 1) {
 			e = j + (size_t)__builtin_ctz(ends);
 			if (e - start > longest)
 				longest = e - start;
@@ -367,14 +361,15 @@ body_lines(struct reader *r, const char *p, size_t n, struct failure *f)
 			    f) == -1 || body_put(r, "\r\n", 2, f) == -1))
 				return (size_t)-1;
 			lines++;
-			if ((start = e + 1) == n)
-				break;
+			start = e + 1;
 		}
+		if (stop != 0)
+			break;
 	}
 	r->m->longest_line = longest;
 	if (r->count_only)	/* each LF a CRLF */
 		r->m->body.size += (off_t)(start + lines);
-	if (!r->m->eight_bit && high_bit(p, start))
+	if (any != 0)
 		r->m->eight_bit = true;
 	return start;
 }
