@@ -457,19 +457,25 @@ def auth_waits_for_a_mechanism_of_several_exchanges():
     expect_not_in('MAIL', srv.sessions[0].pipelined, 'MAIL after 235')
 
 
-@test
-def quit_after_a_refused_auth_and_nothing_delivered():
-    srv = server(users={'tester': 'right'}, require_auth=True)
-    r = run(['a@example.net'], stdin=MAIL,
+def with_wrong_password(stdin=MAIL, **kw):
+    """A run with the wrong password against a scripted server (kw): the
+    result and the server's session."""
+    srv = server(users={'tester': 'right'}, **kw)
+    r = run(['a@example.net'], stdin=stdin,
             config=account(srv.port, password='wrong'))
     srv.wait()
     srv.stop()
-    s = srv.sessions[0]
+    expect_eq(len(srv.sessions), 1, 'one connection, no second try')
+    return r, srv.sessions[0]
+
+
+@test
+def quit_after_a_refused_auth_and_nothing_delivered():
+    r, s = with_wrong_password(require_auth=True)
     expect_eq(r.rc, 77, 'refused %r' % r)
     expect_in('MAIL', s.pipelined, 'the early path was taken')
     expect_eq(len(s.messages), 0, 'nothing delivered')
     expect_eq(s.commands[-1], 'QUIT', 'QUIT after the drained replies')
-    expect_eq(len(srv.sessions), 1, 'one connection')
     expect_eq(r.err.count('\n'), 1, 'one line %r' % r.err)
 
 
@@ -477,13 +483,9 @@ def quit_after_a_refused_auth_and_nothing_delivered():
 def refused_early_auth_on_a_server_that_takes_mail_anyway():
     # A server that takes mail without AUTH (mynetworks) took it: the
     # caller is told it was delivered, once, and why the warning.
-    srv = server(users={'tester': 'right'})
-    r = run(['a@example.net'], stdin=MAIL,
-            config=account(srv.port, password='wrong'))
-    srv.wait()
-    srv.stop()
+    r, s = with_wrong_password()
     expect_eq(r.rc, 0, 'delivered, so 0 (a retry would duplicate) %r' % r)
-    expect_eq(len(srv.sessions[0].messages), 1, 'delivered once')
+    expect_eq(len(s.messages), 1, 'delivered once')
     expect_in('took the message without authentication', r.err, r.err)
     expect_in('535', r.err, 'the refusal is named')
 
@@ -492,12 +494,7 @@ def refused_early_auth_on_a_server_that_takes_mail_anyway():
 def refused_early_auth_with_data_never_sends_the_body():
     # Without CHUNKING, DATA goes with the envelope; after a refused AUTH
     # its 354 is met with a close: no body, no QUIT taken for data.
-    srv = server(users={'tester': 'right'}, hide=('CHUNKING',))
-    r = run(['a@example.net'], stdin=MAIL,
-            config=account(srv.port, password='wrong'))
-    srv.wait()
-    srv.stop()
-    s = srv.sessions[0]
+    r, s = with_wrong_password(hide=('CHUNKING',))
     expect_eq(r.rc, 77, 'refused %r' % r)
     expect_in('DATA', s.pipelined, 'DATA went with the envelope')
     expect_eq(len(s.messages), 0, 'nothing delivered')
@@ -510,15 +507,10 @@ def refused_early_auth_with_data_never_sends_the_body():
 def refused_early_auth_never_sends_a_large_body():
     # Over 256 KiB the body waits for the envelope's replies: after a
     # refused AUTH it is never sent, even to a server that takes MAIL.
-    srv = server(users={'tester': 'right'})
-    big = b'Subject: big\n\n' + (b'y' * 79 + b'\n') * 5000
-    r = run(['a@example.net'], stdin=big,
-            config=account(srv.port, password='wrong'))
-    srv.wait()
-    srv.stop()
+    r, s = with_wrong_password(b'Subject: big\n\n' + (b'y' * 79 + b'\n') * 5000)
     expect_eq(r.rc, 77, 'refused %r' % r)
-    expect_eq(len(srv.sessions[0].messages), 0, 'nothing delivered')
-    expect_not_in('BDAT', srv.sessions[0].commands, 'no body sent')
+    expect_eq(len(s.messages), 0, 'nothing delivered')
+    expect_not_in('BDAT', s.commands, 'no body sent')
 
 
 @test
