@@ -71,24 +71,15 @@ write_file(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-FUZZ_NOCOV static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 FUZZ_NOCOV static void
 check_failure(const struct failure *f)
 {
-	if ((f->text[0] == '\0' || has_ctl(f->text)) &&
+	if ((f->text[0] == '\0' || fuzz_has_ctl(f->text)) &&
 	    !fuzz_known("aliases-fail"))
 		fuzz_dump("failure text", f->text, strlen(f->text), 300);
 	FUZZ_CHECK("aliases-fail", failed(f) && f->text[0] != '\0' &&
 	    memchr(f->text, '\0', sizeof(f->text)) != NULL &&
-	    strchr(f->text, '\n') == NULL && !has_ctl(f->text));
+	    strchr(f->text, '\n') == NULL && !fuzz_has_ctl(f->text));
 	FUZZ_CHECK("aliases-fail", status_exit(f) == 78);
 }
 
@@ -117,7 +108,7 @@ expand_one(const struct aliases *a, const char *name)
 	for (i = 0; i < out.n; i++) {
 		const char *spec = out.v[i].spec;
 		bool ok = addr_check(spec, why, sizeof(why)) == 0 &&
-		    !has_ctl(spec);
+		    !fuzz_has_ctl(spec);
 
 		if (!ok && !fuzz_known("aliases-addr")) {
 			fprintf(stderr, "aliases_expand(\"%s\"): %s\n", name,
@@ -172,7 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < a.n; i++) {
 		FUZZ_ASSERT(a.names[i] != NULL && a.values[i] != NULL);
 		FUZZ_CHECK("aliases-values", a.values[i][0] != '\0' &&
-		    !has_ctl(a.values[i]));
+		    !fuzz_has_ctl(a.values[i]));
 	}
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		expand_one(&a, fixed[i]);

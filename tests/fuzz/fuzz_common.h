@@ -144,4 +144,54 @@ fuzz_dump(const char *label, const void *p, size_t n, size_t max)
 	fprintf(stderr, "\"%s\n", n > max ? "..." : "");
 }
 
+/* A control character (below 0x20, or DEL) in s? */
+FUZZ_NOCOV static inline bool
+fuzz_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * Wire bytes: CR and LF only as CRLF, empty or ending in CRLF, and no NUL
+ * unless allow_nul. *bad is the offset of the first fault (n when none).
+ */
+FUZZ_NOCOV static inline bool
+fuzz_crlf_clean(const char *p, size_t n, bool allow_nul, size_t *bad)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((p[i] == '\0' && !allow_nul) ||
+		    (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
+		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))) {
+			*bad = i;
+			return false;
+		}
+	}
+	*bad = n;
+	return n == 0 || (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
+}
+
+/* The longest line, in octets without its CRLF (or LF). */
+FUZZ_NOCOV static inline size_t
+fuzz_longest_line(const char *p, size_t n)
+{
+	size_t i, start = 0, max = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\n') {
+			size_t len = i - start;
+
+			if (len > 0 && p[i - 1] == '\r')
+				len--;
+			if (len > max)
+				max = len;
+			start = i + 1;
+		}
+	return n - start > max ? n - start : max;
+}
+
 #endif

@@ -280,15 +280,6 @@ has_8bit_bytes(const char *p, size_t n)
 	return false;
 }
 
-FUZZ_NOCOV static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 FUZZ_NOCOV static void
 wire_bytes(const struct message *m, struct buf *head, struct buf *body)
 {
@@ -302,42 +293,6 @@ wire_bytes(const struct message *m, struct buf *head, struct buf *body)
 		off += r;
 	}
 	FUZZ_ASSERT(r == 0 && off == m->body.size);
-}
-
-/* No bare CR or LF, empty or ending in CRLF; *nul when a NUL is there. */
-FUZZ_NOCOV static bool
-crlf_clean(const char *p, size_t n, bool *nul, size_t *bad)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\0')
-			*nul = true;
-		if ((p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
-		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))) {
-			*bad = i;
-			return false;
-		}
-	}
-	*bad = n;
-	return n == 0 || (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
-}
-
-FUZZ_NOCOV static size_t
-longest_line(const char *p, size_t n)
-{
-	size_t i, start = 0, max = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i] == '\n') {
-			size_t len = i - start;
-
-			if (len > 0 && p[i - 1] == '\r')
-				len--;
-			max = len > max ? len : max;
-			start = i + 1;
-		}
-	return n - start > max ? n - start : max;
 }
 
 FUZZ_NOCOV static void
@@ -466,11 +421,16 @@ check_wire(const struct message *m, bool eightbitmime, const char *subject,
 	}
 	wire_bytes(use, &head, &body);
 
-	ok = crlf_clean(head.data ? head.data : "", head.len, &nul, &bad);
+	ok = fuzz_crlf_clean(head.data ? head.data : "", head.len, true,
+	    &bad);
+	nul = head.len > 0 && memchr(head.data, '\0', head.len) != NULL;
 	if (!ok && !fuzz_known("compose-crlf"))
 		fuzz_dump("header bytes", head.data, head.len, 400);
 	FUZZ_CHECK("compose-crlf", ok);
-	ok = crlf_clean(body.data ? body.data : "", body.len, &nul, &bad);
+	ok = fuzz_crlf_clean(body.data ? body.data : "", body.len, true,
+	    &bad);
+	nul = nul || (body.len > 0 &&
+	    memchr(body.data, '\0', body.len) != NULL);
 	if (!ok && !fuzz_known("compose-crlf")) {
 		fprintf(stderr, "body: offset %zu\n", bad);
 		fuzz_dump("body", body.data, body.len, 400);
@@ -480,15 +440,15 @@ check_wire(const struct message *m, bool eightbitmime, const char *subject,
 		fprintf(stderr, "a NUL byte on the wire (%s)\n",
 		    eightbitmime ? "8BITMIME" : "7-bit server");
 	FUZZ_CHECK("compose-nul", !nul);
-	if ((longest_line(head.data, head.len) > 998 ||
-	    longest_line(body.data, body.len) > 998) &&
+	if ((fuzz_longest_line(head.data, head.len) > 998 ||
+	    fuzz_longest_line(body.data, body.len) > 998) &&
 	    !fuzz_known("compose-line"))
 		fprintf(stderr, "a wire line of %zu octets\n",
-		    longest_line(head.data, head.len) > 998 ?
-		    longest_line(head.data, head.len) :
-		    longest_line(body.data, body.len));
-	FUZZ_CHECK("compose-line", longest_line(head.data, head.len) <= 998);
-	FUZZ_CHECK("compose-line", longest_line(body.data, body.len) <= 998);
+		    fuzz_longest_line(head.data, head.len) > 998 ?
+		    fuzz_longest_line(head.data, head.len) :
+		    fuzz_longest_line(body.data, body.len));
+	FUZZ_CHECK("compose-line", fuzz_longest_line(head.data, head.len) <= 998);
+	FUZZ_CHECK("compose-line", fuzz_longest_line(body.data, body.len) <= 998);
 	check_dot(head.data ? head.data : "", head.len);
 	check_dot(body.data ? body.data : "", body.len);
 	if (!eightbitmime)
@@ -748,7 +708,7 @@ bad_header(const char *h)
 
 	for (p = h; *p > ' ' && *p < 0x7f && *p != ':'; p++)
 		;
-	if (p == h || *p != ':' || has_ctl(h) || p - h > 76)
+	if (p == h || *p != ':' || fuzz_has_ctl(h) || p - h > 76)
 		return true;
 	/* Fields compose writes itself are refused, not doubled. */
 	for (w = own; *w != NULL; w++)
@@ -823,14 +783,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1) {
 		subject = (char *)field[0];
 		o.subject = subject;
-		if (has_ctl(subject))
+		if (fuzz_has_ctl(subject))
 			expect_ok = false;
 	}
 	for (i = 0; i < nitems; i++) {
 		char *v = (char *)field[2 + i];
 
 		/* An address with a control character is refused. */
-		if (strchr("tcb", v[0]) != NULL && has_ctl(v + 1))
+		if (strchr("tcb", v[0]) != NULL && fuzz_has_ctl(v + 1))
 			expect_ok = false;
 		switch (v[0]) {
 		case 't': list_add(&o.to, v + 1); break;
@@ -882,7 +842,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == -1) {
 		bool one_line = failed(&f) && f.text[0] != '\0' &&
 		    memchr(f.text, '\0', sizeof(f.text)) != NULL &&
-		    !has_ctl(f.text);
+		    !fuzz_has_ctl(f.text);
 
 		if (expect_ok && !fuzz_known("compose-result"))
 			fprintf(stderr, "compose_message failed: %s\n", f.text);

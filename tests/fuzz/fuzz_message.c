@@ -209,42 +209,6 @@ model_free(struct model *md)
 
 /* ---- checks on wire bytes ------------------------------------------ */
 
-/* Normalised: no NUL, CR and LF only as CRLF, empty or ending in CRLF. */
-FUZZ_NOCOV static bool
-crlf_clean(const char *p, size_t n, bool allow_nul, size_t *bad)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((p[i] == '\0' && !allow_nul) ||
-		    (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')) ||
-		    (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))) {
-			*bad = i;
-			return false;
-		}
-	}
-	*bad = n;
-	return n == 0 || (n >= 2 && p[n - 2] == '\r' && p[n - 1] == '\n');
-}
-
-FUZZ_NOCOV static size_t
-longest_line(const char *p, size_t n)
-{
-	size_t i, start = 0, max = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i] == '\n') {
-			size_t len = i - start;
-
-			if (len > 0 && p[i - 1] == '\r')
-				len--;
-			if (len > max)
-				max = len;
-			start = i + 1;
-		}
-	return n - start > max ? n - start : max;
-}
-
 FUZZ_NOCOV /* Lines made only of spaces and tabs (not empty ones). */
 FUZZ_NOCOV static size_t
 wsp_lines(const char *p, size_t n)
@@ -361,7 +325,7 @@ check_crlf(const char *name, const char *what, const char *p, size_t n,
     bool allow_nul)
 {
 	size_t bad;
-	bool ok = crlf_clean(p, n, allow_nul, &bad);
+	bool ok = fuzz_crlf_clean(p, n, allow_nul, &bad);
 
 	if (!ok && !fuzz_known(name)) {
 		fprintf(stderr, "%s: offset %zu\n", what, bad);
@@ -456,17 +420,17 @@ check_encode(const struct message *m, const struct buf *orig_body,
 	    head.data : "", head.len, false);
 	check_crlf("encode-crlf", "encoded body", body.data ? body.data : "",
 	    body.len, m->nul_offset != -1);
-	if (longest_line(body.data, body.len) > 998 &&
+	if (fuzz_longest_line(body.data, body.len) > 998 &&
 	    !fuzz_known("encode-line-body"))
 		fprintf(stderr, "encoded body line of %zu octets\n",
-		    longest_line(body.data, body.len));
-	FUZZ_CHECK("encode-line-body", longest_line(body.data, body.len) <=
+		    fuzz_longest_line(body.data, body.len));
+	FUZZ_CHECK("encode-line-body", fuzz_longest_line(body.data, body.len) <=
 	    998);
-	if (longest_line(head.data, head.len) > 998 &&
+	if (fuzz_longest_line(head.data, head.len) > 998 &&
 	    !fuzz_known("encode-line-header"))
 		fprintf(stderr, "encoded header line of %zu octets\n",
-		    longest_line(head.data, head.len));
-	FUZZ_CHECK("encode-line-header", longest_line(head.data, head.len) <=
+		    fuzz_longest_line(head.data, head.len));
+	FUZZ_CHECK("encode-line-header", fuzz_longest_line(head.data, head.len) <=
 	    998);
 	{
 		struct buf in_head = BUF_INIT;
@@ -499,7 +463,7 @@ check_encode(const struct message *m, const struct buf *orig_body,
 		bool ok;
 
 		FUZZ_ASSERT(dec != NULL);
-		FUZZ_CHECK("encode-qp", longest_line(body.data, body.len) <=
+		FUZZ_CHECK("encode-qp", fuzz_longest_line(body.data, body.len) <=
 		    76);
 		len = qp_decode(body.data ? body.data : "", body.len, dec);
 		ok = len >= 0 && (size_t)len == orig_body->len && (len == 0 ||
@@ -673,7 +637,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK("message-facts", !has_8bit(all.data, all.len) ||
 	    m.eight_bit);
 	FUZZ_CHECK("message-facts", m.longest_line >=
-	    longest_line(all.data, all.len));
+	    fuzz_longest_line(all.data, all.len));
 
 	check_in_place(in, n, dot_is_data, &m, &all);
 

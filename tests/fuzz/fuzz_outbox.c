@@ -125,15 +125,6 @@ write_entry(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-FUZZ_NOCOV static bool
-has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return true;
-	return false;
-}
-
 /* RFC 3461 xtext: "!".."~" but "+" and "=", or "+" and two HEXCHARs. */
 FUZZ_NOCOV static bool
 is_xtext(const char *s)
@@ -158,7 +149,7 @@ check_failure(const struct failure *f)
 {
 	bool ok = failed(f) && f->text[0] != '\0' &&
 	    memchr(f->text, '\0', sizeof(f->text)) != NULL &&
-	    !has_ctl(f->text);
+	    !fuzz_has_ctl(f->text);
 
 	if (!ok && !fuzz_known("outbox-fail"))
 		fuzz_dump("failure text", f->text, strnlen(f->text,
@@ -172,7 +163,7 @@ check_address(const char *what, const char *a, bool null_ok)
 {
 	char why[160] = "";
 	bool ok = a != NULL && ((null_ok && *a == '\0') ||
-	    addr_check(a, why, sizeof(why)) == 0) && !has_ctl(a);
+	    addr_check(a, why, sizeof(why)) == 0) && !fuzz_has_ctl(a);
 
 	if (!ok && !fuzz_known("outbox-addr")) {
 		if (a == NULL)
@@ -298,11 +289,11 @@ check_loaded(const struct outbox_entry *x, const struct layout *lay,
 	FUZZ_CHECK("outbox-fields", x->env.envid == NULL ||
 	    is_xtext(x->env.envid));
 	FUZZ_CHECK("outbox-fields", x->account == NULL ||
-	    !has_ctl(x->account));
+	    !fuzz_has_ctl(x->account));
 	FUZZ_ASSERT(memchr(x->error, '\0', sizeof(x->error)) != NULL);
-	if (has_ctl(x->error) && !fuzz_known("outbox-fields"))
+	if (fuzz_has_ctl(x->error) && !fuzz_known("outbox-fields"))
 		fuzz_dump("error", x->error, strlen(x->error), 200);
-	FUZZ_CHECK("outbox-fields", !has_ctl(x->error));
+	FUZZ_CHECK("outbox-fields", !fuzz_has_ctl(x->error));
 
 	/* The message as it would be sent: its body is the file's bytes
 	 * after the entry text and the header block, never past the end. */
