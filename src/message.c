@@ -481,8 +481,12 @@ feed_fd(struct reader *r, int fd, struct failure *f)
 	}
 }
 
-int
-message_read_in_place(struct message *m, int fd, bool dot_is_data,
+/* Smaller files are copied: the spool holds them in memory anyway. */
+#define IN_PLACE_MIN	(1024 * 1024)
+
+/* message_read_in_place() for a file of at least `min` bytes from here. */
+static int
+read_in_place(struct message *m, int fd, bool dot_is_data, off_t min,
     struct failure *f)
 {
 	struct stat st;
@@ -491,7 +495,7 @@ message_read_in_place(struct message *m, int fd, bool dot_is_data,
 	int rc;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (start = lseek(fd, 0, SEEK_CUR)) == -1)
+	    (start = lseek(fd, 0, SEEK_CUR)) == -1 || st.st_size - start < min)
 		return 0;
 	if (reader_init(&r, m, dot_is_data) == -1) {
 		fail_errno(f, CAUSE_OSERR, "reading the message");
@@ -514,18 +518,11 @@ message_read_in_place(struct message *m, int fd, bool dot_is_data,
 	return rc;
 }
 
-/* Smaller files are copied: the spool holds them in memory anyway. */
-#define IN_PLACE_MIN	(1024 * 1024)
-
-static bool
-worth_in_place(int fd)
+int
+message_read_in_place(struct message *m, int fd, bool dot_is_data,
+    struct failure *f)
 {
-	struct stat st;
-	off_t at;
-
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (at = lseek(fd, 0, SEEK_CUR)) != -1 && st.st_size - at >=
-	    IN_PLACE_MIN;
+	return read_in_place(m, fd, dot_is_data, 0, f);
 }
 
 int
@@ -535,9 +532,7 @@ message_read_fd(struct message *m, int fd, bool dot_is_data,
 	struct reader r;
 	int rc;
 
-	rc = worth_in_place(fd) ? message_read_in_place(m, fd, dot_is_data,
-	    f) : 0;
-	if (rc == 0) {
+	if ((rc = read_in_place(m, fd, dot_is_data, IN_PLACE_MIN, f)) == 0) {
 		if (reader_init(&r, m, dot_is_data) == -1) {
 			fail_errno(f, CAUSE_OSERR, "reading the message");
 			return -1;

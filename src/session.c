@@ -125,6 +125,18 @@ auth_exchange(struct conn *ss, struct sasl *sa, struct buf *b,
 	return rc;
 }
 
+/* The mechanism this account and server have in common, ready to start. */
+static struct sasl
+sasl_for(const struct conn *ss, const char *password)
+{
+	struct sasl sa = { SASL_NONE, ss->s->user ? ss->s->user : "",
+	    password ? password : "", ss->s->host, ss->s->port, 0, false };
+
+	if (ss->caps.auth)
+		sa.mech = sasl_choose(ss->s->auth, ss->caps.auth_mechs);
+	return sa;
+}
+
 /*
  * AUTH ourselves, not libcurl: every reply is ours to see, so a refusal
  * is followed by QUIT and reported with what the server said.
@@ -132,14 +144,11 @@ auth_exchange(struct conn *ss, struct sasl *sa, struct buf *b,
 static int
 authenticate(struct conn *ss, const char *password, struct failure *f)
 {
-	struct sasl sa = { SASL_NONE, ss->s->user ? ss->s->user : "",
-	    password ? password : "", ss->s->host, ss->s->port, 0, false };
+	struct sasl sa = sasl_for(ss, password);
 	struct buf b = BUF_INIT;
 	int rc = -1;
 
-	if (!ss->caps.auth ||
-	    (sa.mech = sasl_choose(ss->s->auth, ss->caps.auth_mechs)) ==
-	    SASL_NONE)
+	if (sa.mech == SASL_NONE)
 		return no_mechanism(ss, f);
 	if (sasl_start(&sa, &b) == -1)
 		fail_errno(f, CAUSE_OSERR, "out of memory");
@@ -424,11 +433,15 @@ transaction(struct conn *ss, struct txn *t, const struct envelope *e,
 				lost_send(ss, t, auth, rep, f);
 			break;
 		}
-		if (auth != NULL && (auth = NULL, early_auth_reply(ss,
-		    reply_wait(ss, t), rep, f) == -1)) {
-			if (f->cause == CAUSE_REPLY && taken_anyway(ss, t, f))
-				st = TXN_DONE;
-			break;
+		if (auth != NULL) {	/* its reply comes first */
+			auth = NULL;
+			if (early_auth_reply(ss, reply_wait(ss, t), rep, f) ==
+			    -1) {
+				if (f->cause == CAUSE_REPLY &&
+				    taken_anyway(ss, t, f))
+					st = TXN_DONE;
+				break;
+			}
 		}
 		if (txn_read(ss, t, &r, f) == -1)
 			break;
@@ -541,11 +554,9 @@ auth_early(struct conn *ss, const char *password,
     const struct envelope *e, const struct message *m, struct buf *line)
 {
 	const struct settings *s = ss->s;
-	struct sasl sa = { SASL_PLAIN, s->user ? s->user : "",
-	    password ? password : "", s->host, s->port, 0, false };
+	struct sasl sa = sasl_for(ss, password);
 
-	if (!ss->caps.pipelining || !ss->caps.auth ||
-	    sasl_choose(s->auth, ss->caps.auth_mechs) != SASL_PLAIN ||
+	if (!ss->caps.pipelining || sa.mech != SASL_PLAIN ||
 	    (s->tls && !s->certcheck && s->fingerprint == NULL) ||
 	    needs_more(&ss->caps, e, m))
 		return false;
