@@ -110,7 +110,11 @@ quick_ack(const struct conn *ss)
 		setsockopt(ss->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
-/* A command libcurl sent: AUTH and what follows it are secrets. */
+/*
+ * A command libcurl sent. libcurl is given no credentials (AUTH is the
+ * session's), so it never sends AUTH; should it ever, that line and what
+ * follows it are redacted all the same.
+ */
 static void
 debug_out(struct conn *ss, const char *p, size_t n)
 {
@@ -546,21 +550,6 @@ resolve_failure(struct conn *ss, struct failure *f)
 		    "no such host" : gai_strerror(e));
 }
 
-static void
-login_failure(struct conn *ss, CURLcode rc, struct failure *f)
-{
-	long code = last_code(ss);
-
-	if (code >= 400)
-		fail(f, STAGE_AUTH, CAUSE_REPLY, (int)code, "authentication "
-		    "refused by %s: %s", ss->s->host, server_said(ss, rc));
-	else
-		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
-		    "method in common with the server (it offers: %s)",
-		    ss->have_ehlo && ss->caps.auth ? ss->caps.auth_mechs :
-		    "none");
-}
-
 /* A reply curl did not like: the code says whose fault it was. */
 static void
 reply_failure(struct conn *ss, CURLcode rc, struct failure *f)
@@ -628,9 +617,6 @@ perform_failure(struct conn *ss, CURLcode rc, struct failure *f)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 		tls_failure(ss, rc, f);
-		break;
-	case CURLE_LOGIN_DENIED:
-		login_failure(ss, rc, f);
 		break;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_REMOTE_ACCESS_DENIED:
