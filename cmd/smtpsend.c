@@ -77,6 +77,9 @@ main(int argc, char **argv)
 	case MODE_RUN_OUTBOX:
 		status = queue_run(&o, &f) == -1 ? report(&f) : 0;
 		break;
+	case MODE_CHECK:
+		status = run_check(&o, &f) == -1 ? report(&f) : 0;
+		break;
 	case MODE_AUTHORIZE:
 		status = run_authorize(&o, &f) == -1 ? report(&f) : 0;
 		break;

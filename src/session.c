@@ -774,3 +774,60 @@ out:
 	conn_close(&ss);
 	return r;
 }
+
+/* One host of the list: connect, TLS, AUTH, QUIT. */
+static int
+check_one(const struct settings *s, const char *password, int verbose,
+    struct session_report *rep, char *mech, size_t mechsize, char *tls,
+    size_t tlssize, struct failure *f)
+{
+	struct conn ss;
+	int r = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	conn_init(&ss, s, verbose);
+	if (open_conn(&ss, rep, f) == 0) {
+		/* The SSL is libcurl's: its version is read while it lives. */
+		strlcpy(tls, rep->tls && tls_captured() != NULL ?
+		    tls_version(tls_captured()) : "no TLS", tlssize);
+		strlcpy(mech, s->auth == AUTH_OFF ? "none" :
+		    sasl_name(sasl_for(&ss, password).mech), mechsize);
+		r = s->auth == AUTH_OFF ? 0 : auth_alone(&ss, password, NULL,
+		    NULL, rep, f);
+		if (r == -1)
+			conn_interrupted(f);
+	}
+	if (conn_speaks(&ss))
+		conn_quit(&ss);
+	conn_close(&ss);
+	if (verbose)
+		print_timings(rep);
+	return r;
+}
+
+int
+session_check(const struct settings *s, const char *password, int verbose,
+    struct session_report *rep, char *mech, size_t mechsize,
+    char *tls_version_out, size_t tlssize, struct failure *f)
+{
+	struct settings one = *s;
+	char host[256];
+	int i, r = -1;
+
+	for (i = 0; settings_host_at(s->host, i, host, sizeof(host)) == 0;
+	    i++) {
+		if (i > 0 && verbose)
+			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
+			    host);
+		memset(f, 0, sizeof(*f));
+		one.host = host;
+		*mech = '\0';
+		*tls_version_out = '\0';
+		r = check_one(&one, password, verbose, rep, mech, mechsize,
+		    tls_version_out, tlssize, f);
+		strlcpy(rep->host, host, sizeof(rep->host));
+		if (r == 0 || !worth_next(f))
+			break;
+	}
+	return r;
+}

@@ -39,6 +39,11 @@ int	session_submit(const struct settings *, const char *password,
 /* --serverinfo: connect without credentials and describe the server. */
 int	session_serverinfo(const struct settings *, int verbose, FILE *out,
 	    struct failure *f);
+/* --check: connect, TLS, AUTH and QUIT, no mail; what worked in `rep`
+ * (host, tls, authenticated, timings) and in mech/tls_version. */
+int	session_check(const struct settings *, const char *password,
+	    int verbose, struct session_report *, char *mech, size_t mechsize,
+	    char *tls_version, size_t tlssize, struct failure *f);
 /* "libcurl/7.88.1 OpenSSL/3.0..." */
 const char *session_library(void);
 

@@ -168,6 +168,12 @@ tls_captured(void)
 	return (void *)captured;
 }
 
+const char *
+tls_version(void *ssl)
+{
+	return SSL_get_version(ssl);
+}
+
 int
 tlspin_seen(char *dst, size_t size)
 {

@@ -29,6 +29,8 @@ void	tls_describe(FILE *, void *ssl);
  * tls_captured) and acknowledge at once on the socket *fd. */
 void	tls_watch_install(void *ssl_ctx, const int *fd);
 void	*tls_captured(void);
+/* "TLSv1.3" */
+const char *tls_version(void *ssl);
 /* -v: "TLS TLSv1.3, cipher ..., certificate /CN=... verified". */
 void	tls_summary(void *ssl, bool verified, char *dst, size_t size);
 #endif

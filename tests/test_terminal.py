@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""A person at a terminal (CONTRACT sections 2 and 9, issue 25): a typo never
+mails a stranger, and what smtpsend says is true. The terminal is a real
+pty; the server is the scripted one on 127.0.0.1."""
+import os
+import pty
+import re
+import select
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import test, expect, expect_eq, expect_in, expect_not_in, main
+from e2e import BINARY, run, account, server, write_config
+
+UTF8 = {'LANG': 'C.UTF-8'}
+
+
+class Tty:
+    def __init__(self, rc, out, took):
+        self.rc, self.out, self.took = rc, out.decode(errors='replace'), took
+
+    def __repr__(self):
+        return 'rc=%r output=%r' % (self.rc, self.out[-800:])
+
+
+def tty(args, config=None, env=None, timeout=30, stdin=None, kill_after=None):
+    """Run smtpsend with stdout and stderr on a pty (and stdin too unless
+    `stdin` is given); everything it wrote comes back, with the exit
+    status. `kill_after`: Ctrl-C (SIGINT) after that many seconds."""
+    home = tempfile.mkdtemp(prefix='smtpsend-home-')
+    e = {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home, 'LC_ALL': '',
+         'TERM': 'dumb'}
+    e.update(env or {})
+    argv = [BINARY] + (['-C', write_config(config, directory=home)]
+                       if config is not None else []) + list(args)
+    master, slave = pty.openpty()
+    start = time.monotonic()
+    p = subprocess.Popen(argv, env=e, stdin=stdin if stdin is not None
+                         else slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b''
+    while True:
+        left = timeout - (time.monotonic() - start)
+        if kill_after is not None and p.poll() is None and \
+                time.monotonic() - start >= kill_after:
+            p.send_signal(2)
+            kill_after = None
+        wait = min(left, 0.2)
+        if left <= 0:
+            p.kill()
+            break
+        r, _, _ = select.select([master], [], [], wait)
+        if not r:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    rc = p.wait(timeout=10)
+    os.close(master)
+    return Tty(rc, out.replace(b'\r\n', b'\n'), time.monotonic() - start)
+
+
+def outbox_account(port, outbox, extra='', **kw):
+    text = account(port, **kw)
+    return re.sub(r'outbox \S+', 'outbox %s' % outbox, text) + extra
+
+
+def entries(outbox):
+    if not os.path.isdir(outbox):
+        return []
+    return [n for n in os.listdir(outbox) if not n.startswith('.')]
+
+
+def aliases_file(text):
+    d = tempfile.mkdtemp(prefix='smtpsend-aliases-')
+    path = os.path.join(d, 'aliases')
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+# -- 1. compose mode parsing ------------------------------------------------
+
+@test
+def stray_word_in_compose_sends_nothing():
+    """`--to bob gmail.com --subject test --body hello`: an @ typed as a
+    space. Nothing reaches the server, 64, the reason named."""
+    srv = server()
+    r = run(['--to', 'bob', 'gmail.com', '--subject', 'test', '--body',
+             'hello'], config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 64, 'usage error %r' % r)
+    expect_in('options come before the recipients: --subject after '
+              'gmail.com', r.err, 'the reason')
+    expect_eq(len(srv.sessions), 0, 'no connection at all')
+
+
+@test
+def option_after_a_recipient_is_never_a_recipient():
+    for args in (['you@example.org', '--subject', 'hi'],
+                 ['--subject', 'hi', 'you@example.org', '-v'],
+                 ['--body', 'x', 'you@example.org', '--', '-x@example.org'],
+                 ['you@example.org', '--from=me@example.org']):
+        r = run(['--pretend'] + args, config=account(1))
+        expect_eq(r.rc, 64, '%s: %r' % (args, r))
+        expect_in('options come before the recipients', r.err, str(args))
+    # sendmail's own rule stays: outside compose mode a recipient that
+    # starts with '-' is a recipient (CONTRACT 2).
+    r = run(['--pretend', 'you@example.org', '-odd@example.org'],
+            stdin=b'Subject: x\n\nbody\n', config=account(1))
+    expect_eq(r.rc, 0, 'a -word recipient outside compose %r' % r)
+    expect_in(b'-odd@example.org', r.out, 'kept as a recipient')
+
+
+@test
+def bare_word_must_be_alias_or_account():
+    cfg = account(1) + 'maildomain example.com\n'
+    r = run(['--pretend', '--subject', 'hi', '--body', 'x', 'gmail.com'],
+            config=cfg)
+    expect_eq(r.rc, 65, 'not an address %r' % r)
+    expect_in("recipient 'gmail.com' has no @ and is neither an alias nor a "
+              "local account", r.err, 'names the word')
+    r = run(['--pretend', '--to', 'nosuchuser-xyz', '--body', 'x'], config=cfg)
+    expect_eq(r.rc, 65, '--to a bare unknown name %r' % r)
+    # A local account and an alias are what a bare name may be.
+    al = aliases_file('bob: bob@example.com\n')
+    r = run(['--pretend', '--to', 'bob', '--cc', 'root', '--body', 'x'],
+            config=cfg + 'aliases %s\n' % al)
+    expect_eq(r.rc, 0, 'alias and account %r' % r)
+    expect_in(b'bob@example.com', r.out, 'alias expanded')
+    expect_in(b'root@example.com', r.out, 'account qualified')
+    # Outside compose mode cron's `root` and any local name still work.
+    r = run(['--pretend', 'nosuchuser-xyz'], stdin=b'Subject: x\n\nbody\n',
+            config=cfg)
+    expect_eq(r.rc, 0, 'sendmail mode qualifies %r' % r)
+
+
+@test
+def compose_at_terminal_shows_mapping_and_one_line():
+    srv = server()
+    al = aliases_file('bob: bob@example.com\n')
+    cfg = account(srv.port) + 'maildomain example.com\naliases %s\n' % al
+    t = tty(['--to', 'bob', '--subject', 'hi', '--body', 'hello'],
+            config=cfg, env=UTF8)
+    srv.stop()
+    expect_eq(t.rc, 0, 'sent %r' % t)
+    expect_in('smtpsend: bob \u2192 bob@example.com\n', t.out, 'the mapping')
+    expect(re.search(r'smtpsend: sent to bob@example.com via 127\.0\.0\.1: '
+                     r'250 \S+', t.out), 'one line at the end %r' % t)
+    lines = [l for l in t.out.splitlines() if l]
+    expect_eq(len(lines), 2, 'nothing else %r' % t)
+    # Not at a terminal, a script hears nothing on success.
+    srv = server()
+    r = run(['--to', 'bob@example.com', '--body', 'x'],
+            config=account(srv.port))
+    srv.stop()
+    expect_eq((r.rc, r.err), (0, ''), 'silent for a script')
+
+
+@test
+def compose_error_at_terminal_keeps_nothing():
+    outbox = os.path.join(tempfile.mkdtemp(), 'outbox')
+    cfg = outbox_account(1, outbox) + 'maildomain example.com\n'
+    t = tty(['--to', 'gmail.com', '--body', 'x'], config=cfg)
+    expect_eq(t.rc, 65, 'address error %r' % t)
+    expect_not_in('kept', t.out, 'no word of keeping')
+    expect_eq(entries(outbox), [], 'nothing kept')
+    t = tty(['--to', 'a@example.com', '--body', 'x', '-a', 'nosuch'],
+            config=cfg)
+    expect_eq(t.rc, 78, 'configuration error %r' % t)
+    expect_eq(entries(outbox), [], 'nothing kept')
+    # From a script the same command is kept: nobody is there to retype it.
+    r = run(['--to', 'gmail.com', '--body', 'x'], config=cfg)
+    expect_eq(r.rc, 65, 'address error, script %r' % r)
+    expect_eq(len(entries(outbox)), 1, 'kept for a script')
+
+
+@test
+def type_the_message_once():
+    srv = server()
+    master, slave = pty.openpty()
+    home = tempfile.mkdtemp()
+    p = subprocess.Popen([BINARY, '-C', write_config(account(srv.port),
+                          directory=home), 'a@example.net'],
+                         stdin=slave, stdout=slave, stderr=slave,
+                         env={'HOME': home, 'PATH': '/usr/bin:/bin'})
+    os.close(slave)
+    time.sleep(0.5)
+    os.write(master, b'Subject: typed\n\nhello\n\x04')
+    out = b''
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout=30)
+    srv.stop()
+    expect_eq(p.returncode, 0, 'sent %r' % out)
+    expect_eq(out.count(b'type the message, end with Ctrl-D'), 1,
+              'said once %r' % out)
+    r = run(['a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=account(1))
+    expect_not_in('type the message', r.err, 'not to a pipe')
+
+
+# -- 2. --from and --check --------------------------------------------------
+
+@test
+def from_is_dash_f():
+    r = run(['--pretend', '--from', 'other@example.org', 'a@example.net'],
+            stdin=b'Subject: x\n\ny\n', config=account(1))
+    expect_eq(r.rc, 0, '%r' % r)
+    expect(re.search(rb'(?m)^envelope from: <?other@example\.org', r.out) or
+           b'MAIL FROM:<other@example.org>' in r.out or
+           b'other@example.org' in r.out.split(b'\n\n')[0],
+           'the sender %r' % r.out[:300])
+    r = run(['--pretend', '--from=other@example.org', '--to',
+             'a@example.net', '--body', 'x'], config=account(1))
+    expect_eq(r.rc, 0, 'glued, with compose %r' % r)
+    expect_in(b'other@example.org', r.out, 'sender')
+
+
+@test
+def check_right_password_sends_no_mail():
+    srv = server()
+    r = run(['--check'], config=account(srv.port))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 0, 'works %r' % r)
+    expect(re.match(rb'smtpsend: account default works: 127\.0\.0\.1 port '
+                    rb'\d+, STARTTLS TLSv1\.[23], AUTH PLAIN as tester, '
+                    rb'\d+ ms\n$', r.out), 'one line %r' % r.out)
+    s = srv.sessions[0]
+    expect_eq(len(srv.sessions), 1, 'one connection')
+    expect_eq(s.auth, ('PLAIN', 'tester'), 'authenticated')
+    expect(s.quit, 'QUIT')
+    expect_eq(s.messages, [], 'no mail')
+    expect(not any(c.upper().startswith(('MAIL', 'RCPT', 'DATA', 'BDAT'))
+                   for c in s.commands), 'no transaction %r' % s.commands)
+
+
+@test
+def check_wrong_password_is_77_as_a_send():
+    srv = server()
+    r = run(['--check'], config=account(srv.port, password='wrong'))
+    srv.wait()
+    srv.stop()
+    expect_eq(r.rc, 77, 'refused %r' % r)
+    expect_in('authentication refused by 127.0.0.1: 535', r.err, 'the reason')
+    expect_eq(r.out, b'', 'no claim that it works')
+    expect_eq(srv.sessions[0].messages, [], 'no mail')
+    r = run(['--check'], config=account(1))
+    expect_eq(r.rc, 75, 'refused connection %r' % r)
+    expect_in('Connection refused', r.err, 'in the system words')
+
+
+@test
+def check_cannot_redirect_credentials():
+    srv = server()
+    r = run(['--check', '--host=127.0.0.2'], config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 78, 'as for a send (CONTRACT 8) %r' % r)
+    expect_eq(len(srv.sessions), 0, 'nothing sent')
+
+
+if __name__ == '__main__':
+    main()
