@@ -36,7 +36,9 @@ open_conn(struct conn *ss, struct session_report *rep, struct failure *f)
 
 	rep->t_connect = ss->t_connect;
 	rep->t_tls = ss->t_tls;
-	rep->t_auth = ss->t_ehlo;
+	rep->t_greeting = ss->t_ehlo;	/* not authentication */
+	rep->connected = ss->connected;
+	rep->greeted = ss->stage != STAGE_NONE;
 	rep->tls = ss->tls_used;
 	return r;
 }
@@ -495,12 +497,29 @@ ehlo_again(struct conn *ss, struct failure *f)
 }
 
 
+/* -v's closing line: only the phases that happened (CONTRACT 9). */
 static void
-print_timings(const struct session_report *rep)
+print_timings(const struct session_report *rep, const struct failure *f)
 {
-	fprintf(stderr, "smtpsend: timings: connect %.1f ms, tls %.1f ms, "
-	    "auth %.1f ms, transfer %.1f ms\n", rep->t_connect * 1000,
-	    rep->t_tls * 1000, rep->t_auth * 1000, rep->t_transfer * 1000);
+	if (!rep->connected) {
+		fprintf(stderr, "smtpsend: timings: connect failed after %.1f "
+		    "ms\n", rep->t_connect * 1000);
+		return;
+	}
+	fprintf(stderr, "smtpsend: timings: connect %.1f ms", rep->t_connect *
+	    1000);
+	if (rep->tls)
+		fprintf(stderr, ", tls %.1f ms", rep->t_tls * 1000);
+	fprintf(stderr, f->stage == STAGE_TLS && !rep->tls ? (rep->greeted ?
+	    ", greeting, EHLO and STARTTLS %.1f ms (TLS failed)" :
+	    ", TLS failed after %.1f ms") : rep->greeted ?
+	    ", greeting and EHLO %.1f ms" : ", no greeting after %.1f ms",
+	    rep->t_greeting * 1000);
+	if (rep->t_auth > 0)
+		fprintf(stderr, ", auth %.1f ms", rep->t_auth * 1000);
+	if (rep->t_transfer > 0)
+		fprintf(stderr, ", transfer %.1f ms", rep->t_transfer * 1000);
+	fputc('\n', stderr);
 }
 
 /*
@@ -531,10 +550,11 @@ auth_alone(struct conn *ss, const char *password,
     struct session_report *rep, struct failure *f)
 {
 	double t = conn_elapsed(ss);
+	int r = authenticate(ss, password, f);
 
-	if (authenticate(ss, password, f) == -1)
+	rep->t_auth += conn_elapsed(ss) - t;	/* refused too: it happened */
+	if (r == -1)
 		return -1;
-	rep->t_auth += conn_elapsed(ss) - t;
 	rep->authenticated = true;
 	if (m != NULL && needs_more(&ss->caps, e, m))
 		return ehlo_again(ss, f);
@@ -635,7 +655,7 @@ out:
 	envelope_free(&ascii);
 	message_free(&encoded);
 	if (verbose)
-		print_timings(rep);
+		print_timings(rep, f);
 	return r == 0 && !failed(f) ? 0 : -1;
 }
 
@@ -801,7 +821,7 @@ check_one(const struct settings *s, const char *password, int verbose,
 		conn_quit(&ss);
 	conn_close(&ss);
 	if (verbose)
-		print_timings(rep);
+		print_timings(rep, f);
 	return r;
 }
 

@@ -21,6 +21,9 @@ struct session_report {
 	double	 t_tls;
 	double	 t_auth;
 	double	 t_transfer;
+	double	 t_greeting;	/* greeting and EHLO (and STARTTLS's) */
+	bool	 connected;	/* else t_connect is the failed attempt */
+	bool	 greeted;	/* a greeting came */
 	bool	 tls;		/* the session was encrypted */
 	bool	 authenticated;
 	bool	 delivered;	/* 2xx to the end of data */

@@ -273,5 +273,114 @@ def check_cannot_redirect_credentials():
     expect_eq(len(srv.sessions), 0, 'nothing sent')
 
 
+# -- 3. -v true when it is needed --------------------------------------------
+
+class Silent:
+    """Accepts connections and says nothing: a 465 port reached with
+    STARTTLS looks like this (it waits for a TLS ClientHello)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        import threading
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def silent_config(port, timeout=8):
+    return ('account default\nhost 127.0.0.1\nport %d\nfrom a@example.org\n'
+            'syslog off\ntimeout %d\noutbox off\n' % (port, timeout))
+
+
+NOTICE = ('no greeting after 5 s: an implicit-TLS port such as 465? set '
+          'tls_starttls off')
+
+
+@test
+def greeting_wait_named_after_5_s_at_a_terminal():
+    srv = Silent()
+    t = tty(['a@example.net'], config=silent_config(srv.port),
+            stdin=subprocess.DEVNULL, timeout=30)
+    srv.stop()
+    expect_eq(t.rc, 75, 'no greeting %r' % t)
+    expect_eq(t.out.count(NOTICE), 1, 'said once, before the end %r' % t)
+    expect(t.out.index(NOTICE) < t.out.index('sent no greeting'), 'first')
+    # Not to a pipe: a program reads the one error line.
+    srv = Silent()
+    r = run(['a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=silent_config(srv.port, timeout=7))
+    srv.stop()
+    expect_not_in('no greeting after 5 s', r.err, 'nothing extra for a pipe')
+
+
+@test
+def verbose_connect_greeting_and_true_timings():
+    srv = Silent()
+    t = tty(['-v', 'a@example.net'], config=silent_config(srv.port, 6),
+            stdin=subprocess.DEVNULL, timeout=30)
+    srv.stop()
+    expect(re.search(r'\* connecting to 127\.0\.0\.1 port %d\n' % srv.port,
+                     t.out), 'a connecting line %r' % t)
+    expect(re.search(r'\* connected to 127\.0\.0\.1 port %d; waiting for '
+                     r'the greeting\n' % srv.port, t.out), 'waiting line')
+    m = re.search(r'timings: (.*)\n', t.out)
+    expect(m, 'a closing line %r' % t)
+    expect(re.match(r'connect [\d.]+ ms, no greeting after 6\d{3}\.\d ms$',
+                    m.group(1)), 'no auth, no tls: %r' % m.group(1))
+    # Ctrl-C while waiting: still no phase that did not happen.
+    srv = Silent()
+    t = tty(['-v', 'a@example.net'], config=silent_config(srv.port, 30),
+            stdin=subprocess.DEVNULL, timeout=30, kill_after=2)
+    srv.stop()
+    m = re.search(r'timings: (.*)\n', t.out)
+    expect(m and 'auth' not in m.group(1) and 'no greeting after' in
+           m.group(1), 'after Ctrl-C %r' % t)
+    # Refused: the attempt only.
+    r = run(['-v', 'a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=silent_config(1))
+    expect_eq(r.rc, 75, '%r' % r)
+    expect(re.search(r'timings: connect failed after [\d.]+ ms\n', r.err),
+           'refused: %r' % r.err)
+    # A send that worked: each phase.
+    srv = server()
+    r = run(['-v', 'a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=account(srv.port, extra='auth plain\n'))
+    srv.stop()
+    expect(re.search(r'timings: connect [\d.]+ ms, tls [\d.]+ ms, greeting '
+                     r'and EHLO [\d.]+ ms, (auth [\d.]+ ms, )?transfer '
+                     r'[\d.]+ ms\n', r.err), 'all phases %r' % r.err[-400:])
+
+
+@test
+def verbose_shows_the_refused_certificate():
+    import smtpserver
+    from e2e import certs
+    srv = server()
+    cfg = account(srv.port).replace('tls_trust_file', '# tls_trust_file')
+    r = run(['-v', 'a@example.net'], stdin=b'Subject: x\n\ny\n', config=cfg)
+    srv.stop()
+    expect_eq(r.rc, 75, '%r' % r)
+    fp = smtpserver.fingerprint_sha256(certs().cert)
+    expect_in('* refused certificate: subject /CN=localhost, issuer /CN='
+              'smtpsend test CA, SHA-256 %s\n' % fp, r.err, 'the certificate')
+    r = run(['a@example.net'], stdin=b'Subject: x\n\ny\n', config=cfg)
+    expect_not_in('refused certificate', r.err, 'only under -v')
+
+
 if __name__ == '__main__':
     main()
