@@ -455,8 +455,9 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 			return -1;
 		}
 		if (li >= 0 && abbreviated(argv[at], long_options[li].name)) {
-			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s "
-			    "(long options are not abbreviated)", argv[at]);
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option "
+			    "%.100s (did you mean --%s? long options are not "
+			    "abbreviated)", argv[at], long_options[li].name);
 			return -1;
 		}
 		if (long_option(o, c, f) == -1)

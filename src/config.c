@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "config.h"
+#include "suggest.h"
 #include "escape.h"
 #include "harden.h"
 #include "hostname.h"
@@ -490,6 +491,28 @@ set_value(struct parser *p, int k, const char *value)
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
 }
 
+/* An unknown key, with the known one it is a typo of (tls_trustfile). */
+static void
+unknown_key(struct parser *p, const char *key)
+{
+	struct suggest sg;
+	const char *meant;
+	char text[160];
+	size_t i;
+
+	suggest_init(&sg, key, strlen(key));
+	for (i = 0; i < KEY_COUNT; i++)
+		if (keys[i].name != NULL)
+			suggest_try(&sg, keys[i].name);
+	if ((meant = suggest_best(&sg)) == NULL) {
+		perr(p, "unknown key %.64s", key);
+		return;
+	}
+	snprintf(text, sizeof(text), "unknown key %.64s (did you mean %s?)",
+	    key, meant);
+	perr(p, "%s", text);
+}
+
 static int
 parse_line(struct parser *p, char *line)
 {
@@ -522,7 +545,7 @@ parse_line(struct parser *p, char *line)
 		fprintf(p->errs, "smtpsend: %s:%d: warning: msmtp key %s is not "
 		    "supported and is ignored\n", p->path, p->line, key);
 	} else
-		perr(p, "unknown key %.64s", key);
+		unknown_key(p, key);
 	return 0;
 }
 

@@ -382,5 +382,32 @@ def verbose_shows_the_refused_certificate():
     expect_not_in('refused certificate', r.err, 'only under -v')
 
 
+# -- 4. did you mean ------------------------------------------------------------
+
+@test
+def did_you_mean_for_options():
+    for typed, meant in (('--subjet', '--subject'), ('--form=a@b.example',
+                         '--from'), ('--tls-trustfile=x', '--tls-trust-file'),
+                         ('--serverinf', '--serverinfo')):
+        r = run([typed, 'a@example.net'], config=account(1))
+        expect_eq(r.rc, 64, typed)
+        expect_in('unknown option %s (did you mean %s?' % (typed, meant),
+                  r.err, typed)
+    r = run(['--frobnicate', 'a@example.net'], config=account(1))
+    expect_eq((r.rc, r.err), (64, 'smtpsend: unknown option --frobnicate\n'),
+              'no wild guess')
+
+
+@test
+def did_you_mean_for_configuration_keys():
+    r = run(['--pretend', 'a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=account(1) + 'tls_trustfile /x\nsylog off\nfrobnicate 1\n')
+    expect_eq(r.rc, 78, '%r' % r)
+    expect(re.search(r'config:\d+: unknown key tls_trustfile \(did you mean '
+                     r'tls_trust_file\?\)\n', r.err), 'tls_trustfile %r' % r)
+    expect_in('unknown key sylog (did you mean syslog?)', r.err, 'sylog')
+    expect(re.search(r'unknown key frobnicate\n', r.err), 'no wild guess')
+
+
 if __name__ == '__main__':
     main()
