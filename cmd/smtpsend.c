@@ -28,10 +28,16 @@ check_fds(void)
 		close(fd);
 }
 
+static int verbose;
+
+/*
+ * One line. The library's words behind a hint are for -v, the log and a
+ * program; a person at a terminal reads the hint, shorter.
+ */
 static int
 report(const struct failure *f)
 {
-	fprintf(stderr, "smtpsend: %s\n", f->text);
+	status_print(stderr, f, isatty(STDERR_FILENO), verbose);
 	return status_exit(f);
 }
 
@@ -48,6 +54,7 @@ main(int argc, char **argv)
 	umask(077);
 	if (args_parse(&o, argc, argv, &f) == 0)
 		o.at_terminal = isatty(STDIN_FILENO) || isatty(STDERR_FILENO);
+	verbose = o.verbose;
 	if (failed(&f) || args_check_caller(&o, o.at_terminal, &f) == -1) {
 		args_free(&o);
 		return report(&f);

@@ -530,17 +530,17 @@ tls_hint(const struct conn *ss, char *dst, size_t size)
 
 	if (ss->s->fingerprint != NULL && tlspin_seen(seen, sizeof(seen)) == 0 &&
 	    strcasecmp(seen, ss->s->fingerprint) != 0)
-		snprintf(dst, size, "; the server's certificate has SHA-256 "
+		snprintf(dst, size, "the server's certificate has SHA-256 "
 		    "fingerprint %s, not the tls_fingerprint %s (if its "
 		    "certificate changed, set the new one)", seen,
 		    ss->s->fingerprint);
 	else if (strstr(why, "wrong version number") != NULL && ss->s->tls &&
 	    !ss->s->starttls)
-		snprintf(dst, size, "; the server did not answer TLS: a "
-		    "STARTTLS port such as 587? set tls_starttls on");
+		snprintf(dst, size, "the server did not answer TLS: a STARTTLS "
+		    "port such as 587? set tls_starttls on");
 	else if (strstr(why, "self-signed") != NULL ||
 	    strstr(why, "unable to get local issuer") != NULL)
-		snprintf(dst, size, "; the certificate is not trusted: see it "
+		snprintf(dst, size, "the certificate is not trusted: see it "
 		    "with smtpsend --serverinfo --tls-certcheck=off and set "
 		    "tls_fingerprint (or tls_trust_file)");
 	else
@@ -558,9 +558,14 @@ tls_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		    curl_why(ss, rc));
 		return;
 	}
-	fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, nothing "
-	    "was sent: %s%s", ss->s->host, curl_why(ss, rc),
-	    tls_hint(ss, hint, sizeof(hint)));
+	/* The fix first; OpenSSL's words after it, as detail. */
+	if (*tls_hint(ss, hint, sizeof(hint)) != '\0') {
+		fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed: %s; "
+		    "nothing was sent", ss->s->host, hint);
+		fail_detail(f, curl_why(ss, rc));
+	} else
+		fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, "
+		    "nothing was sent: %s", ss->s->host, curl_why(ss, rc));
 	/* -v: the certificate that was refused, to compare or to pin. */
 	if (ss->verbose && tls_peer_seen(seen, sizeof(seen)) == 0) {
 		char line[sizeof(seen) + 32];

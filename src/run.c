@@ -244,8 +244,21 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
 	strlcat(f->text, text, sizeof(f->text));
+	/* The library's words go with the failure, before the note. */
+	if (f->detail[0] != '\0' && (o->verbose || !isatty(STDERR_FILENO))) {
+		strlcat(f->text, " (", sizeof(f->text));
+		strlcat(f->text, f->detail, sizeof(f->text));
+		strlcat(f->text, ")", sizeof(f->text));
+	}
+	f->detail[0] = '\0';
 	strlcat(f->text, "; ", sizeof(f->text));
-	strlcat(f->text, k.note, sizeof(f->text));
+	/* At a terminal the id is enough: -bp shows where and why. */
+	if (r == 0 && !dropped && k.id[0] != '\0' && isatty(STDERR_FILENO) &&
+	    !o->verbose) {
+		strlcat(f->text, "kept as ", sizeof(f->text));
+		strlcat(f->text, k.id, sizeof(f->text));
+	} else
+		strlcat(f->text, k.note, sizeof(f->text));
 	if (r == 0)
 		next_step(f, o, &k, dropped, temporary);
 }

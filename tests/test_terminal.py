@@ -409,5 +409,40 @@ def did_you_mean_for_configuration_keys():
     expect(re.search(r'unknown key frobnicate\n', r.err), 'no wild guess')
 
 
+# -- 5. words ---------------------------------------------------------------------
+
+@test
+def error_lines_hint_first_and_80_columns_at_a_terminal():
+    srv = server()
+    logdir = tempfile.mkdtemp()
+    log = os.path.join(logdir, 'log')
+    cfg = account(srv.port).replace('tls_trust_file', '# tls_trust_file') + \
+        'logfile %s\n' % log
+    t = tty(['a@example.net'], config=cfg, stdin=subprocess.DEVNULL)
+    expect_eq(t.rc, 75, '%r' % t)
+    lines = t.out.splitlines()
+    expect(all(len(l) <= 80 for l in lines), '80 columns %r' % t)
+    expect(lines[0].startswith('smtpsend: deferred: TLS with 127.0.0.1 '
+                               'failed: the certificate is not trusted'),
+           'the hint first %r' % lines[0])
+    expect_not_in('SSL certificate problem', t.out, 'no library text')
+    expect_in('kept as ', t.out, 'where the message is')
+    # A program reads one line, the library's words after the hint.
+    r = run(['a@example.net'], stdin=b'Subject: x\n\ny\n', config=cfg)
+    srv.stop()
+    expect_eq(r.err.count('\n'), 1, 'one line %r' % r)
+    expect(r.err.index('the certificate is not trusted') <
+           r.err.index('(SSL certificate problem'), 'hint, then detail')
+    # -v and the log keep the whole text.
+    with open(log) as f:
+        text = f.read()
+    expect_in('SSL certificate problem', text, 'in the log')
+    srv = server()
+    cfg = account(srv.port).replace('tls_trust_file', '# tls_trust_file')
+    t = tty(['-v', 'a@example.net'], config=cfg, stdin=subprocess.DEVNULL)
+    srv.stop()
+    expect_in('SSL certificate problem', t.out, 'under -v')
+
+
 if __name__ == '__main__':
     main()
