@@ -407,17 +407,21 @@ out:
 void
 run_version(void)
 {
-	char user[4096];
+	char user[8300], found[4096];
 	const char *box = outbox_dir(NULL);
 
-	if (config_user_path(user, sizeof(user)) == -1)
+	if (config_user_candidates(user, sizeof(user)) == -1)
 		strlcpy(user, "(no home directory)", sizeof(user));
+	if (config_user_path(found, sizeof(found)) == -1 ||
+	    access(found, F_OK) != 0)
+		strlcpy(found, "none of them exists", sizeof(found));
 	printf("smtpsend %s\n"
-	    "configuration: %s, then %s (or -C FILE)\n"
+	    "configuration: %s, then the first of %s (or -C FILE); "
+	    "user file: %s\n"
 	    "outbox: %s\n"
 	    "maildrop: " MAILDROP_DIR "\n"
 	    "libraries: %s\n", SMTPSEND_VERSION, config_system_path, user,
-	    box != NULL ? box : "(none)", session_library());
+	    found, box != NULL ? box : "(none)", session_library());
 }
 
 

@@ -444,5 +444,21 @@ def error_lines_hint_first_and_80_columns_at_a_terminal():
     expect_in('SSL certificate problem', t.out, 'under -v')
 
 
+@test
+def private_file_wording_names_what_it_holds():
+    for key, words in (('password secret', 'holds a password'),
+                       ('passwordeval echo secret', 'holds passwordeval')):
+        home = tempfile.mkdtemp()
+        path = write_config('account default\nhost h.example\nuser u\n'
+                            'from a@h.example\n%s\n' % key, mode=0o644,
+                            directory=home)
+        r = run(['-C', path, '--pretend', 'a@example.net'],
+                stdin=b'Subject: x\n\ny\n', env={'HOME': home})
+        expect_eq(r.rc, 78, key)
+        expect_in('%s but others can access it' % words, r.err, key)
+        if 'eval' in key:
+            expect_not_in('password but', r.err, 'not said of passwordeval')
+
+
 if __name__ == '__main__':
     main()
