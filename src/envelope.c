@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "aliases.h"
+#include "compose.h"
 #include "envelope.h"
 #include "escape.h"
 #include "hostname.h"
@@ -593,8 +594,9 @@ complete_headers(struct message *m, const struct options *o,
 	if (*sender == '\0' || s->set_from_header == HEADER_OFF ||
 	    (s->set_from_header == HEADER_AUTO && header_find(m, "From", 0)))
 		return 0;
-	render(&from, name, sender);
-	r = from.data != NULL ? header_set(m, "From", from.data) : -1;
+	/* A name that is not ASCII goes as RFC 2047 encoded words. */
+	r = compose_mailbox(&from, name, sender) == 0 && from.data != NULL ?
+	    header_set(m, "From", from.data) : -1;
 	buf_free(&from);
 	return r;
 }

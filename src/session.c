@@ -643,6 +643,10 @@ submit_to(const struct settings *s, const char *password,
 		ss.progress_start = ss.progress_at = conn_elapsed(&ss);
 	}
 	r = transaction(&ss, &t, e, use, auth.len > 0 ? &auth : NULL, rep, f);
+	/* A progress line left open: the error goes on a line of its own. */
+	if (r == -1 && ss.progress_at > ss.progress_start &&
+	    ss.progress_sent < ss.progress_total)
+		fputc('\n', stderr);
 	if (r == -1)
 		conn_interrupted(f);
 	rep->t_transfer = conn_elapsed(&ss) - t_open;

@@ -460,5 +460,111 @@ def private_file_wording_names_what_it_holds():
             expect_not_in('password but', r.err, 'not said of passwordeval')
 
 
+@test
+def compose_encodes_display_names_everywhere():
+    import email.header
+    r = run(['--pretend', '--to', 'Jürgen Müller <j@example.org>, b@example.org',
+             '--cc', '"Zoë, Q." <z@example.org>', '-F', 'Ærlig Åse', '--from',
+             'me@example.org', '--subject', 'hi', '--body', 'x'],
+            config=account(1))
+    expect_eq(r.rc, 0, '%r' % r)
+    head = r.out.split(b'\r\n\r\n')[0] if b'\r\n\r\n' in r.out else r.out
+    expect(all(b < 0x80 for b in head.split(b'MIME-Version')[0]),
+           'no raw 8-bit in the header %r' % head)
+
+    def field(name):
+        m = re.search(rb'(?m)^' + name + rb': (.*(?:\r?\n[ \t].*)*)', r.out)
+        expect(m, name.decode())
+        return str(email.header.make_header(email.header.decode_header(
+            m.group(1).decode().replace('\r\n', ''))))
+    expect_in('Jürgen Müller <j@example.org>', field(b'To'), 'To')
+    expect_in('b@example.org', field(b'To'), 'the second of To')
+    expect_in('Zoë, Q. <z@example.org>', field(b'Cc'), 'Cc')
+    expect_in('Ærlig Åse <me@example.org>', field(b'From'), 'From')
+
+
+@test
+def utf8_text_attachment_has_its_charset():
+    d = tempfile.mkdtemp()
+    files = {'notes.txt': 'Grüße aus Köln\n'.encode(), 'plain.txt': b'hello\n',
+             'latin1.txt': 'Gr\xfc\xdfe'.encode('latin-1')}
+    for name, data in files.items():
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(data)
+    r = run(['--pretend', '--to', 'a@example.org', '--body', 'x'] +
+            ['--attach=%s' % os.path.join(d, n) for n in files],
+            config=account(1))
+    expect_eq(r.rc, 0, '%r' % r)
+    types = re.findall(rb'Content-Type: (text/plain[^\r\n]*)\r\n'
+                       rb'Content-Transfer-Encoding: base64\r\n'
+                       rb'Content-Disposition: attachment; filename="(\S+)"',
+                       r.out)
+    expect_eq(dict((n.decode(), t.decode()) for t, n in types),
+              {'notes.txt': 'text/plain; charset=utf-8',
+               'plain.txt': 'text/plain; charset=us-ascii',
+               'latin1.txt': 'text/plain'}, 'charsets')
+
+
+class Slow:
+    """A plain SMTP server that takes message data at about 1 MB/s, so a
+    person has time to press Ctrl-C while the progress line runs."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        f = c.makefile('rb')
+        c.sendall(b'220 slow ESMTP\r\n')
+        try:
+            for line in f:
+                verb = line[:4].upper()
+                if verb == b'EHLO':
+                    c.sendall(b'250-slow\r\n250 8BITMIME\r\n')
+                elif verb == b'DATA':
+                    c.sendall(b'354 go\r\n')
+                    while f.read(65536):
+                        time.sleep(0.05)
+                    return
+                elif verb == b'QUIT':
+                    c.sendall(b'221 bye\r\n')
+                    return
+                else:
+                    c.sendall(b'250 ok\r\n')
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+@test
+def ctrl_c_message_on_its_own_line():
+    srv = Slow()
+    big = os.path.join(tempfile.mkdtemp(), 'big')
+    with open(big, 'wb') as f:
+        f.write(b'Subject: big\n\n' + (b'z' * 76 + b'\n') * (12 * 1024 * 1024 // 77))
+    with open(big, 'rb') as stdin:
+        t = tty(['a@example.net'], config=account(srv.port, tls=None,
+                                                   user=None),
+                stdin=stdin, timeout=60, kill_after=2.5)
+    srv.stop()
+    os.unlink(big)
+    expect_in('MiB/s', t.out, 'a progress line %r' % t)
+    expect_in('interrupted by signal 2', t.out, 'cancelled %r' % t)
+    expect(not any('MiB/s' in l and 'interrupted' in l
+                   for l in t.out.split('\n')),
+           'not on the progress line %r' % t.out[-400:])
+
 if __name__ == '__main__':
     main()
