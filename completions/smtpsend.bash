@@ -44,6 +44,24 @@ _smtpsend_accounts()
 	done
 }
 
+# The ids of the outbox entries (smtpsend -bp), with the -C and -a of the
+# command line, for --remove and -qI.
+_smtpsend_ids()
+{
+	local i w
+	local -a args=(-bp)
+
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		case $w in
+		-C | -a) args+=("$w" "${COMP_WORDS[i + 1]}") ;;
+		-C?* | -a?* | --account=*) args+=("$w") ;;
+		esac
+	done
+	"${COMP_WORDS[0]}" "${args[@]}" 2>/dev/null |
+	    sed -n 's/^\([0-9]\{8\}T[0-9]\{6\}Z-[0-9a-f]*\)!\{0,1\} .*/\1/p'
+}
+
 # Values of the option $1 that start with $2, into COMPREPLY.
 _smtpsend_values()
 {
@@ -100,7 +118,7 @@ _smtpsend_values()
 
 _smtpsend()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j
+	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j removing=
 	local short='-i -t -v -B -C -F -f -N -R -V -a -r -b -q'
 	local long='--account --auth --authorize --check --domain --due --from --help --host --logfile
 	    --passwordeval --port --pretend --read-envelope-from --remove
@@ -117,11 +135,12 @@ _smtpsend()
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	# Options are parsed POSIX-style: after the first recipient or "--"
-	# every word is a recipient.
+	# every word is a recipient (after --remove, an outbox id).
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) return ;;
+		--remove) removing=1 ;;
 		--*=*) ;;
 		--*)
 			if [[ $longarg == *"|$w|"* ]]; then
@@ -144,9 +163,13 @@ _smtpsend()
 			done
 			;;
 		=) ;;
-		*) return ;;
+		*) [[ -n $removing ]] || return ;;
 		esac
 	done
+	if [[ -n $removing && $cur != -* ]] || [[ $prev == -qI ]]; then
+		mapfile -t COMPREPLY < <(compgen -W "$(_smtpsend_ids)" -- "$cur")
+		return
+	fi
 
 	# --opt=value: bash splits at '=' when it is in COMP_WORDBREAKS.
 	if [[ $cur == = && $prev == --* ]]; then
@@ -170,11 +193,11 @@ _smtpsend()
 		return
 	fi
 
-	# A value in the next word (after -a, -ta, --account, ...).
-	if [[ $prev =~ ^-[GIUitv]*([BCNRa])$ ]]; then
+	# A value in the next word (after -a, -ta, --account, -b, ...).
+	if [[ $prev =~ ^-[GIUitv]*([BCNRab])$ ]]; then
 		_smtpsend_values "-${BASH_REMATCH[1]}" "$cur"
 		return
-	elif [[ $prev =~ ^-[GIUitv]*[AFLORVXbfhor]$ ]]; then
+	elif [[ $prev =~ ^-[GIUitv]*[AFLORVXfhor]$ ]]; then
 		return
 	fi
 	case $prev in
@@ -191,6 +214,20 @@ _smtpsend()
 	case $cur in
 	--*)
 		mapfile -t COMPREPLY < <(compgen -W "$long" -- "$cur")
+		;;
+	-qI*)
+		mapfile -t COMPREPLY < <(compgen -P -qI -W "$(_smtpsend_ids)" \
+		    -- "${cur#-qI}")
+		;;
+	-q*)
+		mapfile -t COMPREPLY < <(compgen -W "-q -qI -qR -qS" -- "$cur")
+		;;
+	-b*)
+		# -bm, -bp, -bs, -bi: the mode is glued to -b
+		_smtpsend_values -b "${cur:2}"
+		for i in "${!COMPREPLY[@]}"; do
+			COMPREPLY[i]=-b${COMPREPLY[i]}
+		done
 		;;
 	-[aBCNR]?*)
 		# A value glued to its option: -awork, -B8BITMIME

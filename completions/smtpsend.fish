@@ -37,6 +37,42 @@ function __smtpsend_accounts
     end
 end
 
+# The ids of the outbox entries (smtpsend -bp), with the -C and -a of the
+# command line: for --remove and -qI.
+function __smtpsend_ids
+    set -l tokens (commandline -opc)
+    set -l args -bp
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case -C -a
+                set -a args $tokens[$i] $tokens[(math $i + 1)]
+            case '-C?*' '-a?*' '--account=*'
+                set -a args $tokens[$i]
+        end
+        set i (math $i + 1)
+    end
+    command -q $tokens[1]; or return
+    $tokens[1] $args 2>/dev/null | string replace -rf '^(\d{8}T\d{6}Z-[0-9a-f]+)!? .*$' '$1'
+end
+
+# -q's selector, glued: I (with an id), R or S.
+function __smtpsend_qsel
+    if string match -q -- '-qI*' (commandline -ct)
+        for id in (__smtpsend_ids)
+            printf 'I%s\tOutbox entry\n' $id
+        end
+        return
+    end
+    printf 'I\tby id\nR\tby recipient\nS\tby sender\n'
+end
+
+# The words after --remove, and the one after -qI, are outbox ids.
+function __smtpsend_wants_id
+    set -l tokens (commandline -opc)
+    contains -- --remove $tokens; or test "$tokens[-1]" = -qI
+end
+
 # -N: never, or a comma-separated list of success, failure and delay.
 function __smtpsend_notify
     set -l cur (commandline -ct)
@@ -101,9 +137,11 @@ complete $opt -s V -x -d 'DSN envelope identifier'
 complete $opt -s a -l account -x -a '(__smtpsend_accounts)' -d 'Account to use'
 complete $opt -s r -x -d 'Envelope sender'
 complete $opt -s b -x -a 'm\tdeliver p\t"list the outbox" s\t"SMTP on stdin and stdout" i\tno-op' -d Mode
-complete $opt -s q -f -a 'I\t"by id" R\t"by recipient" S\t"by sender"' -d 'Send what the outbox holds now'
+# -x: what follows -q is its selector, never more flags (-qa, -qB).
+complete $opt -s q -x -a '(__smtpsend_qsel)' -d 'Send what the outbox holds now'
 complete $opt -l due -d 'With -q: only entries whose retry time has come'
-complete $opt -l remove -x -d 'Delete outbox entries by id'
+complete $opt -l remove -x -a '(__smtpsend_ids)' -d 'Delete outbox entries by id'
+complete -c smtpsend -n __smtpsend_wants_id -f -a '(__smtpsend_ids)'
 complete $opt -l authorize -d 'OAuth2: authorize the account once'
 
 complete $opt -l auth -f -a 'on off plain login cram-md5 xoauth2 oauthbearer external' -d 'Authentication'

@@ -397,5 +397,146 @@ def manpage_lint_clean():
     expect_eq(r.stdout.decode(), '', 'mandoc -Tlint -Wwarning smtpsend.1')
 
 
+# -- The -b modes, -q and outbox ids, in each shell (issue 25 item 8) --------
+
+def outbox_home(home):
+    """A -C file whose outbox holds two entries; (its path, their ids)."""
+    outbox = os.path.join(home, 'outbox')
+    cfg = os.path.join(home, 'cfg')
+    with open(cfg, 'w') as f:
+        f.write('account default\nhost 127.0.0.1\nport 1\ntls off\n'
+                'from a@example.org\nsyslog off\noutbox %s\n' % outbox)
+    os.chmod(cfg, 0o600)
+    for n in range(2):
+        subprocess.run([binary(), '-C', cfg, 'b%d@example.org' % n],
+                       input=b'Subject: x\n\ny\n', capture_output=True,
+                       timeout=60, env={'HOME': home, 'PATH': '/usr/bin:/bin'})
+    ids = sorted(n for n in os.listdir(outbox) if not n.startswith('.'))
+    expect_eq(len(ids), 2, 'two entries kept in %s' % outbox)
+    return cfg, ids
+
+
+def path_env(home):
+    env = quiet_env(home)
+    env['PATH'] = os.path.dirname(binary()) + ':' + env.get('PATH', '/usr/bin')
+    return env
+
+
+@test
+def bash_completes_b_modes_q_and_outbox_ids():
+    if shell_missing('bash'):
+        return
+    with tempfile.TemporaryDirectory() as home:
+        cfg, ids = outbox_home(home)
+        env = path_env(home)
+        del env['XDG_CONFIG_HOME']
+
+        def complete(words):
+            rc, out, err = run_shell(['bash', '--norc', '--noprofile', '-c',
+                                      BASH_DRIVER, 'bash', BASH, ''] + words,
+                                     home, env=env)
+            expect_eq((rc, err), (0, ''), 'bash: completing %r' % words)
+            return sorted(l for l in out.splitlines() if l)
+        expect_eq(complete(['smtpsend', '-b']), ['-bi', '-bm', '-bp', '-bs'],
+                  'smtpsend -b<TAB>')
+        expect_eq(complete(['smtpsend', '-bs']), ['-bs'], 'smtpsend -bs<TAB>')
+        expect_eq(complete(['smtpsend', '-q']), ['-q', '-qI', '-qR', '-qS'],
+                  'smtpsend -q<TAB>')
+        expect_eq(complete(['smtpsend', '-C', cfg, '--remove', '']), ids,
+                  '--remove <TAB>')
+        expect_eq(complete(['smtpsend', '-C', cfg, '--remove', ids[0], '']),
+                  ids, '--remove ID <TAB>')
+        expect_eq(complete(['smtpsend', '-C', cfg, '-qI', '']), ids,
+                  '-qI <TAB>')
+        expect_eq(complete(['smtpsend', '-C', cfg, '-qI' + ids[0][:4]]),
+                  ['-qI' + i for i in ids], '-qI2026<TAB>')
+
+
+@test
+def fish_completes_q_without_flags_and_outbox_ids():
+    if shell_missing('fish'):
+        return
+    with tempfile.TemporaryDirectory() as home:
+        cfg, ids = outbox_home(home)
+
+        def complete(line):
+            rc, out, err = run_shell(['fish', '--no-config', '-c',
+                                      'source $argv[1]; and complete -C '
+                                      '$argv[2]', FISH, line], home,
+                                     env=path_env(home))
+            expect_eq((rc, err), (0, ''), 'fish: %r' % line)
+            return sorted(l.split('\t')[0] for l in out.splitlines())
+        expect_eq(complete('smtpsend -q'), ['-qI', '-qR', '-qS'],
+                  'no -qa, -qB: %r' % complete('smtpsend -q'))
+        expect_eq(complete('smtpsend -C %s --remove ' % cfg), ids,
+                  '--remove <TAB>')
+        expect_eq(complete('smtpsend -C %s --remove %s ' % (cfg, ids[0])),
+                  ids, '--remove ID <TAB>')
+        expect_eq(complete('smtpsend -C %s -qI ' % cfg), ids, '-qI <TAB>')
+        expect_eq(complete('smtpsend -C %s -qI' % cfg),
+                  ['-qI' + i for i in ids], '-qI<TAB>')
+
+
+def zsh_session(home, lines):
+    """Type each line (ending in a TAB) into an interactive zsh with the
+    completion loaded; what the terminal showed after each."""
+    import pty
+    import select
+    import time
+    env = path_env(home)
+    with open(os.path.join(home, '.zshrc'), 'w') as f:
+        f.write('fpath=(%s $fpath)\nautoload -Uz compinit\n'
+                'compinit -u -d "$HOME/.zcompdump"\nPS1="%%%% "\n'
+                % os.path.dirname(ZSH))
+    env['ZDOTDIR'] = home
+    master, slave = pty.openpty()
+    p = subprocess.Popen(['zsh', '-i'], stdin=slave, stdout=slave,
+                         stderr=slave, env=env, cwd=home,
+                         start_new_session=True)
+    os.close(slave)
+
+    def read(seconds):
+        out, end = b'', time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+        return out.decode(errors='replace')
+    shown = []
+    try:
+        read(3)
+        for line in lines:
+            os.write(master, line.encode())
+            shown.append(read(3))
+            os.write(master, b'\x03')     # abandon the line
+            read(0.5)
+        os.write(master, b'exit\n')
+        read(0.5)
+    finally:
+        p.kill()
+        p.wait()
+        os.close(master)
+    return shown
+
+
+@test
+def zsh_completes_b_modes_q_and_outbox_ids():
+    if shell_missing('zsh'):
+        return
+    with tempfile.TemporaryDirectory() as home:
+        cfg, ids = outbox_home(home)
+        q, remove, qi = zsh_session(home, [
+            'smtpsend -q\t', 'smtpsend -C %s --remove \t\t' % cfg,
+            'smtpsend -C %s -qI \t\t' % cfg])
+    expect(re.search(r'I\s+-- by id', q) and 'by sender' in q,
+           'zsh: smtpsend -q<TAB> %r' % q)
+    for what, text in (('--remove', remove), ('-qI', qi)):
+        expect(all(i in text for i in ids), 'zsh: %s <TAB> shows the ids %r'
+               % (what, text))
+
+
 if __name__ == '__main__':
     main()
