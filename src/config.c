@@ -81,6 +81,7 @@ static const struct keydef keys[KEY_COUNT] = {
 	[K_OAUTH2_CLIENT_SECRETEVAL] = { "oauth2_client_secreteval", V_STRING },
 	[K_OAUTH2_TENANT] = { "oauth2_tenant", V_STRING },
 	[K_OAUTH2_GRANT] = { "oauth2_grant", V_GRANT },
+	[K_OAUTH2_REDIRECT_PORT] = { "oauth2_redirect_port", V_PORT },
 };
 
 /* msmtp keys we read past with a warning rather than an error. */
@@ -907,6 +908,9 @@ settings_oauth2(struct settings *s, const char *const v[KEY_COUNT])
 	s->oauth2_client_secreteval = v[K_OAUTH2_CLIENT_SECRETEVAL];
 	s->oauth2_tenant = v[K_OAUTH2_TENANT];
 	s->oauth2_grant = v[K_OAUTH2_GRANT];
+	/* Checked as a port when read: strtonum cannot fail here. */
+	s->oauth2_redirect_port = v[K_OAUTH2_REDIRECT_PORT] != NULL ?
+	    (unsigned)strtonum(v[K_OAUTH2_REDIRECT_PORT], 1, 65535, NULL) : 0;
 }
 
 int

@@ -22,7 +22,7 @@ enum key {
 	K_OAUTH2_PROVIDER, K_OAUTH2_TOKEN_ENDPOINT, K_OAUTH2_DEVICE_ENDPOINT,
 	K_OAUTH2_AUTH_ENDPOINT, K_OAUTH2_SCOPE, K_OAUTH2_CLIENT_ID,
 	K_OAUTH2_CLIENT_SECRET, K_OAUTH2_CLIENT_SECRETEVAL, K_OAUTH2_TENANT,
-	K_OAUTH2_GRANT, KEY_COUNT
+	K_OAUTH2_GRANT, K_OAUTH2_REDIRECT_PORT, KEY_COUNT
 };
 
 /* One account: the raw value of each key, NULL when not set. */
@@ -97,6 +97,7 @@ struct settings {
 	const char	*oauth2_client_secreteval;
 	const char	*oauth2_tenant;
 	const char	*oauth2_grant;	/* device, authcode, client_credentials */
+	unsigned	 oauth2_redirect_port;	/* authcode's listener; 0: any */
 };
 
 /* `host a.example b.example`: the i-th (from 0) into dst; -1 past the

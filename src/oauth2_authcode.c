@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -70,22 +71,31 @@ pkce_make(struct pkce *p, struct failure *f)
 	return 0;
 }
 
-/* One socket on 127.0.0.1, a port the system picks. */
+/* One socket on 127.0.0.1: oauth2_redirect_port, else one the system
+ * picks (RFC 8252 section 7.3 lets the port vary). */
 static int
-listen_loopback(struct pkce *p, struct failure *f)
+listen_loopback(struct pkce *p, unsigned port, struct failure *f)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
-	int fd;
+	int fd, one = 1;
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1 && port != 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
 	    listen(fd, 4) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) == -1) {
-		fail_errno(f, CAUSE_OSERR, "oauth2: a listener on 127.0.0.1");
+		if (port != 0)
+			fail_errno(f, CAUSE_OSERR, "oauth2: a listener on "
+			    "127.0.0.1 port %u (oauth2_redirect_port)", port);
+		else
+			fail_errno(f, CAUSE_OSERR, "oauth2: a listener on "
+			    "127.0.0.1");
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -292,20 +302,80 @@ serve(int fd, struct oauth2_conf *c, const struct pkce *p, char **code,
 	return *code != NULL ? 0 : -1;
 }
 
-/* Connections until one brings the answer or the person's time is up. */
+/*
+ * The address the browser was sent to, pasted at the terminal: for a
+ * browser that cannot reach our listener (on another machine, over SSH).
+ * The same state check as the listener's. 0 with the code, 1 to keep
+ * waiting, 2 when the terminal is gone, -1 a failure.
+ */
 static int
-wait_code(int lfd, struct oauth2_conf *c, const struct pkce *p, char **code,
-    struct failure *f)
+pasted(int in, FILE *out, struct oauth2_conf *c, const struct pkce *p,
+    char **code, struct failure *f)
 {
-	struct pollfd pfd = { lfd, POLLIN, 0 };
+	char line[REQUEST_MAX];
+	struct oauth2_reply r;
+	struct answer a;
+	const char *q;
+	ssize_t n;
+	int rc = 1;
+
+	if ((n = read(in, line, sizeof(line) - 1)) <= 0)
+		return 2;
+	line[n] = '\0';
+	line[strcspn(line, " \t\r\n")] = '\0';
+	memset(&a, 0, sizeof(a));
+	if ((q = strchr(line, '?')) != NULL) {
+		q++;
+		a.code = oauth2_query_get(q, strlen(q), "code");
+		a.state = oauth2_query_get(q, strlen(q), "state");
+		a.error = oauth2_query_get(q, strlen(q), "error");
+		a.error_description = oauth2_query_get(q, strlen(q),
+		    "error_description");
+	}
+	explicit_bzero(line, sizeof(line));
+	if (a.code == NULL && a.error == NULL)
+		fprintf(out, "smtpsend: that is not the address with ?code=...; "
+		    "paste the whole address from the browser's bar\n");
+	else if (a.state == NULL || strcmp(a.state, p->state) != 0)
+		fprintf(out, "smtpsend: that address belongs to another "
+		    "authorization (its state differs); still waiting\n");
+	else if (a.error != NULL || strpbrk(a.code, " ") != NULL) {
+		memset(&r, 0, sizeof(r));
+		r.error = a.error ? a.error : (char *)"no code";
+		r.error_description = a.error_description;
+		oauth2_fail_reply(c, "the authorization was", &r, 0, f);
+		rc = -1;
+	} else {
+		*code = a.code;
+		a.code = NULL;
+		rc = 0;
+	}
+	fflush(out);
+	answer_free(&a);
+	return rc;
+}
+
+/* Connections (or a pasted address) until one brings the answer or the
+ * person's time is up. */
+static int
+wait_code(int lfd, int in, FILE *out, struct oauth2_conf *c,
+    const struct pkce *p, char **code, struct failure *f)
+{
+	struct pollfd pfd[2] = { { lfd, POLLIN, 0 }, { in, POLLIN, 0 } };
 	time_t end = time(NULL) + WAIT_SECONDS;
 	int fd, r = 1;
 
 	*code = NULL;
 	while (r == 1 && time(NULL) < end) {
-		if (poll(&pfd, 1, 1000) <= 0)
+		if (poll(pfd, 2, 1000) <= 0)
 			continue;
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		if (pfd[1].revents != 0 && (r = pasted(in, out, c, p, code,
+		    f)) == 2) {
+			pfd[1].fd = -1;		/* no terminal: the listener */
+			r = 1;
+		}
+		if (r != 1 || (pfd[0].revents & POLLIN) == 0 ||
+		    (fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 			continue;
 		r = serve(fd, c, p, code, f);
 		close(fd);
@@ -339,6 +409,33 @@ exchange(struct oauth2_conf *c, const struct pkce *p, const char *code,
 	return rc;
 }
 
+/*
+ * Logged in over SSH, the browser is on the person's own machine: the
+ * forward that brings its redirect to our listener, port for port.
+ */
+static void
+over_ssh(FILE *out, const struct pkce *p)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	const char *conn = getenv("SSH_CONNECTION"), *user = getenv("USER");
+	char server[64] = "";
+	unsigned port = 0;
+	bool named;
+
+	/* "client port server port": the server's address, checked. */
+	if (conn == NULL || sscanf(conn, "%*s %*s %63s", server) != 1 ||
+	    strspn(server, "0123456789abcdefABCDEF.:") != strlen(server) ||
+	    sscanf(p->redirect, "http://127.0.0.1:%u/", &port) != 1)
+		return;
+	named = user != NULL && *user != '\0' && *user != '-' &&
+	    strspn(user, name_chars) == strlen(user);
+	fprintf(out, "Over SSH, run this on the machine with the browser "
+	    "first (oauth2_redirect_port\nkeeps the port the same from one "
+	    "run to the next):\n\n  ssh -L %u:127.0.0.1:%u %s%s%s\n\n",
+	    port, port, named ? user : "", named ? "@" : "", server);
+}
+
 int
 oauth2_authcode_flow(struct oauth2_conf *c, FILE *out,
     struct oauth2_reply *got, struct failure *f)
@@ -355,17 +452,23 @@ oauth2_authcode_flow(struct oauth2_conf *c, FILE *out,
 		return -1;
 	}
 	memset(&p, 0, sizeof(p));
-	if (pkce_make(&p, f) == -1 || (lfd = listen_loopback(&p, f)) == -1)
+	if (pkce_make(&p, f) == -1 || (lfd = listen_loopback(&p,
+	    c->s->oauth2_redirect_port, f)) == -1)
 		return -1;
 	if (auth_url(c, &p, &url) == -1) {
 		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "oauth2: out of memory");
 	} else {
 		fprintf(out, "To authorize smtpsend for %s, open this address "
-		    "in a browser on this machine:\n\n  %s\n\nWaiting for the "
-		    "browser (%d minutes)...\n", c->account, url.data,
-		    WAIT_SECONDS / 60);
+		    "in a browser on this machine:\n\n  %s\n\n", c->account,
+		    url.data);
+		over_ssh(out, &p);
+		fprintf(out, "If the browser cannot reach this machine, paste "
+		    "here the address it ends up at\n(%s?code=...) and press "
+		    "Enter.\nWaiting for the browser (%d minutes)...\n",
+		    p.redirect, WAIT_SECONDS / 60);
 		fflush(out);
-		rc = wait_code(lfd, c, &p, &code, f);
+		rc = wait_code(lfd, isatty(STDIN_FILENO) ? STDIN_FILENO : -1,
+		    out, c, &p, &code, f);
 	}
 	close(lfd);	/* one answer only, before the exchange */
 	if (rc == 0)

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
@@ -242,13 +243,16 @@ def endpoint_down_keeps_the_message_and_q_sends_it_later():
         rig.stop()
 
 
-def at_terminal(rig, args, on_output, timeout=60):
+def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
     """Run smtpsend with a pseudo-terminal on stdin, stdout and stderr;
     on_output(text so far) is called as output comes, until it returns
-    True. Returns (exit status, all output)."""
+    True (with `typing`, on_output(text, type) where type(bytes) types at
+    the terminal). Returns (exit status, all output)."""
     master, slave = pty.openpty()
+    e = rig.env()
+    e.update(env or {})
     p = subprocess.Popen(rig.argv(args), stdin=slave, stdout=slave,
-                         stderr=slave, env=rig.env(), close_fds=True)
+                         stderr=slave, env=e, close_fds=True)
     os.close(slave)
     out = bytearray()
     done = [False]
@@ -263,7 +267,9 @@ def at_terminal(rig, args, on_output, timeout=60):
                 return
             out.extend(chunk)
             if not done[0]:
-                done[0] = bool(on_output(out.decode(errors='replace')))
+                text = out.decode(errors='replace')
+                done[0] = bool(on_output(text, lambda b: os.write(master, b))
+                               if typing else on_output(text))
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     try:
@@ -463,6 +469,70 @@ def verbose_output_never_shows_a_secret():
                   '-v says the cached token was used')
         for s in secrets_of(rig):
             expect_not_in(s, r.err, '-v output with a cached token')
+    finally:
+        rig.stop()
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
+@test
+def authorize_authcode_over_ssh_fixed_port_and_pasted_address():
+    """No browser can reach the listener (it runs on the person's own
+    machine): the fixed port and the ssh -L line, and the address the
+    browser was sent to pasted at the terminal, state checked."""
+    port = free_port()
+    rig = Rig(account_name='gmail', grant='authcode',
+              extra='oauth2_redirect_port %d\n' % port)
+    try:
+        got = {}
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), NoRedirect())
+
+        def browse_elsewhere(text, type_):
+            m = re.search(r'^  (http://\S+/authorize\S+)\s*$', text, re.M)
+            if not m or 'press Enter' not in text:
+                return False
+            if 'forged' not in got:
+                try:
+                    opener.open(m.group(1), timeout=10)
+                except urllib.error.HTTPError as e:
+                    got['location'] = e.headers['Location']
+                got['forged'] = re.sub(r'state=[^&]+', 'state=forged',
+                                       got['location'])
+                type_(got['forged'].encode() + b'\n')
+                return False
+            if 'still waiting' in text:
+                type_(got['location'].encode() + b'\n')
+                return True
+            return False
+        rc, out = at_terminal(rig, ['--authorize'], browse_elsewhere,
+                              env={'SSH_CONNECTION': '10.1.2.3 50000 '
+                                   '10.9.8.7 22', 'USER': 'jane'},
+                              typing=True)
+        expect_eq(rc, 0, 'authorized from the pasted address: %r' % out)
+        expect_in('  ssh -L %d:127.0.0.1:%d jane@10.9.8.7\n' % (port, port),
+                  out.replace('\r\n', '\n'), 'the forward to run')
+        expect_in('redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A%d%%2F' % port,
+                  out, 'the fixed port in the address')
+        expect(got.get('location', '').startswith(
+            'http://127.0.0.1:%d/?' % port), 'sent to the fixed port')
+        expect_in('belongs to another authorization (its state differs); '
+                  'still waiting', out, 'a forged state is refused')
+        expect_eq(rig.auth.pkce_checked, 1, 'the verifier matched')
+        expect_eq(rig.read_tokens()['refresh_token'],
+                  rig.auth.issued_refresh[0], 'stored')
     finally:
         rig.stop()
 
