@@ -30,13 +30,13 @@ struct job {
 	struct settings	 set;
 	bool		 set_ok;
 	bool		 built;		/* the envelope was attempted */
-	char		 kept_id[64];	/* deferred and kept as this id */
-	char		*hint;
-	struct buf	 password;
 	/* Compose at a terminal with nothing read from a pipe: after a
 	 * usage, configuration or address error the person types the
 	 * command again, so nothing is kept (CONTRACT section 9). */
 	bool		 retypable;
+	char		 kept_id[64];	/* deferred and kept as this id */
+	char		*hint;
+	struct buf	 password;
 };
 
 static void

@@ -556,7 +556,7 @@ auth_alone(struct conn *ss, const char *password,
 	if (r == -1)
 		return -1;
 	rep->authenticated = true;
-	if (m != NULL && needs_more(&ss->caps, e, m))
+	if (e != NULL && m != NULL && needs_more(&ss->caps, e, m))
 		return ehlo_again(ss, f);
 	return 0;
 }
