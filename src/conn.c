@@ -649,9 +649,30 @@ reply_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		    curl_why(ss, rc));
 }
 
+/*
+ * Connected, then closed (or reset) before any greeting: a 465 server
+ * given up on the TLS handshake that never came looks like this.
+ */
+static bool
+closed_before_greeting(struct conn *ss, CURLcode rc, struct failure *f)
+{
+	if (!ss->connected || ss->stage != STAGE_NONE ||
+	    rc == CURLE_OPERATION_TIMEDOUT || interrupt_signal() != 0 ||
+	    (ss->s->tls && !ss->s->starttls))
+		return false;
+	fail(f, STAGE_GREETING, CAUSE_TEMPORARY, 0, "%s:%u closed the "
+	    "connection without a greeting%s", ss->s->host, ss->s->port,
+	    ss->s->tls ? ": an implicit-TLS port such as 465? set "
+	    "tls_starttls off" : "");
+	fail_detail(f, curl_why(ss, rc));
+	return true;
+}
+
 static void
 perform_failure(struct conn *ss, CURLcode rc, struct failure *f)
 {
+	if (!ss->dbg_parser.error && closed_before_greeting(ss, rc, f))
+		return;
 	if (ss->dbg_parser.error) {
 		fail(f, perform_stage(ss), CAUSE_PROTOCOL, 0, "%s is not an SMTP "
 		    "server: %s", ss->s->host, ss->dbg_parser.why);

@@ -204,7 +204,8 @@ status_print(FILE *out, const struct failure *f, bool terminal, bool verbose)
 	const char *p = f->text, *end;
 	size_t col = 9;
 
-	if (!terminal || verbose || strlen(f->text) + 10 <= COLUMNS) {
+	if (!terminal || (strlen(f->text) + 10 <= COLUMNS &&
+	    (f->detail[0] == '\0' || !verbose))) {
 		fprintf(out, "smtpsend: %s", f->text);
 		if (f->detail[0] != '\0' && (!terminal || verbose))
 			fprintf(out, " (%s)", f->detail);
@@ -222,6 +223,14 @@ status_print(FILE *out, const struct failure *f, bool terminal, bool verbose)
 		fputs(";\n ", out);
 		col = 1;
 		p = end + 2;
+	}
+	if (verbose && f->detail[0] != '\0') {	/* the library's words */
+		char shown[sizeof(f->detail) + 2];
+
+		snprintf(shown, sizeof(shown), "(%s)", f->detail);
+		fputs("\n ", out);
+		col = 1;
+		print_words(out, shown, strlen(shown), &col);
 	}
 	fputc('\n', out);
 }

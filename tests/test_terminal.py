@@ -566,5 +566,19 @@ def ctrl_c_message_on_its_own_line():
                    for l in t.out.split('\n')),
            'not on the progress line %r' % t.out[-400:])
 
+@test
+def a_465_server_that_gives_up_is_named_too():
+    """A 465 server closes a connection that never starts TLS: the same
+    hint as for a greeting that never comes, not libcurl's words."""
+    srv = server(tls='implicit', timeout=2)
+    r = run(['a@example.net'], stdin=b'Subject: x\n\ny\n',
+            config=account(srv.port))
+    srv.stop()
+    expect_eq(r.rc, 75, '%r' % r)
+    expect_in('127.0.0.1:%d closed the connection without a greeting: an '
+              'implicit-TLS port such as 465? set tls_starttls off' % srv.port,
+              r.err, 'the hint first')
+
+
 if __name__ == '__main__':
     main()
