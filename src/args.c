@@ -410,6 +410,11 @@ finish_queue(struct options *o, struct failure *f)
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--due goes with -q");
 		return -1;
 	}
+	if (o->mode == MODE_CHECK && o->nrecipients > 0) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--check sends no mail: "
+		    "give it no recipients");
+		return -1;
+	}
 	if (o->mode == MODE_REMOVE && o->nrecipients == 0) {
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--remove needs the ids of "
 		    "the entries (smtpsend -bp lists them)");

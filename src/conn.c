@@ -656,9 +656,11 @@ reply_failure(struct conn *ss, CURLcode rc, struct failure *f)
 static bool
 closed_before_greeting(struct conn *ss, CURLcode rc, struct failure *f)
 {
+	/* Not a reply past libcurl's limit: that is no SMTP (76). */
 	if (!ss->connected || ss->stage != STAGE_NONE ||
-	    rc == CURLE_OPERATION_TIMEDOUT || interrupt_signal() != 0 ||
-	    (ss->s->tls && !ss->s->starttls))
+	    (rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING) ||
+	    strncmp(ss->errbuf, "Too large", 9) == 0 ||
+	    interrupt_signal() != 0 || (ss->s->tls && !ss->s->starttls))
 		return false;
 	fail(f, STAGE_GREETING, CAUSE_TEMPORARY, 0, "%s:%u closed the "
 	    "connection without a greeting%s", ss->s->host, ss->s->port,

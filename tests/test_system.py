@@ -36,7 +36,10 @@ def snapshot():
     """What of the machine these tests must leave exactly as it was."""
     h = hashlib.sha256()
     for top in ('/etc/smtpsend.conf', '/etc/mailname', '/var/spool/smtpsend'):
-        for path in sorted([top] + glob.glob(top + '/**', recursive=True)):
+        # A file (/etc/mailname) globbed as a directory gives 'top/'.
+        for path in sorted(set([top] + [p.rstrip('/') for p in
+                                        glob.glob(top + '/**',
+                                                  recursive=True)])):
             try:
                 st = os.lstat(path)
             except FileNotFoundError:

@@ -265,6 +265,13 @@ def check_wrong_password_is_77_as_a_send():
 
 
 @test
+def check_takes_no_recipients():
+    r = run(['--check', 'a@example.net'], config=account(1))
+    expect_eq(r.rc, 64, '%r' % r)
+    expect_in('--check sends no mail', r.err, 'why')
+
+
+@test
 def check_cannot_redirect_credentials():
     srv = server()
     r = run(['--check', '--host=127.0.0.2'], config=account(srv.port))
