@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # smtpsend: see README.md. `make check` runs every test.
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin

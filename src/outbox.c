@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <sys/file.h>
 #include <sys/stat.h>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """make install-sendmail into a DESTDIR: the links, root's spool and the
 maildrop with their modes, the periodic runner (systemd timer, or cron.d),
 and uninstall-sendmail taking it all back. Never the machine's own /."""
