@@ -40,11 +40,17 @@ def install_sendmail_with_a_systemd_timer():
     expect_in('SuccessExitStatus=75', unit, 'left for later is not a failure')
     timer = open(d + '/etc/systemd/system/smtpsend-queue.timer').read()
     expect_in('OnUnitActiveSec=5min', timer, 'every 5 minutes')
+    path = open(d + '/etc/systemd/system/smtpsend-maildrop.path').read()
+    expect_in('PathChanged=/var/spool/smtpsend/maildrop', path,
+              'the maildrop trigger')
+    expect_in('Unit=smtpsend-queue.service', path, 'starts the runner')
     r = make('uninstall-sendmail', 'DESTDIR=' + d)
     expect_eq(r.returncode, 0, 'uninstall: %s' % r.stderr)
     expect(not os.path.lexists(d + '/usr/sbin/sendmail'), 'link removed')
-    expect(not os.path.exists(d + '/etc/systemd/system/smtpsend-queue.timer'),
-           'timer removed')
+    for unit in ('smtpsend-queue.timer', 'smtpsend-queue.service',
+                 'smtpsend-maildrop.path'):
+        expect(not os.path.exists(d + '/etc/systemd/system/' + unit),
+               unit + ' removed')
     expect(not os.path.exists(d + '/var/spool/smtpsend'), 'empty spool removed')
 
 
@@ -54,8 +60,9 @@ def install_runner_without_systemd_is_a_cron_line():
     r = make('install-runner', 'DESTDIR=' + d, 'SYSTEMD=0')
     expect_eq(r.returncode, 0, 'make: %s' % r.stderr)
     line = open(d + '/etc/cron.d/smtpsend').read()
-    expect_in('*/5 * * * * root /usr/local/bin/smtpsend -q --due', line,
-              'cron.d line')
+    expect_in('*/5 * * * * root [ -d /run/systemd/system ] || '
+              '/usr/local/bin/smtpsend -q --due', line,
+              'cron.d line, idle where systemd runs')
 
 
 if __name__ == '__main__':
