@@ -189,11 +189,17 @@ uninstall-sendmail:
 deb:
 	sh cmd/debian/build.sh $(B)/deb
 
+# The packages lintian-clean (no error, no warning), then installed over
+# Postfix in a private Debian 12 chroot (tests/test_package.py).
+check-deb: deb
+	lintian --fail-on error,warning $(B)/deb/*.deb
+	SMTPSEND_DEBS=$(CURDIR)/$(B)/deb $(PYTHON) tests/test_package.py
+
 clean:
 	rm -rf build build-asan
 
 .PHONY: all units deps check check-asan demo lint fuzz bench install uninstall \
 	install-sendmail install-spool install-runner install-units install-cron \
-	uninstall-sendmail deb clean
+	uninstall-sendmail deb check-deb clean
 
 -include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)
