@@ -189,11 +189,15 @@ uninstall-sendmail:
 deb:
 	sh cmd/debian/build.sh $(B)/deb
 
-# The packages lintian-clean (no error, no warning), then installed over
-# Postfix in a private Debian 12 chroot (tests/test_package.py).
+# The packages lintian-clean (no error, no warning), piuparts-clean (install,
+# remove, purge in a fresh Debian 12 chroot), then installed over Postfix in
+# a private Debian 12 chroot (tests/test_package.py).
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
 check-deb: deb
 	lintian --fail-on error,warning $(B)/deb/*.deb
-	SMTPSEND_DEBS=$(CURDIR)/$(B)/deb $(PYTHON) tests/test_package.py
+	piuparts --log-level=info -d bookworm -m $(DEBIAN_MIRROR) $(B)/deb/*.deb
+	SMTPSEND_DEBS=$(CURDIR)/$(B)/deb DEBIAN_MIRROR=$(DEBIAN_MIRROR) \
+	    $(PYTHON) tests/test_package.py
 
 clean:
 	rm -rf build build-asan

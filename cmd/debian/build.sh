@@ -11,7 +11,7 @@ set -eu
 OUT=${1:-build/deb}
 HERE=$(dirname "$0")
 MAKE=${MAKE:-make}
-rm -rf "$OUT/smtpsend" "$OUT/smtpsend-mta" "$OUT/debian"
+rm -rf "$OUT/smtpsend" "$OUT/smtpsend-mta" "$OUT/debian" "$OUT"/*.deb
 mkdir -p "$OUT/debian"
 OUT=$(cd "$OUT" && pwd)
 A=$OUT/smtpsend
