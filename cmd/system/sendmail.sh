@@ -42,7 +42,7 @@ present() { [ -e "$1" ] || [ -L "$1" ]; }
 check() {
 	no=0
 	for l in $LINKS; do
-		! ours "$l" && present "$D$l" || continue
+		if ours "$l" || ! present "$D$l"; then continue; fi
 		by=$(diverted_by "$l")
 		pkg=$(package_of "$l")
 		if [ -n "$by" ] && [ "$by" != smtpsend ]; then
