@@ -64,6 +64,10 @@ cp "$HERE/control" "$HERE/changelog" "$OUT/debian/"
 	dpkg-gencontrol -psmtpsend -Psmtpsend -Tdebian/smtpsend.substvars
 	dpkg-gencontrol -psmtpsend-mta -Psmtpsend-mta
 )
+# Reproducible: dpkg-deb dates no file after the changelog's entry.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(dpkg-parsechangelog \
+    -l"$HERE/changelog" -STimestamp)}
+export SOURCE_DATE_EPOCH
 for p in "$A" "$M"; do
 	(cd "$p" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' |
 	    LC_ALL=C sort -z | xargs -0r md5sum >DEBIAN/md5sums)
