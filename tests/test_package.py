@@ -18,7 +18,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
+from harness import (test, expect, expect_eq, expect_in, expect_not_in, skip,
+                     main)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, '..', 'build')
