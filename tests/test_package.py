@@ -5,9 +5,10 @@ private Debian 12 chroot (debootstrap --variant=minbase, cached as
 build/debian12-minbase.tar): Postfix installed, then smtpsend-mta installed
 over it with apt (Postfix goes, /usr/sbin/sendmail is smtpsend), programs
 that want an MTA (logwatch, mdadm, bsd-mailx) plan no other, a cron-like
-mail through /usr/sbin/sendmail to tests/smtpserver.py on 127.0.0.1, then
-remove (kept mail stays, and is said) and purge (an empty spool only), and
-postinst facing a spool with wrong modes or owner. Run by `make check-deb`
+mail through /usr/sbin/sendmail to tests/smtpserver.py on 127.0.0.1,
+piuparts over Postfix, then remove (kept mail stays, and is said) and purge
+(an empty spool only), and postinst facing a spool with wrong modes or
+owner. Run by `make check-deb`
 (SMTPSEND_DEBS names the directory of the .deb files); the chroot lives in
 its own mount namespace, no daemon starts (policy-rc.d), and the machine's
 own files are never touched. Prints a transcript for the report."""
@@ -103,6 +104,7 @@ class Chroot:
 
     def remove(self):
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root + '-postfix', ignore_errors=True)
 
 
 C = None
@@ -147,6 +149,8 @@ def smtpsend_mta_replaces_postfix():
     C.ok('apt-get install -y -q --no-install-recommends postfix',
          'install postfix')
     expect(C.installed('postfix'), 'postfix installed')
+    # Kept for piuparts (piuparts_over_postfix).
+    subprocess.run(['cp', '-a', C.root, C.root + '-postfix'], check=True)
     log('postfix installed: /usr/sbin/sendmail is %s'
         % C.ok('dpkg -S /usr/sbin/sendmail', 'dpkg -S').strip())
     out = C.ok('cd / && apt-get install -y -q %s'
@@ -249,6 +253,25 @@ def a_cron_mail_arrives():
     log('arrived at the test server:', *[line for line in got.splitlines()
         if line.startswith(('MAIL FROM', 'RCPT TO', 'From:', 'To:',
                             'Subject:'))])
+
+
+@test
+def piuparts_over_postfix():
+    """piuparts: install over Postfix, remove, purge; nothing left behind."""
+    needs_chroot()
+    if not shutil.which('piuparts'):
+        skip('no piuparts')
+    t = time.time()
+    p = subprocess.run(['piuparts', '--log-level=info', '-e',
+                        C.root + '-postfix', '-d', 'bookworm', '-m', MIRROR] +
+                       sorted(glob.glob(os.path.join(DEBS, '*.deb'))),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=900)
+    expect_eq(p.returncode, 0, 'piuparts: %s' % p.stdout[-3000:])
+    expect_in('PASS: All tests.', p.stdout, 'piuparts passes')
+    log('piuparts over Postfix: %s (%.0f s)' % ([line for line in
+        p.stdout.splitlines() if 'PASS: Installation and purging' in
+        line][0].split('INFO: ')[-1], time.time() - t))
 
 
 def kept_files():
