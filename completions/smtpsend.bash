@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bash completion for smtpsend(1)
 #
 # Install as smtpsend in bash-completion's completions directory (and link

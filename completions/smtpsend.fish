@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for smtpsend(1). Install as smtpsend.fish in a directory of
 # $fish_complete_path.
 

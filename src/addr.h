@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * RFC 5322 address lists: a pure parser, string in, addresses out.
  * Used for recipient arguments, To/Cc/Bcc/From headers and the config.

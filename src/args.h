@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The sendmail command line (CONTRACT section 2). */
 #ifndef SMTPSEND_ARGS_H
 #define SMTPSEND_ARGS_H

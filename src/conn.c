@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The connection to the SMTP server: see conn.h. */
 #include <curl/curl.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * passwordeval and oauth2_client_secreteval: a command that prints a
  * secret, run without a shell-visible secret (CONTRACT section 8): stdin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Names of this host and of its user, looked up only when needed. */
 #ifndef SMTPSEND_HOSTNAME_H
 #define SMTPSEND_HOSTNAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The system maildrop (CONTRACT section 7): where a user who cannot send
  * for themselves (no writable outbox, or no access to the configuration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * OAuth2 for SMTP (CONTRACT section 11): the provider presets, the
  * access token of a submission (cached, refreshed or fetched with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The authorization code grant with PKCE (RFC 7636, S256) and a loopback
  * redirect (RFC 8252 section 7.3): the person opens our address in a

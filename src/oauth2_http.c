@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTPS requests of OAuth2: a form POSTed to a token or device
  * endpoint, the JSON answer bounded and parsed, its error mapped to one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Inside the OAuth2 module (oauth2*.c): what its files share. The rest of
  * the library sees only oauth2.h. The parsers here are pure (bytes in,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The token file of an account: $XDG_STATE_HOME/smtpsend/oauth2/ACCOUNT
  * (else ~/.local/state/...; root: /var/lib/smtpsend/oauth2/ACCOUNT).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox (CONTRACT section 7): saving a message after a failure,
  * loading an entry for -q, recording an attempt. The entry's format is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox (CONTRACT section 7): a message that was read and could not
  * be submitted is kept here, durably, with its envelope, until `-q`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox directory: where it is, made private, opened and checked
  * before it is read, and the entries it holds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox entry's format (CONTRACT sections 7 and 8): the text before
  * the message written, and read back as the hostile input it may be.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The entry format, shared by the outbox's saving, loading and listing:
  * "smtpsend-outbox: 1", "key: value" lines, a blank line, the message.

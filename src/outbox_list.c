@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * -bp and mailq: the kept messages in Postfix's mailq format.
  */

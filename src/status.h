@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One error contract for the whole library: every layer describes a failure
  * as (stage, cause, SMTP reply code, text) and status_exit() alone turns it

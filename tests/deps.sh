@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The Debian packages that build and test smtpsend. As root, installs what
 # is missing; otherwise prints the one apt-get command to run. No MTA is
 # installed: the interoperability tests unpack their own (tests/servers).

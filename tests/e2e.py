@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Running the smtpsend binary in tests: a private HOME, a config file made
 for the test, stdin in, exit status and both outputs back."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A scripted OAuth2 authorization server on 127.0.0.1 for the tests:
 token endpoint (refresh_token, client_credentials, device_code and
 authorization_code grants), device authorization endpoint (RFC 8628) and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """What a calling program can make smtpsend do (CONTRACT section 8) and who
 holds the message (sections 6, 7): one test per finding of the security
 audit (issue 12) and of the real callers (issue 13), against the scripted

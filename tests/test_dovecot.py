@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Interoperability with Dovecot submission (dovecot-submissiond): a
 private instance (tests/servers/dovecot.py) extracted from the Debian
 packages into build/servers, never installed, relaying to a capture

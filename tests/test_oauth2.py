@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Built-in OAuth2 end to end (CONTRACT section 11): smtpsend against the
 scripted SMTP server and tests/oauth2server.py, both on loopback.
 

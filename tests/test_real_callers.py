@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Real callers (issue 17): the real programs that send through
 /usr/sbin/sendmail (Debian's cron, PHP mail(), Symfony Mailer's sendmail
 transport, git send-email, bsd-mailx, sudo, at), each run the way it sends in

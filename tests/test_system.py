@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """What needs /etc, /var/spool, a host name or another user (CONTRACT
 sections 4, 7 and 8), each in a private mount and UTS namespace (tests/ns.py):
 the system file's credentials, the maildrop and root's pickup, a host name

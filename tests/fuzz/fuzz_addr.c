@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * addrlist_parse() on arbitrary text, then addr_check(), addr_domain(),
  * addr_equal() and addrlist_add_unique() on every address it returns.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * aliases_load() on a file holding the input (a private temporary file in
  * $TMPDIR), then aliases_expand() for names a recipient could be: "root",

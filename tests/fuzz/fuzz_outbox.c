@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox entry reader: the input is written as an entry (mode 0600, in
  * a private directory of ours, mode 0700, under $TMPDIR) named like an id,

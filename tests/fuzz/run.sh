@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Build and run the libFuzzer harnesses of tests/fuzz/.
 #
 #   tests/fuzz/run.sh [build|run|all] [NAME...]    (default: all, every harness)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the private server instances share: a test runner that knows
 skips, the check that the machine's own mail system was left alone, free
 loopback ports, a test CA, Debian packages fetched into build/servers and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A private Dovecot submission service (dovecot-core, dovecot-submissiond)
 for the interoperability tests, relaying to a capture server of ours
 (tests/servers/capture.py) on another free port.

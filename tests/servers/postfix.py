@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """A private Postfix instance for the interoperability tests (and the
 benchmark): its own configuration, queue, data directory, certificates,
 SASL database and log, all in one temporary directory; listeners on free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The address-list parser against a torture table. */
 #include <stdlib.h>
 

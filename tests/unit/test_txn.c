@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The transaction machine (src/txn.c) from tables of replies, without a
  * socket: for each reply fed, the step it asks for and the commands it
