@@ -76,6 +76,11 @@ check-asan: deps
 	    UNITS="$(UNITS:$(B)/%=build-asan/%)" \
 	    ASAN_OPTIONS=detect_leaks=1 $(PYTHON) tests/run.py
 
+# `make check` again in a Debian 13 chroot made with debootstrap (as root;
+# kept in build/trixie for the next run): tests/trixie.sh.
+check-trixie:
+	sh tests/trixie.sh
+
 demo: deps all
 	@sh tests/demo.sh $(B)/smtpsend
 
@@ -202,8 +207,8 @@ check-deb: deb
 clean:
 	rm -rf build build-asan
 
-.PHONY: all units deps check check-asan demo lint fuzz bench install uninstall \
-	install-sendmail install-spool install-runner install-units install-cron \
-	uninstall-sendmail deb check-deb clean
+.PHONY: all units deps check check-asan check-trixie demo lint fuzz bench \
+	install uninstall install-sendmail install-spool install-runner \
+	install-units install-cron uninstall-sendmail deb check-deb clean
 
 -include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)

@@ -579,6 +579,23 @@ reply_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		    curl_why(ss, rc));
 }
 
+/*
+ * A reply line past libcurl's limit (a 20 MB greeting) is not SMTP (76).
+ * libcurl 8.6 and later say so with CURLE_TOO_LARGE; 7.88 has no code of its
+ * own for it and only its message tells.
+ */
+static bool
+too_large(const struct conn *ss, CURLcode rc)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (rc == CURLE_TOO_LARGE)
+		return true;
+#else
+	(void)rc;
+#endif
+	return strncmp(ss->errbuf, "Too large response", 18) == 0;
+}
+
 static void
 perform_failure(struct conn *ss, CURLcode rc, struct failure *f)
 {
@@ -624,12 +641,10 @@ perform_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		reply_failure(ss, rc, f);
 		break;
 	default:
-		/* libcurl has no code of its own for a reply line past its
-		 * limit (a 20 MB greeting): that is not SMTP (76). */
-		fail(f, perform_stage(ss), strncmp(ss->errbuf, "Too large "
-		    "response", 18) == 0 ? CAUSE_PROTOCOL : CAUSE_TEMPORARY, 0,
-		    "%s with %s:%u failed: %s", stage_name(perform_stage(ss)),
-		    ss->s->host, ss->s->port, curl_why(ss, rc));
+		fail(f, perform_stage(ss), too_large(ss, rc) ? CAUSE_PROTOCOL :
+		    CAUSE_TEMPORARY, 0, "%s with %s:%u failed: %s",
+		    stage_name(perform_stage(ss)), ss->s->host, ss->s->port,
+		    curl_why(ss, rc));
 		break;
 	}
 }

@@ -246,7 +246,12 @@ def endpoint_down_keeps_the_message_and_q_sends_it_later():
 def at_terminal(rig, args, on_output, timeout=60):
     """Run smtpsend with a pseudo-terminal on stdin, stdout and stderr;
     on_output(text so far) is called as output comes, until it returns
-    True. Returns (exit status, all output)."""
+    True. Returns (exit status, all output).
+
+    A pty hands output over in pieces that need not end where a line or
+    a write does: read in small ones, on_output sees partial lines on
+    every run, and must act on complete lines only (a URL cut short once
+    sent the browser to a truncated address: HTTP 400)."""
     master, slave = pty.openpty()
     p = subprocess.Popen(rig.argv(args), stdin=slave, stdout=slave,
                          stderr=slave, env=rig.env(), close_fds=True)
@@ -257,7 +262,7 @@ def at_terminal(rig, args, on_output, timeout=60):
     def reader():
         while True:
             try:
-                chunk = os.read(master, 4096)
+                chunk = os.read(master, 64)
             except OSError:
                 return
             if not chunk:
@@ -285,7 +290,7 @@ def authorize_device_flow_with_pending_and_slow_down():
         seen = {}
 
         def approve(text):
-            m = re.search(r'open (\S+) and enter the code (\S+)', text)
+            m = re.search(r'open (\S+) and enter the code (\S+)\s', text)
             if m:
                 seen['url'], seen['code'] = m.groups()
                 return rig.auth.approve(m.group(2))
@@ -326,7 +331,7 @@ def authorize_authcode_with_pkce_through_the_loopback_redirect():
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def browse(text):
-            m = re.search(r'^  (http://\S+)\s*$', text, re.M)
+            m = re.search(r'^  (http://\S+)\r?\n', text, re.M)
             if not m:
                 return False
             got['url'] = m.group(1)

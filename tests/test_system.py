@@ -37,13 +37,18 @@ def snapshot():
     """What of the machine these tests must leave exactly as it was."""
     h = hashlib.sha256()
     for top in ('/etc/smtpsend.conf', '/etc/mailname', '/var/spool/smtpsend'):
-        for path in sorted([top] + glob.glob(top + '/**', recursive=True)):
+        # Only a directory has a tree below it: '/etc/mailname/**' of the
+        # regular file would name '/etc/mailname/' (NotADirectoryError).
+        below = (glob.glob(top + '/**', recursive=True)
+                 if os.path.isdir(top) else [])
+        for path in sorted(set([top] + [x.rstrip('/') for x in below])):
             try:
                 st = os.lstat(path)
-            except FileNotFoundError:
+            except OSError:
                 h.update(b'missing ' + path.encode())
                 continue
-            h.update(('%s %o %d' % (path, st.st_mode, st.st_size)).encode())
+            h.update(('%s %o %d %d' % (path, st.st_mode, st.st_size,
+                                       st.st_mtime_ns)).encode())
     with open('/proc/sys/kernel/hostname') as f:
         h.update(f.read().encode())
     return h.hexdigest()

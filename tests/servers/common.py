@@ -896,6 +896,14 @@ def namespace_of(proc, timeout=10.0):
     return None
 
 
+def wait_namespace_empty(ns, timeout):
+    """True once no process is left in mount namespace ns."""
+    deadline = time.monotonic() + timeout
+    while pids_in_namespace(ns) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pids_in_namespace(ns)
+
+
 def kill_namespace(ns, grace=5.0):
     """SIGTERM, then SIGKILL, every process left in mount namespace ns;
     returns the PIDs that needed a signal."""
