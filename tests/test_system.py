@@ -36,7 +36,9 @@ def snapshot():
     """What of the machine these tests must leave exactly as it was."""
     h = hashlib.sha256()
     for top in ('/etc/smtpsend.conf', '/etc/mailname', '/var/spool/smtpsend'):
-        for path in sorted([top] + glob.glob(top + '/**', recursive=True)):
+        below = glob.glob(top + '/**', recursive=True) \
+            if os.path.isdir(top) else []
+        for path in sorted(set([top] + below)):
             try:
                 st = os.lstat(path)
             except FileNotFoundError:
