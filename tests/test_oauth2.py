@@ -360,8 +360,9 @@ def a_token_file_others_can_read_is_refused():
         expect_eq(stat.S_IMODE(st.st_mode), 0o600, 'file 0600')
         d = os.stat(os.path.dirname(rig.token_file))
         expect_eq(stat.S_IMODE(d.st_mode), 0o700, 'directory 0700')
-        expect_eq([n for n in os.listdir(os.path.dirname(rig.token_file))],
-                  ['default'], 'no temporary file left')
+        expect_eq(sorted(os.listdir(os.path.dirname(rig.token_file))),
+                  ['.default.lock', 'default'],
+                  'no temporary file left (the lock stays, empty)')
         os.chmod(rig.token_file, 0o644)
         r = rig.run()
         expect_eq(r.rc, 78, 'refused %r' % r)
