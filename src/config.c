@@ -1043,6 +1043,9 @@ config_check_origins(const struct account *a, char *const over[KEY_COUNT],
 		home = a->origin[K_OAUTH2_CLIENT_SECRET];
 	else if (a->value[K_OAUTH2_CLIENT_SECRETEVAL] != NULL)
 		home = a->origin[K_OAUTH2_CLIENT_SECRETEVAL];
+	else if (a->value[K_OAUTH2_CLIENT_ID] != NULL)
+		/* Its secret is a stored token: guarded the same way. */
+		home = a->origin[K_OAUTH2_CLIENT_ID];
 	if (home == NULL)
 		return 0;
 	for (i = 0; i < sizeof(destination_keys) /

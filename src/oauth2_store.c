@@ -75,8 +75,8 @@ oauth2_tokens_bind(struct oauth2_tokens *t, const struct settings *s,
 	    "", s->proxy_port);
 	return set_copy(&t->token_endpoint, token_url) | set_copy(&t->client_id,
 	    s->oauth2_client_id) | set_copy(&t->host, s->host) |
-	    set_copy(&t->port, port) | set_copy(&t->tls, s->tls ? "tls" :
-	    s->starttls ? "starttls" : "off") | set_copy(&t->certcheck,
+	    set_copy(&t->port, port) | set_copy(&t->tls, !s->tls ? "off" :
+	    s->starttls ? "starttls" : "tls") | set_copy(&t->certcheck,
 	    s->certcheck ? "on" : "off") | set_copy(&t->trust_file,
 	    s->trust_file) | set_copy(&t->fingerprint, s->fingerprint) |
 	    set_copy(&t->proxy, s->proxy_host ? proxy : NULL);
