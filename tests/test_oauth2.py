@@ -593,11 +593,18 @@ def concurrent_sends_spend_one_refresh_token():
     try:
         rig.auth.refresh_tokens.add('rt-0')
         rig.write_tokens(refresh_token='rt-0')
-        procs = [subprocess.Popen(rig.argv(['a@example.net']), env=rig.env(),
-                                  stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE) for _ in range(2)]
-        outs = [p.communicate(MAIL, timeout=60) for p in procs]
+        # The message from a file: both start at once, not one after
+        # the other's standard input.
+        path = os.path.join(rig.home, 'mail')
+        with open(path, 'wb') as f:
+            f.write(MAIL)
+        procs = []
+        for _ in range(2):
+            with open(path, 'rb') as mail:
+                procs.append(subprocess.Popen(
+                    rig.argv(['a@example.net']), env=rig.env(), stdin=mail,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        outs = [p.communicate(timeout=60) for p in procs]
         for p, (_, err) in zip(procs, outs):
             expect_eq(p.returncode, 0, 'both sent: %r' % err[-300:])
         expect_eq(len(rig.auth.forms('refresh_token')), 1, 'one refresh')
