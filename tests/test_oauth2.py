@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
@@ -611,6 +613,37 @@ def concurrent_sends_spend_one_refresh_token():
         expect_eq(rig.delivered(), 2, 'two messages')
         expect_eq(rig.read_tokens()['refresh_token'],
                   rig.auth.issued_refresh[-1], 'the rotated token stored')
+    finally:
+        rig.stop()
+
+
+@test
+def a_forged_state_does_not_end_authorize():
+    """L3: any local user could end --authorize with one request carrying a
+    wrong state to the loopback listener (its port is in /proc/net/tcp):
+    it is answered, ignored, and the listener waits for the browser."""
+    rig = Rig(account_name='gmail', grant='authcode')
+    try:
+        got = {}
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+        def browse(text):
+            m = re.search(r'^  (http://\S+)\s*$', text, re.M)
+            if not m:
+                return False
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(m.group(1)).query)
+            forged = q['redirect_uri'][0] + '?code=evil&state=forged'
+            try:
+                opener.open(forged, timeout=10)
+            except urllib.error.HTTPError as e:
+                got['forged'] = e.code
+            with opener.open(m.group(1), timeout=10) as resp:
+                got['page'] = resp.read().decode()
+            return True
+        rc, out = at_terminal(rig, ['--authorize'], browse)
+        expect_eq(got.get('forged'), 400, 'the forged redirect is answered')
+        expect_eq(rc, 0, 'and ignored: authorized %r' % out)
+        expect_eq(rig.auth.pkce_checked, 1, 'with the real code')
     finally:
         rig.stop()
 
