@@ -308,8 +308,9 @@ check_copy(const struct config *sys, int copy, const char *id, uid_t owner,
  * done with it. A damaged entry is set aside; one that the system file
  * or this machine keeps from going (no host, a full disk) waits.
  */
-static int
-pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
+int
+maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
+    const char *id)
 {
 	struct failure why = { 0 }, kept = { 0 };
 	struct outbox_entry x;
@@ -359,7 +360,7 @@ maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (pick_one(sys, fd, outbox_fd, ids[i]) == -1)
+		if (maildrop_pick_at(sys, fd, outbox_fd, ids[i]) == -1)
 			(*left)++;
 		free(ids[i]);
 	}
