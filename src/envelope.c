@@ -32,7 +32,7 @@ static int
 add_list(struct addrlist *out, const char *what, const char *text,
     struct failure *f)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char why[160];
 	size_t i;
 	int r = -1;
@@ -112,7 +112,7 @@ static char *
 first_address(const struct message *m, const char *name, struct failure *f)
 {
 	const struct header *h = header_find(m, name, 0);
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char why[160], *r = NULL;
 
 	if (h == NULL)
@@ -317,7 +317,7 @@ static int
 map_local(const char *spec, const struct aliases *al, bool sender,
     const struct settings *s, struct addrlist *out, struct failure *f)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char *local = NULL;
 	size_t i;
 	int r = -1;
@@ -349,7 +349,7 @@ static int
 map_envelope(struct envelope *e, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist rcpts = { NULL, 0 };
+	struct addrlist rcpts = { 0 };
 	size_t i;
 
 	for (i = 0; i < e->rcpts.n; i++)
@@ -421,7 +421,7 @@ static int
 map_field(struct header *h, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist l = { NULL, 0 }, mapped;
+	struct addrlist l = { 0 }, mapped;
 	struct buf v = BUF_INIT;
 	char why[160], name[128];
 	size_t i, k;

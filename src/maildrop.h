@@ -35,6 +35,14 @@ int	maildrop_save(const char *account, const struct envelope *,
  */
 int	maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
 	    struct failure *f);
+/*
+ * One entry of the maildrop open at `fd`: validated completely in root's
+ * copy, then moved into root's outbox, or set aside as .damaged-ID (0
+ * when gone or another run has it; -1 when not picked up). For
+ * maildrop_pickup and tests/fuzz/fuzz_pickup.c.
+ */
+int	maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
+	    const char *id);
 /* Root: the maildrop open for reading, checked; -1 and errno ENOENT (f
  * untouched) when there is none. */
 int	maildrop_open(struct failure *f);

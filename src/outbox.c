@@ -197,12 +197,51 @@ open_entry(int dirfd, struct outbox_entry *x, uid_t owner, bool lock,
 	return 0;
 }
 
+/* The entry open at x->fd, of `length` bytes, read and checked. */
+static int
+parse_open(struct outbox_entry *x, off_t length, int r, const char *why,
+    struct failure *f)
+{
+	struct entry_layout l = { 0, 0, 0 };
+
+	if (r == 0 && outbox_entry_parse_header(x->fd, x, &l) == -1) {
+		why = "its header is malformed";
+		r = -1;
+	} else if (r == 0 && length != l.start + l.size) {
+		why = "its length does not match its header";
+		r = -1;
+	}
+	if (r == -1) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "outbox entry %s is "
+		    "damaged (%s); it is left for you to look at", x->id, why);
+		outbox_entry_free(x);
+		return -1;
+	}
+	if (outbox_entry_parse_message(x->fd, x, &l, f) == -1) {
+		outbox_entry_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+int
+outbox_load_fd(int fd, const char *id, struct outbox_entry *x,
+    struct failure *f)
+{
+	struct stat st;
+
+	outbox_entry_init(x, id);
+	x->fd = fd;
+	if (fstat(fd, &st) == -1)
+		return parse_open(x, 0, -1, strerror(errno), f);
+	return parse_open(x, st.st_size, 0, NULL, f);
+}
+
 static int
 load_at(int dirfd, const char *id, struct outbox_entry *x, uid_t owner,
     bool lock, struct failure *f)
 {
-	struct entry_layout l = { 0, 0, 0 };
-	const char *why = "its header is malformed";
+	const char *why = NULL;
 	struct stat st;
 	int r;
 
@@ -213,23 +252,7 @@ load_at(int dirfd, const char *id, struct outbox_entry *x, uid_t owner,
 		x->fd = -1;
 		return 1;
 	}
-	if (r == 0 && outbox_entry_parse_header(x->fd, x, &l) == -1)
-		r = -1;
-	else if (r == 0 && st.st_size != l.start + l.size) {
-		why = "its length does not match its header";
-		r = -1;
-	}
-	if (r == -1) {
-		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "outbox entry %s is "
-		    "damaged (%s); it is left for you to look at", id, why);
-		outbox_entry_free(x);
-		return -1;
-	}
-	if (outbox_entry_parse_message(x->fd, x, &l, f) == -1) {
-		outbox_entry_free(x);
-		return -1;
-	}
-	return 0;
+	return parse_open(x, r == 0 ? st.st_size : 0, r, why, f);
 }
 
 int

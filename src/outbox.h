@@ -86,6 +86,10 @@ int	outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
  */
 int	outbox_load_at(int dirfd, const char *id, struct outbox_entry *,
 	    uid_t owner, struct failure *f);
+/* The entry open at fd (which it takes), as outbox_load_at reads one:
+ * root's copy of a maildrop entry. */
+int	outbox_load_fd(int fd, const char *id, struct outbox_entry *,
+	    struct failure *f);
 /* The same without the lock, for listing. */
 int	outbox_peek_at(int dirfd, const char *id, struct outbox_entry *,
 	    uid_t owner, struct failure *f);

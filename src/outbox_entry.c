@@ -191,6 +191,17 @@ text_field(struct outbox_entry *x, const char *k, const char *v)
 	return 0;	/* unknown fields: a later version's, ignored */
 }
 
+/*
+ * Numbers an entry may hold, so that no arithmetic on them overflows
+ * (outbox_next_try adds hours to a time; the length check adds the
+ * text's length to the size): times up to the year 9999, sizes up to
+ * 2^48 bytes.
+ */
+#define ENTRY_TIME_MAX	253402300799LL
+#define ENTRY_SIZE_MAX	(1LL << 48)
+/* The text before the message: 10,000 recipients take under 3 MiB. */
+#define ENTRY_TEXT_MAX	(16 * 1024 * 1024)
+
 /* One "key: value" line of the entry header. */
 static int
 header_field(struct outbox_entry *x, struct entry_layout *l, const char *k,
@@ -199,37 +210,49 @@ header_field(struct outbox_entry *x, struct entry_layout *l, const char *k,
 	const char *errstr = NULL;
 
 	if (strcmp(k, "created") == 0)
-		x->created = (time_t)strtonum(v, 0, LLONG_MAX, &errstr);
+		x->created = (time_t)strtonum(v, 0, ENTRY_TIME_MAX, &errstr);
 	else if (strcmp(k, "last-attempt") == 0)
-		x->last_attempt = (time_t)strtonum(v, 0, LLONG_MAX, &errstr);
+		x->last_attempt = (time_t)strtonum(v, 0, ENTRY_TIME_MAX,
+		    &errstr);
 	else if (strcmp(k, "attempts") == 0)
 		x->attempts = (int)strtonum(v, 0, 1000000, &errstr);
 	else if (strcmp(k, "exit") == 0)
 		x->exit_status = (int)strtonum(v, 0, 255, &errstr);
 	else if (strcmp(k, "longest-line") == 0)
-		x->msg.longest_line = (size_t)strtonum(v, 0, LLONG_MAX, &errstr);
+		x->msg.longest_line = (size_t)strtonum(v, 0, ENTRY_SIZE_MAX,
+		    &errstr);
 	else if (strcmp(k, "header-bytes") == 0)
 		l->header_bytes = (size_t)strtonum(v, 0, HEADER_SECTION_MAX * 2,
 		    &errstr);
 	else if (strcmp(k, "size") == 0)
-		l->size = (off_t)strtonum(v, 0, LLONG_MAX, &errstr);
+		l->size = (off_t)strtonum(v, 0, ENTRY_SIZE_MAX, &errstr);
 	else
 		return text_field(x, k, v);
 	return errstr == NULL ? 0 : -1;
 }
 
-/* The text before the message, up to its blank line, however long. */
+/*
+ * The text before the message, up to its blank line, at most
+ * ENTRY_TEXT_MAX. Each chunk is searched once (and the byte before it, for
+ * a blank line across two): linear in the entry's length.
+ */
 static char *
 read_entry_text(int fd, off_t *start)
 {
 	struct buf b = BUF_INIT;
 	char chunk[16384], *end;
+	size_t from;
 	ssize_t n;
 
-	while ((n = pread(fd, chunk, sizeof(chunk), (off_t)b.len)) > 0) {
+	while (b.len < ENTRY_TEXT_MAX &&
+	    (n = pread(fd, chunk, sizeof(chunk), (off_t)b.len)) > 0) {
+		from = b.len > 0 ? b.len - 1 : 0;
 		if (buf_add(&b, chunk, (size_t)n) == -1)
 			break;
-		if ((end = strstr(b.data, "\n\n")) != NULL) {
+		if ((end = memmem(b.data + from, b.len - from, "\n\n", 2))
+		    != NULL) {
+			if (memchr(b.data, '\0', (size_t)(end - b.data)) != NULL)
+				break;	/* not an entry */
 			end[1] = '\0';
 			*start = (off_t)(end + 2 - b.data);
 			return b.data;

@@ -241,6 +241,20 @@ def passwordeval_timeout_kills_what_it_started():
     expect(not alive, 'its child was killed too')
 
 
+@test
+def passwordeval_timeout_holds_after_it_closed_its_output():
+    """Issue 22 L4: a command that prints, closes its output and keeps
+    running made smtpsend wait for it past its 30 s."""
+    cfg = account(down_port(), password='x').replace(
+        'password x', 'passwordeval echo pw; exec >&-; sleep 45')
+    t0 = time.monotonic()
+    r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
+    took = time.monotonic() - t0
+    expect_eq(r.rc, 78, 'passwordeval timed out %r' % r)
+    expect_in('timed out', r.err, 'says so')
+    expect(took < 35, 'within its 30 s (took %.1f s)' % took)
+
+
 # ----------------------------------------- issue 13: who holds the message --
 
 @test
