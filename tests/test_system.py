@@ -39,7 +39,8 @@ def snapshot():
         for path in sorted([top] + glob.glob(top + '/**', recursive=True)):
             try:
                 st = os.lstat(path)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
+                # glob('/etc/mailname/**') names '/etc/mailname/' too
                 h.update(b'missing ' + path.encode())
                 continue
             h.update(('%s %o %d' % (path, st.st_mode, st.st_size)).encode())
