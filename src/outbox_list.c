@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "maildrop.h"
 #include "outbox_entry.h"
 
 /* One listing: where it goes, in which format, and what it added up to. */
@@ -200,12 +201,15 @@ list_dir(struct listing *l, int dirfd)
 	struct failure damaged, ignored = { 0 };
 	char **ids;
 	size_t n, i;
-	/* The maildrop's entries are anyone's; the outbox's only ours. */
+	/* The maildrop's entries are anyone's for root; the outbox's, and
+	 * for a user the maildrop's found through the user's index, only
+	 * the user's own. */
 	struct stat st;
 	bool maildrop = fstat(dirfd, &st) == 0 && (st.st_mode & S_ISVTX);
-	uid_t owner = maildrop ? (uid_t)-1 : geteuid();
+	uid_t owner = maildrop && geteuid() == 0 ? (uid_t)-1 : geteuid();
 
-	if (outbox_ids_at(dirfd, false, &ids, &n, &ignored) == -1)
+	if (maildrop && geteuid() != 0 ? maildrop_index_ids(dirfd, &ids, &n)
+	    == -1 : outbox_ids_at(dirfd, false, &ids, &n, &ignored) == -1)
 		return;
 	for (i = 0; i < n; i++) {
 		memset(&damaged, 0, sizeof(damaged));

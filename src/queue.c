@@ -427,13 +427,14 @@ queue_list(const struct options *o, struct failure *f)
 	if (list_dir_of(o, dir, sizeof(dir)) != NULL &&
 	    (fds[n] = outbox_open_checked(dir, f)) != -1)
 		n++;
-	/* Root also sees what waits in the maildrop. */
-	if (!failed(f) && geteuid() == 0) {
+	/* What waits in the maildrop: root sees all of it, a user the
+	 * user's own entries. */
+	if (!failed(f)) {
 		struct failure md = { 0 };
 
 		if ((fds[n] = maildrop_open(&md)) != -1)
 			n++;
-		else if (failed(&md))
+		else if (failed(&md) && geteuid() == 0)
 			fprintf(stderr, "smtpsend: %s\n", md.text);
 	}
 	r = failed(f) ? -1 : outbox_list_at(fds, n, outbox_config_path(

@@ -13,9 +13,10 @@ scripted server on 127.0.0.1; the machine's /etc and /var/spool never change.
 import json
 import os
 import re
+import shutil
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
-from e2e import certs, server
+from e2e import BINARY, certs, server
 from ns import System, available
 
 MAIL = b'Subject: kept\n\nbody\n'
@@ -407,6 +408,106 @@ def mailq_as_a_user_who_cannot_read_the_system_file():
         # Nobody else's: an empty listing, exit 0.
         r = s.run([], uid=OTHER, argv0='mailq')
         expect_eq((r.rc, r.out), (0, b'Mail queue is empty\n'), 'nobody %r' % r)
+        # A user's own entries in the maildrop, which users cannot list.
+        r = s.run(['root'], stdin=MAIL, uid=OTHER, argv0='sendmail')
+        expect_in('queued in the system maildrop', r.err, 'left %r' % r)
+        mid = md_entries(s)
+        r = s.run([], uid=OTHER, argv0='mailq')
+        expect_eq(r.rc, 0, 'mailq %r' % r)
+        expect_in(mid[0].encode(), r.out, "the user's maildrop entry")
+        r = s.run(['-bp', '--json'], uid=OTHER)
+        expect_eq([o['queue_name'] for o in postqueue_j(r.out.decode())
+                   .get('maildrop', [])], ['maildrop'], 'as maildrop %r' % r)
+        r = s.run([], uid=1000, home=home, argv0='mailq')
+        expect_not_in(mid[0].encode(), r.out, "never another user's")
+
+
+# --------------------------------------------- real monitoring: check_mailq --
+
+CHECK_MAILQ = '/usr/lib/nagios/plugins/check_mailq'
+
+
+class Mailq(System):
+    """System with smtpsend as /usr/bin/mailq (an overlay over /usr/bin),
+    where Debian's check_mailq looks for it."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        for d in ('bin-up', 'bin-work'):
+            os.makedirs(os.path.join(self.dir, d))
+        binary = os.path.join(self.dir, 'bin-up', 'smtpsend')
+        shutil.copyfile(BINARY, binary)
+        os.chmod(binary, 0o755)
+        os.symlink('smtpsend', os.path.join(self.dir, 'bin-up', 'mailq'))
+
+    def _setup(self):
+        d = self.dir
+        return super()._setup() + [
+            'mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=%s/bin-up,'
+            'workdir=%s/bin-work /usr/bin' % (d, d)]
+
+
+def postqueue_j(text):
+    """A consumer of Postfix's `postqueue -j` as postqueue(1) documents it:
+    one JSON object per line with queue_name (maildrop, incoming, active,
+    deferred, hold, corrupt), queue_id, arrival_time and message_size
+    (numbers), sender, recipients (a list of objects with address and, when
+    there is one, delay_reason). Returns the messages by queue name."""
+    by_queue = {}
+    for line in text.splitlines():
+        o = json.loads(line)
+        expect(isinstance(o, dict), 'an object per line: %r' % line)
+        expect_in(o['queue_name'], ('maildrop', 'incoming', 'active',
+                                    'deferred', 'hold', 'corrupt'),
+                  'queue_name')
+        expect(isinstance(o['queue_id'], str) and o['queue_id'], 'queue_id')
+        for key in ('arrival_time', 'message_size'):
+            expect(isinstance(o[key], int) and o[key] >= 0, key)
+        expect(isinstance(o['sender'], str), 'sender')
+        expect(isinstance(o['recipients'], list) and o['recipients'],
+               'recipients')
+        for r in o['recipients']:
+            expect(isinstance(r['address'], str) and r['address'], 'address')
+            expect(isinstance(r.get('delay_reason', ''), str), 'delay_reason')
+        by_queue.setdefault(o['queue_name'], []).append(o)
+    return by_queue
+
+
+@test
+def check_mailq_as_an_unprivileged_user():
+    if not os.path.exists(CHECK_MAILQ):
+        skip('Debian package monitoring-plugins-standard not installed '
+             '(tests/deps.sh)')
+    need_ns()
+    check = '%s -M postfix -w 2 -c 5' % CHECK_MAILQ
+    with Mailq(etc={'smtpsend.conf': conf(1),
+                    'nsswitch.conf': nsswitch()}) as s:
+        # Root's 0600 file: the monitoring user cannot read it.
+        r = s.run([], uid=OTHER, shell=check)
+        expect_eq(r.rc, 0, 'OK for an empty queue %r' % r)
+        expect_in(b'OK: postfix mailq reports queue is empty', r.out, 'said')
+        home = s.home(1000)
+        for i in range(3):
+            s.run(['x%d@example.net' % i], stdin=MAIL, uid=1000, home=home,
+                  config=conf(1)[0])
+        r = s.run([], uid=1000, home=home, shell=check)
+        expect_eq(r.rc, 1, 'WARNING at 3 of -w 2 %r' % r)
+        expect_in(b'WARNING: postfix mailq is 3', r.out, 'counted')
+        # The same through postqueue -j's format.
+        r = s.run(['--json'], uid=1000, home=home, shell=None,
+                  argv0='mailq')
+        q = postqueue_j(r.out.decode())
+        expect_eq({k: len(v) for k, v in q.items()}, {'deferred': 3},
+                  'three deferred messages')
+        expect_in('Connection refused', q['deferred'][0]['recipients'][0]
+                  ['delay_reason'], 'the reason')
+        # A person's copy is Postfix's hold queue.
+        s.run(['nobody@example.net'], stdin=MAIL, uid=1000, home=home,
+              config=conf(1, host='nosuch.invalid')[0])
+        r = s.run(['-bp', '--json'], uid=1000, home=home)
+        q = postqueue_j(r.out.decode())
+        expect_eq(len(q.get('hold', [])), 1, 'a permanent entry is held %r'
+                  % r)
 
 
 if __name__ == '__main__':
