@@ -335,7 +335,9 @@ run_outbox(const struct config *c, const struct options *o, const char *dir,
 		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
 			pickup(dirfd, &t->left);
 			close(dirfd);
-		}
+		} else
+			fprintf(stderr, "smtpsend: the maildrop is not picked "
+			    "up: %s\n", why);
 	}
 	if (failed(f))
 		return -1;

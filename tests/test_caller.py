@@ -706,8 +706,8 @@ def silent_server():
 def hints_for_the_classic_mistakes():
     port = down_port()
     r = run(['a@example.net'], stdin=MAIL, config=account(port))
-    expect_in('cannot connect to 127.0.0.1 port %d: Connection refused'
-              % port, r.err, 'the system\'s words')
+    expect_in('cannot connect to 127.0.0.1, port %d: Connection refused'
+              % port, r.err, 'the system\'s words, as msmtp writes them')
     expect_not_in("Couldn't connect", r.err, "not libcurl's doubled text")
     s = silent_server()
     r = run(['a@example.net'], stdin=MAIL,

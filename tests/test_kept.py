@@ -14,9 +14,11 @@ import json
 import os
 import re
 import shutil
+import socket
+import tempfile
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
-from e2e import BINARY, certs, server
+from e2e import BINARY, account, certs, run, server
 from ns import System, available
 
 MAIL = b'Subject: kept\n\nbody\n'
@@ -508,6 +510,70 @@ def check_mailq_as_an_unprivileged_user():
         q = postqueue_j(r.out.decode())
         expect_eq(len(q.get('hold', [])), 1, 'a permanent entry is held %r'
                   % r)
+
+
+# ------------------------------------------------------------ small truths --
+
+@test
+def no_mail_domain_names_what_etc_mailname_holds():
+    need_ns()
+    cfg = 'host 127.0.0.1\nport 1\ntls off\nsyslog off\n'
+    for mailname, said in (('vm', "/etc/mailname holds 'vm', which has no "
+                            "dot"), ('', 'there is no /etc/mailname')):
+        with System(hostname='vm', mailname=mailname) as s:
+            r = s.run(['root'], stdin=MAIL, config=cfg + 'outbox %s/ob\n'
+                      % s.dir)
+            expect_eq(r.rc, 78, 'no mail domain %r' % r)
+            expect_in("this host's name has no dot and %s; set maildomain"
+                      % said, r.err, 'says what /etc/mailname holds')
+
+
+@test
+def refused_connection_logs_the_accounts_settings_as_msmtp():
+    hole = socket.socket()
+    hole.bind(('127.0.0.1', 0))       # bound, not listening: refused
+    port = hole.getsockname()[1]
+    log = os.path.join(tempfile.mkdtemp(), 'log')
+    try:
+        r = run(['a@example.net'], stdin=MAIL,
+                config=account(port, extra='logfile %s\n' % log))
+    finally:
+        hole.close()
+    expect_eq(r.rc, 75, 'deferred %r' % r)
+    with open(log) as f:
+        line = f.read()
+    expect_in(' tls=on auth=on user=tester ', line,
+              "the account's settings, as msmtp writes them")
+    expect_in("errormsg='cannot connect to 127.0.0.1, port %d: Connection "
+              "refused'" % port, line, "msmtp's words")
+
+
+@test
+def roots_spool_left_0755_is_repaired_and_the_maildrop_worked_through():
+    need_ns()
+    srv = server(users={'tester': 'pw'})
+    try:
+        with System(etc={'smtpsend.conf': conf(srv.port)}) as s:
+            r = s.run(['root'], stdin=b'Subject: x\n\nspool-tok\n', uid=OTHER,
+                      argv0='sendmail')
+            os.chmod(s.root_outbox(), 0o755)      # as mkdir -p leaves it
+            q = s.run(['-q'])
+            expect_eq(q.rc, 0, '-q %r' % q)
+            expect_in('now mode 0711', q.err, 'said')
+            expect_eq(os.stat(s.root_outbox()).st_mode & 0o7777, 0o711,
+                      'repaired to 0711, the maildrop reachable inside')
+            expect_eq(len(copies(srv, 'spool-tok')), 1, 'maildrop sent')
+            # Writable by the group: refused, and the hint keeps users'
+            # way to the maildrop open.
+            s.run(['root'], stdin=MAIL, uid=OTHER, argv0='sendmail')
+            os.chmod(s.root_outbox(), 0o775)
+            q = s.run(['-q'])
+            expect_eq(q.rc, 78, 'refused %r' % q)
+            expect_in('chmod 711', q.err, 'the hint names 0711')
+            expect_not_in('chmod 700', q.err, 'never 0700')
+            expect_in('the maildrop is not picked up', q.err, 'said why')
+    finally:
+        srv.stop()
 
 
 if __name__ == '__main__':
