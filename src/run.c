@@ -285,14 +285,14 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 /* A deferral a person must act on: syslog at LOG_ERR even when the
  * configuration (and its syslog setting) could not be read. */
 static void
-log_setup(const struct job *j, const struct failure *f)
+log_setup(const struct job *j, const char *why, const char *rest)
 {
 	int facility = j->set_ok ? j->set.syslog_facility : LOG_MAIL;
 
 	if (j->logged || facility < 0)
 		return;
 	openlog("smtpsend", LOG_PID, facility);
-	syslog(LOG_ERR, "%s", f->text);
+	syslog(LOG_ERR, "deferred: %s%s", why, rest);
 	closelog();
 }
 
@@ -363,8 +363,11 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	strlcat(f->text, k.note, sizeof(f->text));
 	if (r == 0)
 		next_step(f, o, j, &k, temporary, fix);
+	/* The log has no stderr above it: the configuration's own errors
+	 * rather than their count. */
 	if (r == 0 && setup)
-		log_setup(j, f);
+		log_setup(j, why.text, strlen(f->text) > strlen(text) + 10 ?
+		    f->text + strlen(text) + 10 : "");
 }
 
 /* A signal that came before any connection: nothing is sent. */

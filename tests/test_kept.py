@@ -576,5 +576,68 @@ def roots_spool_left_0755_is_repaired_and_the_maildrop_worked_through():
         srv.stop()
 
 
+class Syslog(System):
+    """System whose /dev/log is a datagram socket of the test's: a tmpfs
+    over /dev in the namespace, with null, zero, random and urandom bound
+    from the real one."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        d = os.path.join(self.dir, 'log')
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        self.path = os.path.join(d, 'sock')
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.sock.setblocking(False)
+
+    def _setup(self):
+        d = self.dir
+        return super()._setup() + [
+            'mkdir -p %s/olddev' % d, 'mount --bind /dev %s/olddev' % d,
+            'mount -t tmpfs -o mode=0755 tmpfs /dev',
+            'for n in null zero random urandom; do touch /dev/$n; '
+            'mount --bind %s/olddev/$n /dev/$n; done' % d,
+            'ln -s %s /dev/log' % self.path]
+
+    def lines(self):
+        out = []
+        while True:
+            try:
+                out.append(self.sock.recv(65536).decode(errors='replace'))
+            except BlockingIOError:
+                return out
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        return super().__exit__(*exc)
+
+
+@test
+def setup_deferrals_go_to_syslog_at_log_err():
+    need_ns()
+    srv = server(users={'tester': 'pw'}, require_auth=True)
+    good = conf(srv.port)[0].replace('syslog off\n', '')
+    err = '<%d>' % (2 * 8 + 3)          # LOG_MAIL | LOG_ERR
+    try:
+        for name, broken in (
+                ('typo', good.replace('maildomain', 'maildomian')),
+                ('wrong password', good.replace('password pw',
+                                                'password old'))):
+            with Syslog(etc={'smtpsend.conf': (broken, 0o600)}) as s:
+                r = s.run(['root'], stdin=MAIL, argv0='sendmail')
+                expect_eq(r.rc, 0, '%s: deferred %r' % (name, r))
+                lines = s.lines()
+                logged = [l for l in lines if l.startswith(err)]
+                expect(logged, '%s: a LOG_MAIL|LOG_ERR line %r'
+                       % (name, lines))
+                expect_in({'typo': 'unknown key maildomian',
+                           'wrong password': '535'}[name], logged[0],
+                          '%s: what failed' % name)
+    finally:
+        srv.stop()
+
+
 if __name__ == '__main__':
     main()
