@@ -103,7 +103,7 @@ _smtpsend()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j
 	local short='-i -t -v -B -C -F -f -N -R -V -a -r -b -q'
-	local long='--account --auth --authorize --domain --due --help --host --logfile
+	local long='--account --auth --authorize --domain --due --help --host --json --logfile
 	    --passwordeval --port --pretend --read-envelope-from --remove
 	    --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls

@@ -104,6 +104,7 @@ complete $opt -s r -x -d 'Envelope sender'
 complete $opt -s b -x -a 'm\tdeliver p\t"list the outbox" s\t"SMTP on stdin and stdout" i\tno-op' -d Mode
 complete $opt -s q -f -a 'I\t"by id" R\t"by recipient" S\t"by sender"' -d 'Send what the outbox holds now'
 complete $opt -l due -d 'With -q: only entries whose retry time has come'
+complete $opt -l json -d 'With -bp: the listing as postqueue -j JSON'
 complete $opt -l remove -x -d 'Delete outbox entries by id'
 complete $opt -l authorize -d 'OAuth2: authorize the account once'
 

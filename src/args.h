@@ -55,6 +55,7 @@ struct options {
 	char		 queue_select;
 	const char	*queue_match;
 	bool		 due;
+	bool		 json;		/* -bp --json: postqueue -j */
 	char	       **recipients;			/* argv after options;
 							 * --remove's ids */
 	int		 nrecipients;

@@ -522,7 +522,7 @@ connect_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		    "implicit-TLS port such as 465? set tls_starttls off" : "");
 	else if (rc == CURLE_COULDNT_CONNECT && os != 0)
 		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot connect to "
-		    "%s port %u: %s", ss->s->host, ss->s->port,
+		    "%s, port %u: %s", ss->s->host, ss->s->port,
 		    strerror((int)os));
 	else
 		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "

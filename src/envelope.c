@@ -284,16 +284,18 @@ local_part(const char *spec)
 static int
 qualify(char **spec, const struct settings *s, struct failure *f)
 {
+	char why[160];
 	const char *dom;
 	char *q, *local;
 
 	if (!is_local(*spec))
 		return 0;
 	if ((dom = mail_domain(s->maildomain, s->from)) == NULL) {
+		mail_domain_why(why, sizeof(why));
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot qualify the local "
-		    "name '%.300s': this host's name has no dot and there is no "
-		    "/etc/mailname; set maildomain in the configuration "
-		    "(a smarthost refuses unqualified addresses)", *spec);
+		    "name '%.300s': this host's name has no dot and %s; set "
+		    "maildomain in the configuration (a smarthost refuses "
+		    "unqualified addresses)", *spec, why);
 		return -1;
 	}
 	if ((local = local_part(*spec)) == NULL ||

@@ -81,10 +81,12 @@ maildrop_save(const char *account, const struct envelope *env,
 		snprintf(k->note, sizeof(k->note), "message NOT saved in the "
 		    "maildrop %s: %s", MAILDROP_DIR, strerror(errno));
 		k->id[0] = '\0';
-	} else
+	} else {
 		snprintf(k->note, sizeof(k->note), "message left in the system "
 		    "maildrop as %s; root's periodic smtpsend -q sends it",
 		    k->id);
+		maildrop_index_add(fd, k->id);	/* for the user's mailq */
+	}
 	close(fd);
 	return r;
 }

@@ -46,6 +46,10 @@ int	maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
 /* Root: the maildrop open for reading, checked; -1 and errno ENOENT (f
  * untouched) when there is none. */
 int	maildrop_open(struct failure *f);
+/* A user's own ids in the maildrop, which users may not list
+ * (src/maildrop_index.c): added to when an entry is left, read by -bp. */
+int	maildrop_index_add(int dirfd, const char *id);
+int	maildrop_index_ids(int dirfd, char ***ids, size_t *n);
 /* Remove an entry by id (the kernel's sticky bit: only one's own). */
 int	maildrop_remove(const char *id);
 

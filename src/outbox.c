@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "args.h"
 #include "fdio.h"
 #include "outbox_entry.h"
 
@@ -26,9 +27,6 @@ outbox_state_of(const struct failure *f)
 {
 	if (f->cause == CAUSE_POSSIBLY_SENT)
 		return OUTBOX_POSSIBLY_DELIVERED;
-	/* A name that does not resolve now usually resolves later. */
-	if (f->cause == CAUSE_NOHOST)
-		return OUTBOX_TEMPORARY;
 	return status_temporary(f) ? OUTBOX_TEMPORARY : OUTBOX_PERMANENT;
 }
 
@@ -109,8 +107,8 @@ new_id(char *id, size_t size)
 	snprintf(id, size, "%s-%08x", stamp, arc4random());
 }
 
-int
-outbox_save_at(int dirfd, const char *account,
+static int
+save_entry_at(int dirfd, const struct outbox_origin *from,
     const struct envelope *env, char *const *rcpts, int nrcpts,
     const struct message *m, const struct failure *why, char *id,
     size_t idsize)
@@ -121,7 +119,10 @@ outbox_save_at(int dirfd, const char *account,
 
 	memset(&x, 0, sizeof(x));
 	new_id(x.id, sizeof(x.id));
-	x.account = (char *)account;
+	x.account = (char *)from->account;
+	x.config = (char *)from->config;
+	if (env == NULL)
+		outbox_args_from(&x.args, from->args);
 	x.created = x.last_attempt = time(NULL);
 	x.attempts = why->stage >= STAGE_CONNECT ? 1 : 0;
 	x.state = outbox_state_of(why);
@@ -136,8 +137,31 @@ outbox_save_at(int dirfd, const char *account,
 }
 
 int
-outbox_save(const char *dir, const char *account, const struct envelope *env,
-    char *const *rcpts, int nrcpts, const struct message *m,
+outbox_save_at(int dirfd, const char *account,
+    const struct envelope *env, char *const *rcpts, int nrcpts,
+    const struct message *m, const struct failure *why, char *id,
+    size_t idsize)
+{
+	struct outbox_origin from = { account, NULL, NULL };
+
+	return save_entry_at(dirfd, &from, env, rcpts, nrcpts, m, why, id,
+	    idsize);
+}
+
+int
+outbox_save_origin_at(int dirfd, const struct outbox_origin *from,
+    const struct envelope *env, const struct message *m,
+    const struct failure *why, char *id, size_t idsize)
+{
+	const struct options *o = from->args;
+
+	return save_entry_at(dirfd, from, env, o ? o->recipients : NULL,
+	    o ? o->nrecipients : 0, m, why, id, idsize);
+}
+
+int
+outbox_save(const char *dir, const struct outbox_origin *from,
+    const struct envelope *env, const struct message *m,
     const struct failure *why, struct kept *k)
 {
 	char reason[4300];
@@ -154,7 +178,7 @@ outbox_save(const char *dir, const char *account, const struct envelope *env,
 		    reason);
 		return -1;
 	}
-	r = outbox_save_at(dirfd, account, env, rcpts, nrcpts, m, why, k->id,
+	r = outbox_save_origin_at(dirfd, from, env, m, why, k->id,
 	    sizeof(k->id));
 	if (r == -1) {
 		snprintf(k->note, sizeof(k->note), "message NOT saved in %s: "

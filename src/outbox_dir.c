@@ -39,12 +39,40 @@ outbox_dir(const struct settings *s)
 	return path;
 }
 
+/*
+ * `mkdir -p` leaves 0755: a directory of ours that others may only read
+ * and enter is made private (0711 keeps root's spool reachable for the
+ * maildrop inside it) rather than refused. One that others may write is
+ * refused: what is in it may not be ours.
+ */
+static void
+repair(int fd, struct stat *st, const char *dir)
+{
+	mode_t mode = st->st_mode & 07777;
+
+	if (st->st_uid != geteuid() || !S_ISDIR(st->st_mode) ||
+	    (mode & 022) != 0 || (mode & 044) == 0 ||
+	    fchmod(fd, mode & ~(mode_t)044) == -1)
+		return;
+	st->st_mode &= ~(mode_t)044;
+	fprintf(stderr, "smtpsend: %s could be read by others: now mode %04o\n",
+	    dir, (unsigned)(mode & ~(mode_t)044));
+}
+
+/* The fix a refused outbox needs: root's spool holds the maildrop. */
+static const char *
+private_mode(void)
+{
+	return geteuid() == 0 ? "chmod 711: users reach the maildrop inside "
+	    "it, never list it" : "chmod 700";
+}
+
 /* mkdir -p with mode 0700, then open it: ours and private, or refused. */
 int
 outbox_dir_create(const char *dir, char *why, size_t size)
 {
 	char path[4096], *p;
-	struct stat st;
+	struct stat st = { 0 };
 	int fd;
 
 	if (strlcpy(path, dir, sizeof(path)) >= sizeof(path) || *path != '/')
@@ -63,11 +91,13 @@ outbox_dir_create(const char *dir, char *why, size_t size)
 		return snprintf(why, size, "%s: %s", path, strerror(errno)), -1;
 	/* 0711 is private too: root's spool lets users reach the maildrop
 	 * inside it, never list or change what is root's. */
-	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
-	    (st.st_mode & 066) != 0) {
+	if (fstat(fd, &st) == -1)
+		st.st_mode = 0777;	/* refused below */
+	repair(fd, &st, path);
+	if (st.st_uid != geteuid() || (st.st_mode & 066) != 0) {
 		close(fd);
 		return snprintf(why, size, "%s is not a private directory of "
-		    "this user (mode 0700)", path), -1;
+		    "this user (%s)", path, private_mode()), -1;
 	}
 	return fd;
 }
@@ -86,7 +116,7 @@ compare_names(const void *a, const void *b)
 int
 outbox_open_checked(const char *dir, struct failure *f)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	int fd;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
@@ -97,12 +127,14 @@ outbox_open_checked(const char *dir, struct failure *f)
 		    "not a symlink)", dir);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
-	    (st.st_mode & 066) != 0) {
+	if (fstat(fd, &st) == -1)
+		st.st_mode = 0777;	/* refused below */
+	repair(fd, &st, dir);
+	if (st.st_uid != geteuid() || (st.st_mode & 066) != 0) {
 		close(fd);
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "outbox %s is not a "
-		    "directory of this user closed to others (chmod 700); "
-		    "refusing to read it", dir);
+		    "directory of this user closed to others (%s); refusing to "
+		    "read it", dir, private_mode());
 		errno = EPERM;
 		return -1;
 	}

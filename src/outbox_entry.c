@@ -45,16 +45,19 @@ add_escaped(struct buf *b, const char *key, const char *value)
 }
 
 static void
-envelope_lines(struct buf *b, const struct envelope *e, char *const *rcpts,
-    int nrcpts)
+envelope_lines(struct buf *b, const struct envelope *e,
+    const struct outbox_args *args, char *const *rcpts, int nrcpts)
 {
 	size_t i;
 	int k;
 
-	if (e == NULL) {
-		/* Never built: the arguments as given, for a person to read. */
-		for (k = 0; k < nrcpts; k++)
-			add_escaped(b, "argument", rcpts[k]);
+	if (e == NULL || e->sender == NULL) {
+		/* Never built: the arguments, resolved when it is sent. */
+		if (args->present)
+			outbox_args_format(b, args);
+		else
+			for (k = 0; k < nrcpts; k++)
+				add_escaped(b, "argument", rcpts[k]);
 		return;
 	}
 	buf_printf(b, "sender: %s\n", e->sender);
@@ -86,7 +89,10 @@ outbox_entry_format(struct buf *b, const struct outbox_entry *x,
 	add_escaped(b, "error", x->error);
 	if (x->account != NULL)
 		add_escaped(b, "account", x->account);
-	envelope_lines(b, e, rcpts, nrcpts);
+	/* As it is: the path is compared, never shown unescaped. */
+	if (x->config != NULL && !has_control(x->config, strlen(x->config)))
+		buf_printf(b, "config: %s\n", x->config);
+	envelope_lines(b, e, &x->args, rcpts, nrcpts);
 	buf_printf(b, "eight-bit: %s\nlongest-line: %zu\nheader-bytes: %zu\n"
 	    "size: %lld\n\n", m->eight_bit ? "yes" : "no", m->longest_line,
 	    head.len, (long long)message_size(m));
@@ -159,6 +165,8 @@ is_xtext(const char *v)
 static int
 text_field(struct outbox_entry *x, const char *k, const char *v)
 {
+	int r;
+
 	if (strcmp(k, "state") == 0)
 		return set_state(x, v);
 	if (strcmp(k, "error") == 0) {
@@ -169,6 +177,11 @@ text_field(struct outbox_entry *x, const char *k, const char *v)
 	}
 	if (strcmp(k, "account") == 0)
 		return set_word(&x->account, v);
+	if (strcmp(k, "config") == 0)
+		return *v == '/' && !has_control(v, strlen(v)) ?
+		    set_str(&x->config, v) : -1;
+	if ((r = outbox_args_field(&x->args, k, v)) != 0)
+		return r == 1 ? 0 : -1;
 	if (strcmp(k, "sender") == 0)
 		return add_address(x, &x->env.sender, v);
 	if (strcmp(k, "recipient") == 0)
@@ -284,11 +297,11 @@ outbox_entry_parse_header(int fd, struct outbox_entry *x, struct entry_layout *l
 		if (header_field(x, l, line, colon + 2) == -1)
 			goto out;
 	}
-	/* Only a message kept for a person may lack its envelope (the
-	 * arguments were bad, or the configuration broken). */
+	/* Only a message kept for a person, or one whose arguments are kept
+	 * to be resolved, may lack its envelope. */
 	if ((off_t)l->header_bytes > l->size ||
-	    (x->state != OUTBOX_PERMANENT && (x->env.sender == NULL ||
-	    x->env.rcpts.n == 0)))
+	    (x->state != OUTBOX_PERMANENT && !x->args.present &&
+	    (x->env.sender == NULL || x->env.rcpts.n == 0)))
 		goto out;
 	/* Not stored: derived from the addresses, as when first sent. */
 	x->env.smtputf8 = x->env.sender != NULL &&
@@ -396,6 +409,8 @@ outbox_entry_free(struct outbox_entry *x)
 	char id[sizeof(x->id)];
 
 	free(x->account);
+	free(x->config);
+	outbox_args_free(&x->args);
 	free(x->notify);
 	free(x->env.sender);
 	free(x->env.envid);

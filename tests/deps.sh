@@ -7,7 +7,8 @@ PKGS="make gcc pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev libidn2-dev
  ca-certificates openssl python3 python3-cryptography mandoc
  bash-completion zsh fish msmtp curl util-linux
  clang libclang-rt-dev clang-tidy cppcheck valgrind time
- cron php-cli php-symfony-mailer git-email libmailtools-perl bsd-mailx sudo at"
+ cron php-cli php-symfony-mailer git-email libmailtools-perl bsd-mailx sudo at
+ monitoring-plugins-standard"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||

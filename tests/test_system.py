@@ -263,8 +263,9 @@ def a_user_who_cannot_read_the_credentials_uses_the_maildrop():
         r = s.run(['-t'], stdin=b'To: root\nSubject: *** SECURITY information'
                   b' ***\n\nuser NOT in sudoers\n', uid=WWW)
         expect_eq(r.rc, 75, 'kept, as smtpsend: 75 %r' % r)
-        expect_in('deferred:', r.err, 'a deferral')
-        expect_in('maildrop', r.err, 'in the maildrop')
+        # The normal path for such a user: said calmly (CONTRACT 7).
+        expect_in('queued in the system maildrop as', r.err, 'where')
+        expect_not_in('Permission denied', r.err, 'no alarm')
         expect_eq(len(srv.sessions), 0, 'no connection without credentials')
         r = s.run(['-q'])
         expect_eq(r.rc, 0, "root's -q %r" % r)
