@@ -29,10 +29,16 @@ check_fds(void)
 		close(fd);
 }
 
+static int verbose;
+
+/*
+ * One line. The library's words behind a hint are for -v, the log and a
+ * program; a person at a terminal reads the hint, shorter.
+ */
 static int
 report(const struct failure *f)
 {
-	fprintf(stderr, "smtpsend: %s\n", f->text);
+	status_print(stderr, f, isatty(STDERR_FILENO), verbose);
 	return status_exit(f);
 }
 
@@ -49,6 +55,7 @@ main(int argc, char **argv)
 	umask(077);
 	if (args_parse(&o, argc, argv, &f) == 0)
 		o.at_terminal = isatty(STDIN_FILENO) || isatty(STDERR_FILENO);
+	verbose = o.verbose;
 	if (failed(&f) || args_check_caller(&o, o.at_terminal, &f) == -1) {
 		args_free(&o);
 		return report(&f);
@@ -77,6 +84,9 @@ main(int argc, char **argv)
 		break;
 	case MODE_RUN_OUTBOX:
 		status = queue_run(&o, &f) == -1 ? report(&f) : 0;
+		break;
+	case MODE_CHECK:
+		status = run_check(&o, &f) == -1 ? report(&f) : 0;
 		break;
 	case MODE_AUTHORIZE:
 		status = run_authorize(&o, &f) == -1 ? report(&f) : 0;

@@ -103,7 +103,7 @@ _smtpsend()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j
 	local short='-i -t -v -B -C -F -f -N -R -V -a -r -b -q'
-	local long='--account --auth --authorize --domain --due --help --host --json --logfile
+	local long='--account --auth --authorize --check --domain --due --from --help --host --json --logfile
 	    --passwordeval --port --pretend --read-envelope-from --remove
 	    --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls
@@ -111,7 +111,7 @@ _smtpsend()
 	    --to --cc --bcc --subject --body --attach --header'
 	# Short options that take a value, and long ones that require one.
 	local shortarg=ABCFLNORVXabfho
-	local longarg='|--account|--domain|--host|--logfile|--passwordeval|--port|--timeout|--tls-fingerprint|--tls-trust-file|--user|'
+	local longarg='|--account|--domain|--from|--host|--logfile|--passwordeval|--port|--timeout|--tls-fingerprint|--tls-trust-file|--user|'
 	longarg+='--to|--cc|--bcc|--subject|--body|--attach|--header|'
 
 	COMPREPLY=()
@@ -183,7 +183,7 @@ _smtpsend()
 		_smtpsend_values "$prev" "$cur"
 		return
 		;;
-	--domain | --host | --passwordeval | --timeout | --tls-fingerprint | \
+	--domain | --from | --host | --passwordeval | --timeout | --tls-fingerprint | \
 	    --user | --to | --cc | --bcc | --subject | --body | --header)
 		return
 		;;

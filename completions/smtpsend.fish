@@ -64,7 +64,7 @@ function __smtpsend_options_allowed
             case --
                 return 1
             case '--*=*'
-            case --account --domain --host --logfile --passwordeval --port --timeout --tls-fingerprint --tls-trust-file --user \
+            case --account --domain --from --host --logfile --passwordeval --port --timeout --tls-fingerprint --tls-trust-file --user \
                 --to --cc --bcc --subject --body --attach --header
                 set skip 1
             case '--*'
@@ -95,7 +95,7 @@ complete $opt -s v -d 'Show the SMTP dialogue on stderr'
 complete $opt -s B -x -a '7BIT 8BITMIME' -d 'Body type'
 complete $opt -s C -r -F -d 'Configuration file instead of the user file'
 complete $opt -s F -x -d 'Full name for a generated From field'
-complete $opt -s f -x -d 'Envelope sender'
+complete $opt -s f -l from -x -d 'Envelope sender'
 complete $opt -s N -x -a '(__smtpsend_notify)' -d 'DSN notify'
 complete $opt -s R -x -a 'full hdrs' -d 'DSN return'
 complete $opt -s V -x -d 'DSN envelope identifier'
@@ -117,6 +117,7 @@ complete $opt -l passwordeval -x -a '(__fish_complete_command)' -d 'Command prin
 complete $opt -l port -x -a '587 465' -d 'Smarthost port'
 complete $opt -l pretend -d 'Print what would be sent, send nothing'
 complete $opt -l serverinfo -d 'Connect and describe the server, send nothing'
+complete $opt -l check -d 'Log in and out: does the account work? Send nothing'
 complete $opt -l read-envelope-from -d 'Take the envelope sender from the From header'
 complete $opt -l syslog -f -a 'on off LOG_MAIL LOG_USER LOG_LOCAL0 LOG_LOCAL1 LOG_LOCAL2 LOG_LOCAL3 LOG_LOCAL4 LOG_LOCAL5 LOG_LOCAL6 LOG_LOCAL7' -d 'Log to syslog'
 complete $opt -l timeout -x -d 'Seconds to wait'

@@ -181,6 +181,12 @@ aliases_expand(const struct aliases *a, const char *name,
 	return expand(a, name, out, &p, true, f);
 }
 
+bool
+aliases_has(const struct aliases *a, const char *name)
+{
+	return lookup(a, name) != NULL;
+}
+
 void
 aliases_free(struct aliases *a)
 {

@@ -6,6 +6,8 @@
 #ifndef SMTPSEND_ALIASES_H
 #define SMTPSEND_ALIASES_H
 
+#include <stdbool.h>
+
 #include "addr.h"
 #include "status.h"
 
@@ -24,6 +26,8 @@ int	aliases_load(struct aliases *, const char *path, struct failure *f);
  */
 int	aliases_expand(const struct aliases *, const char *name,
 	    struct addrlist *out, struct failure *f);
+/* The table has this name itself (not only a default line). */
+bool	aliases_has(const struct aliases *, const char *name);
 void	aliases_free(struct aliases *);
 
 #endif

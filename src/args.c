@@ -7,12 +7,13 @@
 
 #include "args.h"
 #include "escape.h"
+#include "suggest.h"
 
 const char usage_text[] =
 "usage: smtpsend [-itv] [-B type] [-C file] [-F name] [-f sender] [-N dsn]\n"
 "                [-R ret] [-V envid] [-a account] [long options] [--]\n"
 "                [recipient ...]\n"
-"       smtpsend --serverinfo [-a account] [long options]\n"
+"       smtpsend --serverinfo | --check [-a account] [long options]\n"
 "       smtpsend -bp [--json]\n"
 "       smtpsend -bs | -q [-qI id | -qR rcpt | -qS sender] [--due]\n"
 "       smtpsend --remove id ...\n"
@@ -21,7 +22,7 @@ const char usage_text[] =
 "\n"
 "  -t               also take recipients from To, Cc and Bcc (Bcc removed)\n"
 "  -i, -oi          a line of a single dot is data, not the end\n"
-"  -f ADDR          envelope sender (-f '' for <>); picks the account\n"
+"  -f ADDR, --from=ADDR  envelope sender (-f '' for <>); picks the account\n"
 "  -F NAME          full name for a From header smtpsend adds\n"
 "  -N LIST          DSN: never, or success,failure,delay\n"
 "  -R full|hdrs     DSN: what a bounce returns\n"
@@ -40,6 +41,7 @@ const char usage_text[] =
 "  --authorize      OAuth2: authorize the account once, at a terminal\n"
 "  --pretend        show the account, envelope and bytes; send nothing\n"
 "  --serverinfo     show the server's extensions, TLS and certificate\n"
+"  --check          log in and out (TLS, AUTH, QUIT): does the account work?\n"
 "  --read-envelope-from  take the envelope sender from From\n"
 "  --host=HOST --port=PORT  the smarthost (a person at a terminal only,\n"
 "                   for an account with a password)\n"
@@ -65,7 +67,8 @@ const char usage_text[] =
 enum {
 	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
 	OPT_READ_ENVELOPE_FROM, OPT_TO, OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY,
-	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE, OPT_AUTHORIZE, OPT_JSON
+	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE, OPT_AUTHORIZE, OPT_JSON,
+	OPT_CHECK, OPT_FROM
 };
 
 static const struct option long_options[] = {
@@ -74,6 +77,7 @@ static const struct option long_options[] = {
 	{ "bcc",		required_argument, NULL, OPT_BCC },
 	{ "body",		required_argument, NULL, OPT_BODY },
 	{ "cc",			required_argument, NULL, OPT_CC },
+	{ "check",		no_argument,	   NULL, OPT_CHECK },
 	{ "header",		required_argument, NULL, OPT_HEADER },
 	{ "subject",		required_argument, NULL, OPT_SUBJECT },
 	{ "to",			required_argument, NULL, OPT_TO },
@@ -81,6 +85,7 @@ static const struct option long_options[] = {
 	{ "authorize",		no_argument,	   NULL, OPT_AUTHORIZE },
 	{ "domain",		required_argument, NULL, KEYOPT(K_DOMAIN) },
 	{ "due",		no_argument,	   NULL, OPT_DUE },
+	{ "from",		required_argument, NULL, OPT_FROM },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
 	{ "host",		required_argument, NULL, KEYOPT(K_HOST) },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
@@ -295,6 +300,8 @@ long_option(struct options *o, int c, struct failure *f)
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_REMOVE: o->mode = MODE_REMOVE; return 0;
 	case OPT_AUTHORIZE: o->mode = MODE_AUTHORIZE; return 0;
+	case OPT_CHECK: o->mode = MODE_CHECK; return 0;
+	case OPT_FROM: return short_option(o, 'f', f);
 	default:
 		break;
 	}
@@ -311,10 +318,25 @@ base_name(const char *path)
 	return slash != NULL ? slash + 1 : path;
 }
 
+/* The long option meant by a mistyped --name[=value], or NULL. */
+static const char *
+meant_option(const char *arg)
+{
+	struct suggest s;
+	size_t i;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	suggest_init(&s, arg + 2, strcspn(arg + 2, "="));
+	for (i = 0; long_options[i].name != NULL; i++)
+		suggest_try(&s, long_options[i].name);
+	return suggest_best(&s);
+}
+
 static void
 bad_option(struct failure *f, int c, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	const char *arg = argv[optind - 1], *meant;
 
 	if (c == ':')
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "option %s needs a value",
@@ -322,8 +344,54 @@ bad_option(struct failure *f, int c, char **argv)
 	else if (optopt)
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option -%c",
 		    optopt);
+	else if ((meant = meant_option(arg)) != NULL)
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %.100s (did "
+		    "you mean --%s?)", arg, meant);
 	else
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s", arg);
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %.100s", arg);
+}
+
+/* --name or --name=value for one of our long options. */
+static bool
+names_long_option(const char *arg)
+{
+	size_t i, len;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return false;
+	len = strcspn(arg + 2, "=");
+	for (i = 0; long_options[i].name != NULL; i++)
+		if (strlen(long_options[i].name) == len &&
+		    strncmp(arg + 2, long_options[i].name, len) == 0)
+			return true;
+	return meant_option(arg) != NULL;
+}
+
+/*
+ * Parsing stops at the first recipient, so an option typed after one
+ * would be a recipient: `--to bob gmail.com --subject hi` would mail
+ * --subject@ and hi@ the local domain. In compose mode no word after a
+ * recipient may start with '-'; in any mode one of our long options (or
+ * a near miss of one) there is a mistake, not an address.
+ */
+static int
+check_order(const struct options *o, struct failure *f)
+{
+	int i;
+
+	if (o->mode != MODE_DELIVER && o->mode != MODE_PRETEND)
+		return 0;
+	for (i = 0; i < o->nrecipients; i++) {
+		const char *w = o->recipients[i];
+
+		if (*w != '-' || !(o->compose || names_long_option(w)))
+			continue;
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "options come before the "
+		    "recipients: %.100s after %.100s; nothing was sent", w,
+		    i > 0 ? o->recipients[0] : "--");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -397,8 +465,9 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 			return -1;
 		}
 		if (li >= 0 && abbreviated(argv[at], long_options[li].name)) {
-			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option %s "
-			    "(long options are not abbreviated)", argv[at]);
+			fail(f, STAGE_NONE, CAUSE_USAGE, 0, "unknown option "
+			    "%.100s (did you mean --%s? long options are not "
+			    "abbreviated)", argv[at], long_options[li].name);
 			return -1;
 		}
 		if (long_option(o, c, f) == -1)
@@ -406,6 +475,8 @@ args_parse(struct options *o, int argc, char **argv, struct failure *f)
 	}
 	o->recipients = argv + optind;
 	o->nrecipients = argc - optind;
+	if (check_order(o, f) == -1)
+		return -1;
 	return finish_queue(o, f);
 }
 

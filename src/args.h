@@ -19,7 +19,8 @@ enum mode {
 	MODE_SMTP_STDIO,	/* -bs */
 	MODE_SERVERINFO,	/* --serverinfo */
 	MODE_REMOVE,		/* --remove ID... */
-	MODE_AUTHORIZE		/* --authorize: OAuth2, at a terminal */
+	MODE_AUTHORIZE,		/* --authorize: OAuth2, at a terminal */
+	MODE_CHECK		/* --check: connect, TLS, AUTH, QUIT */
 };
 
 /* A repeatable option's values, in order. */

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "compose.h"
 #include "encode.h"
@@ -98,6 +99,60 @@ compose_encoded_word(const char *text)
 	return b.data;
 }
 
+/* The text of a display name: a quoted string's quotes and escapes gone. */
+static char *
+display_text(const char *name)
+{
+	size_t n = strlen(name), i, k = 0;
+	char *t;
+
+	if (n < 2 || name[0] != '"' || name[n - 1] != '"')
+		return strdup(name);
+	if ((t = malloc(n)) == NULL)
+		return NULL;
+	for (i = 1; i + 1 < n; i++) {
+		if (name[i] == '\\' && i + 2 < n)
+			i++;
+		t[k++] = name[i];
+	}
+	t[k] = '\0';
+	return t;
+}
+
+int
+compose_mailbox(struct buf *b, const char *name, const char *spec)
+{
+	char *text = NULL, *word = NULL;
+	const char *p;
+	int r = -1;
+
+	if (name == NULL || *name == '\0')
+		return buf_addstr(b, spec);
+	if ((text = display_text(name)) == NULL)
+		return -1;
+	if (has_8bit(text, strlen(text))) {
+		/* RFC 2047 section 5 (3): an encoded word is a whole word of
+		 * the phrase, never inside quotes. */
+		if ((word = compose_encoded_word(text)) != NULL)
+			r = buf_printf(b, "%s <%s>", word, spec);
+	} else if (strpbrk(text, "()<>[]:;@\\,.\"") == NULL)
+		r = buf_printf(b, "%s <%s>", text, spec);
+	else {
+		r = buf_addch(b, '"');
+		for (p = text; r == 0 && *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				r = buf_addch(b, '\\');
+			if (r == 0)
+				r = buf_addch(b, *p);
+		}
+		if (r == 0)
+			r = buf_printf(b, "\" <%s>", spec);
+	}
+	free(text);
+	free(word);
+	return r;
+}
+
 /* "application/pdf" for report.pdf, from /etc/mime.types. */
 static void
 mime_type(const char *path, char *type, size_t size)
@@ -146,15 +201,64 @@ put_filename(struct out *o, const char *path)
 	return put(o, "\r\n", 2);
 }
 
+/* Bytes of a UTF-8 sequence led by c (0: not a lead byte). */
+static int
+utf8_length(unsigned char c)
+{
+	return c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 &&
+	    c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+}
+
+#define CHARSET_SCAN_MAX	(16 * 1024 * 1024)
+
+/*
+ * A text file's charset: us-ascii, utf-8 when its bytes follow UTF-8's
+ * lead and continuation pattern, else none is said (a reader guesses, as without this). Read with
+ * pread: the file position stays where the attachment starts.
+ */
+static const char *
+text_charset(int fd)
+{
+	unsigned char b[8192];
+	int want = 0, k;
+	bool eight = false;
+	off_t off = 0;
+	ssize_t n, i;
+
+	while ((n = pread(fd, b, sizeof(b), off)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (want > 0) {
+				if ((b[i] & 0xc0) != 0x80)
+					return NULL;
+				want--;
+				continue;
+			}
+			if ((k = utf8_length(b[i])) == 0)
+				return NULL;
+			eight |= k > 1;
+			want = k - 1;
+		}
+		if ((off += n) > CHARSET_SCAN_MAX)
+			return NULL;
+	}
+	return n == -1 || want > 0 ? NULL : eight ? "utf-8" : "us-ascii";
+}
+
 static int
 put_attachment(struct out *o, const char *boundary, const char *path,
     int fd)
 {
-	char type[128], chunk[49152];
+	char type[160], chunk[49152];
+	const char *charset;
 	struct b64 e;
 	ssize_t n;
 
 	mime_type(path, type, sizeof(type));
+	if (strncasecmp(type, "text/", 5) == 0 && strchr(type, ';') == NULL &&
+	    (charset = text_charset(fd)) != NULL) {
+		strlcat(type, "; charset=", sizeof(type));
+		strlcat(type, charset, sizeof(type));
+	}
 	if (putf(o, "\r\n--%s\r\nContent-Type: %s\r\n"
 	    "Content-Transfer-Encoding: base64\r\n"
 	    "Content-Disposition: attachment", boundary, type) == -1 ||
@@ -247,6 +351,38 @@ put_text(struct out *o, struct text *t)
 	return n == -1 ? -1 : qp ? qp_finish(&q) : 0;
 }
 
+/*
+ * One --to or --cc value. ASCII goes as written; a display name that is
+ * not ASCII goes as RFC 2047 encoded words (raw UTF-8 in a header is
+ * only for SMTPUTF8), each address rewritten from the parse.
+ */
+static int
+put_value(struct out *o, const char *value)
+{
+	struct addrlist l = { NULL, 0 };
+	struct buf b = BUF_INIT;
+	char why[160];
+	size_t i;
+	int r = -1;
+
+	if (!has_8bit(value, strlen(value)))
+		return putf(o, "%s", value);
+	if (addrlist_parse(&l, value, why, sizeof(why)) == -1 || l.n == 0) {
+		addrlist_free(&l);
+		return putf(o, "%s", value);	/* refused later, as ever */
+	}
+	for (i = 0; i < l.n; i++)
+		if ((i > 0 && buf_addstr(&b, ",\r\n ") == -1) ||
+		    compose_mailbox(&b, l.v[i].display ? l.v[i].display :
+		    l.v[i].comment, l.v[i].spec) == -1)
+			goto out;
+	r = putf(o, "%s", b.data);
+out:
+	buf_free(&b);
+	addrlist_free(&l);
+	return r;
+}
+
 static int
 put_list(struct out *o, const char *name, const struct strlist *l)
 {
@@ -257,7 +393,8 @@ put_list(struct out *o, const char *name, const struct strlist *l)
 	if (putf(o, "%s: ", name) == -1)
 		return -1;
 	for (i = 0; i < l->n; i++)
-		if (putf(o, "%s%s", i ? ",\r\n " : "", l->v[i]) == -1)
+		if ((i > 0 && put(o, ",\r\n ", 4) == -1) ||
+		    put_value(o, l->v[i]) == -1)
 			return -1;
 	return put(o, "\r\n", 2);
 }

@@ -8,6 +8,7 @@
 #define SMTPSEND_COMPOSE_H
 
 #include "args.h"
+#include "buf.h"
 #include "message.h"
 #include "status.h"
 
@@ -17,5 +18,9 @@ int	compose_message(const struct options *, int fd, struct message *,
 /* RFC 2047 "B" encoded word for a non-ASCII header text (as is if ASCII);
  * allocated. */
 char	*compose_encoded_word(const char *text);
+/* A display name (quotes of a quoted string removed) and its address,
+ * "=?UTF-8?B?...?= <spec>" when the name is not ASCII, else as a phrase
+ * or quoted string: appended to b. 0, or -1 (ENOMEM). */
+int	compose_mailbox(struct buf *b, const char *name, const char *spec);
 
 #endif

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "config.h"
+#include "suggest.h"
 #include "escape.h"
 #include "harden.h"
 #include "hostname.h"
@@ -328,6 +329,7 @@ struct parser {
 	size_t		 first;		/* index of this file's first account */
 	bool		 has_secret;
 	const char	*writes;	/* a key that writes or runs, or NULL */
+	const char	*secret_words;	/* "a password", "passwordeval", ... */
 };
 
 static void
@@ -513,6 +515,10 @@ set_value(struct parser *p, int k, const char *value)
 	if (is_secret(k)) {
 		p->has_secret = true;
 		harden_nodump();	/* before the secret is in memory */
+		/* What the file is said to hold: what it holds. */
+		if (p->secret_words == NULL || k == K_PASSWORD)
+			p->secret_words = k == K_PASSWORD ? "a password" :
+			    keys[k].name;
 	}
 	if ((k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL ||
 	    k == K_LOGFILE || k == K_OUTBOX) && p->writes == NULL)
@@ -520,6 +526,28 @@ set_value(struct parser *p, int k, const char *value)
 	free(a->value[k]);
 	a->origin[k] = p->path;
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
+}
+
+/* An unknown key, with the known one it is a typo of (tls_trustfile). */
+static void
+unknown_key(struct parser *p, const char *key)
+{
+	struct suggest sg;
+	const char *meant;
+	char text[160];
+	size_t i;
+
+	suggest_init(&sg, key, strlen(key));
+	for (i = 0; i < KEY_COUNT; i++)
+		if (keys[i].name != NULL)
+			suggest_try(&sg, keys[i].name);
+	if ((meant = suggest_best(&sg)) == NULL) {
+		perr(p, "unknown key %.64s", key);
+		return;
+	}
+	snprintf(text, sizeof(text), "unknown key %.64s (did you mean %s?)",
+	    key, meant);
+	perr(p, "%s", text);
 }
 
 static int
@@ -554,7 +582,7 @@ parse_line(struct parser *p, char *line)
 		fprintf(p->errs, "smtpsend: %s:%d: warning: msmtp key %s is not "
 		    "supported and is ignored\n", p->path, p->line, key);
 	} else
-		perr(p, "unknown key %.64s", key);
+		unknown_key(p, key);
 	return 0;
 }
 
@@ -593,11 +621,11 @@ check_secret_file(struct parser *p, int fd, bool system)
 	}
 	p->line = 0;
 	if (st.st_uid != getuid() && !(system && st.st_uid == 0))
-		perr(p, "holds a password but is owned by another user; it "
-		    "must be yours%s", "");
+		perr(p, "holds %s but is owned by another user; it must be "
+		    "yours", p->secret_words);
 	else if (st.st_mode & forbidden)
-		perr(p, "holds a password but others can access it; "
-		    "run chmod 600 on it%s", "");
+		perr(p, "holds %s but others can access it; run chmod 600 on "
+		    "it", p->secret_words);
 }
 
 /*
@@ -707,6 +735,22 @@ config_user_path(char *dst, size_t size)
 		return strlcpy(dst, path, size) < size ? 0 : -1;
 	snprintf(dst, size, "%s/.smtpsendrc", home);
 	return 0;
+}
+
+int
+config_user_candidates(char *dst, size_t size)
+{
+	const char *xdg = user_env("XDG_CONFIG_HOME"), *home = user_home();
+	bool have_home = home != NULL && *home == '/';
+
+	*dst = '\0';
+	if (xdg != NULL && *xdg == '/')
+		snprintf(dst, size, "%s/smtpsend/config%s", xdg,
+		    have_home ? ", " : "");
+	if (have_home)
+		snprintf(dst + strlen(dst), size - strlen(dst), "%s/.config/"
+		    "smtpsend/config, %s/.smtpsendrc", home, home);
+	return *dst != '\0' ? 0 : -1;
 }
 
 static int
@@ -898,13 +942,15 @@ static int
 settings_check(const struct settings *s, struct failure *f)
 {
 	if (s->host == NULL) {
-		char user[4096];
+		char user[8300];
 
-		if (config_user_path(user, sizeof(user)) == -1)
-			strlcpy(user, "~/.smtpsendrc", sizeof(user));
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: neither %s "
-		    "nor %s (or the file of -C) sets host; write one (see "
-		    "smtpsend(1), CONFIGURATION)", config_system_path, user);
+		if (config_user_candidates(user, sizeof(user)) == -1)
+			strlcpy(user, "~/.config/smtpsend/config",
+			    sizeof(user));
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: write "
+		    "host (and from, user) in %.*s (see smtpsend(1), "
+		    "CONFIGURATION); searched %s, then %s, or the file of -C",
+		    (int)strcspn(user, ","), user, config_system_path, user);
 		return -1;
 	}
 	if (s->auth != AUTH_OFF && s->auth != AUTH_EXTERNAL &&

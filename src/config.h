@@ -144,6 +144,9 @@ int	config_check_origins(const struct account *, char *const over[KEY_COUNT],
 
 /* The user configuration file path (for messages and tests). */
 int	config_user_path(char *dst, size_t size);
+/* Every user file searched, in order, the recommended one first:
+ * "/home/u/.config/smtpsend/config, /home/u/.smtpsendrc". */
+int	config_user_candidates(char *dst, size_t size);
 extern const char *config_system_path;
 
 #endif

@@ -181,12 +181,63 @@ debug_in(struct conn *ss, const char *p, size_t n)
 	}
 }
 
+/*
+ * TCP is up: -v says so, and that what comes next is the greeting (or,
+ * on an implicit-TLS port, the handshake first).
+ */
+static void
+on_connected(struct conn *ss)
+{
+	char line[400], ip[64] = "";
+	char *primary = NULL;
+
+	if (ss->connected)
+		return;
+	ss->connected = true;
+	ss->t_connected = conn_elapsed(ss);
+	if (!ss->verbose)
+		return;
+	if (curl_easy_getinfo(ss->curl, CURLINFO_PRIMARY_IP, &primary) ==
+	    CURLE_OK && primary != NULL && strcmp(primary, ss->s->host) != 0)
+		snprintf(ip, sizeof(ip), " (%.45s)", primary);
+	snprintf(line, sizeof(line), "connected to %.255s%s port %u; %s",
+	    ss->s->host, ip, ss->s->port, ss->s->tls && !ss->s->starttls ?
+	    "TLS handshake, then waiting for the greeting" :
+	    "waiting for the greeting");
+	conn_trace(ss, "*", line, strlen(line));
+}
+
+/*
+ * Still no greeting 5 s after connecting: at a terminal, say so once
+ * instead of a minute of silence, and name the classic mistake.
+ */
+#define GREETING_NOTICE	5.0
+
+static void
+greeting_notice(struct conn *ss)
+{
+	if (ss->greeting_noticed || !ss->connected || ss->stage != STAGE_NONE ||
+	    conn_elapsed(ss) - ss->t_connected < GREETING_NOTICE)
+		return;
+	ss->greeting_noticed = true;
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "smtpsend: %s port %u: connected, no greeting after "
+	    "%.0f s%s (waiting up to %d s; Ctrl-C stops)\n", ss->s->host,
+	    ss->s->port, GREETING_NOTICE, ss->s->tls && ss->s->starttls ?
+	    ": an implicit-TLS port such as 465? set tls_starttls off" : "",
+	    conn_timeout(ss->s));
+}
+
 static int
 debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 {
 	struct conn *ss = arg;
 
 	(void)h;
+	if (type == CURLINFO_TEXT && n > 13 &&
+	    strncmp(data, "Connected to ", 13) == 0)
+		on_connected(ss);
 	if (type == CURLINFO_HEADER_OUT)
 		debug_out(ss, data, n);
 	else if (type == CURLINFO_HEADER_IN)
@@ -242,6 +293,8 @@ ctx_cb(CURL *h, void *ssl_ctx, void *arg)
 
 	(void)h;
 	tls_watch_install(ssl_ctx, &ss->fd);
+	if (ss->s->fingerprint == NULL && ss->s->certcheck)
+		tls_peer_record_install(ssl_ctx);
 	if (ss->s->fingerprint != NULL &&
 	    tlspin_install(ssl_ctx, ss->s->fingerprint) == -1)
 		return CURLE_SSL_CERTPROBLEM;
@@ -318,10 +371,16 @@ progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 {
 	struct conn *ss = arg;
 
+	curl_off_t connect_us = 0;
+
 	(void)dt;
 	(void)dn;
 	(void)ut;
 	(void)un;
+	if (!ss->connected && curl_easy_getinfo(ss->curl,
+	    CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0)
+		on_connected(ss);
+	greeting_notice(ss);
 	return ss->dbg_parser.error || interrupt_signal() != 0;
 }
 
@@ -472,17 +531,17 @@ tls_hint(const struct conn *ss, char *dst, size_t size)
 
 	if (ss->s->fingerprint != NULL && tlspin_seen(seen, sizeof(seen)) == 0 &&
 	    strcasecmp(seen, ss->s->fingerprint) != 0)
-		snprintf(dst, size, "; the server's certificate has SHA-256 "
+		snprintf(dst, size, "the server's certificate has SHA-256 "
 		    "fingerprint %s, not the tls_fingerprint %s (if its "
 		    "certificate changed, set the new one)", seen,
 		    ss->s->fingerprint);
 	else if (strstr(why, "wrong version number") != NULL && ss->s->tls &&
 	    !ss->s->starttls)
-		snprintf(dst, size, "; the server did not answer TLS: a "
-		    "STARTTLS port such as 587? set tls_starttls on");
+		snprintf(dst, size, "the server did not answer TLS: a STARTTLS "
+		    "port such as 587? set tls_starttls on");
 	else if (strstr(why, "self-signed") != NULL ||
 	    strstr(why, "unable to get local issuer") != NULL)
-		snprintf(dst, size, "; the certificate is not trusted: see it "
+		snprintf(dst, size, "the certificate is not trusted: see it "
 		    "with smtpsend --serverinfo --tls-certcheck=off and set "
 		    "tls_fingerprint (or tls_trust_file)");
 	else
@@ -493,16 +552,28 @@ tls_hint(const struct conn *ss, char *dst, size_t size)
 static void
 tls_failure(struct conn *ss, CURLcode rc, struct failure *f)
 {
-	char hint[400];
+	char hint[400], seen[900];
 
 	if (rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
 		fail(f, STAGE_TLS, CAUSE_CONFIG, 0, "TLS setup failed: %s",
 		    curl_why(ss, rc));
 		return;
 	}
-	fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, nothing "
-	    "was sent: %s%s", ss->s->host, curl_why(ss, rc),
-	    tls_hint(ss, hint, sizeof(hint)));
+	/* The fix first; OpenSSL's words after it, as detail. */
+	if (*tls_hint(ss, hint, sizeof(hint)) != '\0') {
+		fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed: %s; "
+		    "nothing was sent", ss->s->host, hint);
+		fail_detail(f, curl_why(ss, rc));
+	} else
+		fail(f, STAGE_TLS, CAUSE_TEMPORARY, 0, "TLS with %s failed, "
+		    "nothing was sent: %s", ss->s->host, curl_why(ss, rc));
+	/* -v: the certificate that was refused, to compare or to pin. */
+	if (ss->verbose && tls_peer_seen(seen, sizeof(seen)) == 0) {
+		char line[sizeof(seen) + 32];
+
+		snprintf(line, sizeof(line), "refused certificate: %s", seen);
+		conn_trace(ss, "*", line, strlen(line));
+	}
 }
 
 /* Connection errors in the system's own words: "Connection refused". */
@@ -656,6 +727,15 @@ phase_times(struct conn *ss)
 
 	curl_easy_getinfo(ss->curl, CURLINFO_CONNECT_TIME, &connect);
 	curl_easy_getinfo(ss->curl, CURLINFO_APPCONNECT_TIME, &app);
+	if (connect > 0)
+		ss->connected = true;
+	/* Not connected: how long the attempt took, said as such. */
+	if (!ss->connected) {
+		ss->t_connect = conn_elapsed(ss);
+		ss->t_tls = ss->t_ehlo = 0;
+		ss->tls_used = false;
+		return;
+	}
 	ss->t_connect = connect;
 	ss->t_tls = app > connect ? app - connect : 0;
 	ss->t_ehlo = conn_elapsed(ss) - (app > connect ? app : connect);
@@ -672,6 +752,15 @@ conn_open(struct conn *ss, struct failure *f)
 
 	if (setup(ss, f) == -1)
 		return -1;
+	if (ss->verbose) {
+		char line[600];
+
+		snprintf(line, sizeof(line), "connecting to %.255s port %u%s%.255s",
+		    ss->s->host, ss->s->port, ss->s->proxy_host ? " through the "
+		    "SOCKS5 proxy " : "", ss->s->proxy_host ? ss->s->proxy_host :
+		    "");
+		conn_trace(ss, "*", line, strlen(line));
+	}
 	rc = curl_easy_perform(ss->curl);
 	/* Also after a failure: -v and the log tell what was reached. */
 	phase_times(ss);

@@ -56,6 +56,10 @@ struct conn {
 	char			 rbuf[8192];
 	size_t			 rlen, rpos;
 	char			 errbuf[256];	/* CURL_ERROR_SIZE */
+	/* What a person is told while libcurl waits (CONTRACT 9). */
+	bool			 connected;	/* TCP is up */
+	double			 t_connected;	/* when, since t0 */
+	bool			 greeting_noticed; /* the 5 s line was said */
 };
 
 /* Start the clock (-v's timestamps); warn when certificates go unchecked. */

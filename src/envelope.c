@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "aliases.h"
+#include "compose.h"
 #include "envelope.h"
 #include "escape.h"
 #include "hostname.h"
@@ -347,16 +349,52 @@ out:
 	return r;
 }
 
+/*
+ * A word without @ typed in compose mode is a name this host knows, or a
+ * typo (`--to bob gmail.com`): never qualified into a stranger's address.
+ */
+static int
+known_name(const char *spec, const struct aliases *al, struct failure *f)
+{
+	if (strchr(spec, '@') != NULL || (al != NULL && aliases_has(al, spec))
+	    || getpwnam(spec) != NULL)
+		return 0;
+	fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "recipient '%.100s' has no @ and "
+	    "is neither an alias nor a local account; nothing was sent", spec);
+	return -1;
+}
+
+/* "bob → bob@example.com": what a bare name became, for the person. */
+static void
+show_mapping(struct buf *shown, const char *spec, const struct addrlist *all,
+    size_t from)
+{
+	size_t i;
+
+	if (all->n == from + 1 && strcmp(all->v[from].spec, spec) == 0)
+		return;
+	buf_printf(shown, "%s\t", spec);
+	for (i = from; i < all->n; i++)
+		buf_printf(shown, "%s%s", all->v[i].spec, i + 1 < all->n ?
+		    ", " : "\n");
+}
+
 static int
 map_envelope(struct envelope *e, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist rcpts = { 0 };
-	size_t i;
+	struct addrlist rcpts = { NULL, 0 };
+	size_t i, before;
 
-	for (i = 0; i < e->rcpts.n; i++)
-		if (map_local(e->rcpts.v[i].spec, al, false, s, &rcpts, f) == -1)
+	for (i = 0; i < e->rcpts.n; i++) {
+		before = rcpts.n;
+		if ((e->typed && known_name(e->rcpts.v[i].spec, al, f) == -1) ||
+		    map_local(e->rcpts.v[i].spec, al, false, s, &rcpts, f) == -1)
 			goto fail;
+		if (e->typed && rcpts.n > before)
+			show_mapping(&e->shown, e->rcpts.v[i].spec, &rcpts,
+			    before);
+	}
 	addrlist_free(&e->rcpts);
 	e->rcpts = rcpts;
 	if (*e->sender != '\0' && qualify(&e->sender, s, f) == -1)
@@ -559,8 +597,9 @@ complete_headers(struct message *m, const struct options *o,
 	if (*sender == '\0' || s->set_from_header == HEADER_OFF ||
 	    (s->set_from_header == HEADER_AUTO && header_find(m, "From", 0)))
 		return 0;
-	render(&from, name, sender);
-	r = from.data != NULL ? header_set(m, "From", from.data) : -1;
+	/* A name that is not ASCII goes as RFC 2047 encoded words. */
+	r = compose_mailbox(&from, name, sender) == 0 && from.data != NULL ?
+	    header_set(m, "From", from.data) : -1;
 	buf_free(&from);
 	return r;
 }
@@ -614,6 +653,7 @@ envelope_build(struct envelope *e, const struct options *o,
 	char why[160];
 
 	memset(e, 0, sizeof(*e));
+	e->typed = o->compose;
 	if ((e->sender = choose_sender(o, s, hint)) == NULL) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no envelope sender: set "
 		    "from in the configuration or use -f");
@@ -646,5 +686,6 @@ envelope_free(struct envelope *e)
 	free(e->sender);
 	free(e->envid);
 	addrlist_free(&e->rcpts);
+	buf_free(&e->shown);
 	memset(e, 0, sizeof(*e));
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "args.h"
 #include "config.h"
 #include "message.h"
@@ -25,6 +26,10 @@ struct envelope {
 	char		*envid;		/* DSN ENVID, xtext-encoded, or NULL */
 	bool		 body_8bitmime;	/* -B 8BITMIME or 8-bit data */
 	bool		 smtputf8;	/* a non-ASCII envelope address */
+	/* Compose mode: a bare name must be an alias or a local account,
+	 * and what each bare name became is shown ("bob\tbob@x\n"). */
+	bool		 typed;
+	struct buf	 shown;
 };
 
 /* Check every address given on the command line, before anything else. */

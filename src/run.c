@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compose.h"
@@ -37,6 +38,10 @@ struct job {
 	bool		 logged;	/* submitlog_write has seen it */
 	char		*hint;
 	struct buf	 password;
+	/* Compose at a terminal with nothing read from a pipe: after a
+	 * usage, configuration or address error the person types the
+	 * command again, so nothing is kept (CONTRACT section 9). */
+	bool		 retypable;
 };
 
 static void
@@ -65,8 +70,12 @@ read_message(struct job *j, const struct options *o, int fd,
 	memset(f, 0, sizeof(*f));
 	if (o->compose)
 		compose_message(o, fd, &j->msg, f);
-	else
+	else {
+		if (isatty(fd) && isatty(STDERR_FILENO))
+			fputs("smtpsend: type the message, end with Ctrl-D\n",
+			    stderr);
 		message_read_fd(&j->msg, fd, o->dot_is_data, f);
+	}
 	j->msg_read = j->msg.complete;
 	if (failed(&early))
 		*f = early;
@@ -334,6 +343,9 @@ keep(struct job *j, const struct options *o, struct failure *f)
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
 		return;
+	if (j->retypable && (f->cause == CAUSE_USAGE || f->cause ==
+	    CAUSE_CONFIG || f->cause == CAUSE_DATAERR))
+		return;
 	if (cancelled(o))
 		why.cause = CAUSE_UNAVAILABLE;	/* kept as permanent */
 	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
@@ -360,8 +372,21 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	if (r == 0 && temporary)
 		strlcpy(f->text, "deferred: ", sizeof(f->text));
 	strlcat(f->text, text, sizeof(f->text));
+	/* The library's words go with the failure, before the note. */
+	if (f->detail[0] != '\0' && (o->verbose || !isatty(STDERR_FILENO))) {
+		strlcat(f->text, " (", sizeof(f->text));
+		strlcat(f->text, f->detail, sizeof(f->text));
+		strlcat(f->text, ")", sizeof(f->text));
+	}
+	f->detail[0] = '\0';
 	strlcat(f->text, "; ", sizeof(f->text));
-	strlcat(f->text, k.note, sizeof(f->text));
+	/* At a terminal the id is enough: -bp shows where and why. */
+	if (r == 0 && !dropped && k.id[0] != '\0' && isatty(STDERR_FILENO) &&
+	    !o->verbose) {
+		strlcat(f->text, "kept as ", sizeof(f->text));
+		strlcat(f->text, k.id, sizeof(f->text));
+	} else
+		strlcat(f->text, k.note, sizeof(f->text));
 	if (r == 0)
 		next_step(f, o, j, &k, temporary, fix);
 	/* The log has no stderr above it: the configuration's own errors
@@ -417,6 +442,53 @@ say_configuration(const struct job *j, const struct options *o)
 	    j->set.account : "(defaults)");
 }
 
+/* The arrow where the terminal can show it. */
+static const char *
+arrow(void)
+{
+	const char *v = getenv("LC_ALL");
+
+	if (v == NULL || *v == '\0')
+		v = getenv("LC_CTYPE");
+	if (v == NULL || *v == '\0')
+		v = getenv("LANG");
+	return v != NULL && (strcasestr(v, "UTF-8") != NULL ||
+	    strcasestr(v, "utf8") != NULL) ? "\u2192" : "->";
+}
+
+/* Compose at a terminal: what bare names became ("bob → bob@x"). */
+static void
+say_mapping(const struct job *j, const struct options *o)
+{
+	const char *line, *tab, *nl;
+
+	if (!o->compose || !isatty(STDERR_FILENO) || j->env.shown.len == 0)
+		return;
+	for (line = j->env.shown.data; (tab = strchr(line, '\t')) != NULL &&
+	    (nl = strchr(tab, '\n')) != NULL; line = nl + 1)
+		fprintf(stderr, "smtpsend: %.*s %s %.*s\n", (int)(tab - line),
+		    line, arrow(), (int)(nl - tab - 1), tab + 1);
+}
+
+/* Compose at a terminal: one line when it went (CONTRACT section 9). */
+static void
+say_sent(const struct job *j, const struct options *o,
+    const struct session_report *rep)
+{
+	const struct addrlist *l = &j->env.rcpts;
+	size_t i, shown = l->n > 3 ? 3 : l->n;
+
+	if (!o->compose || !isatty(STDERR_FILENO))
+		return;
+	fputs("smtpsend: sent to ", stderr);
+	for (i = 0; i < shown; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", l->v[i].spec);
+	if (l->n > shown)
+		fprintf(stderr, " and %zu more", l->n - shown);
+	fprintf(stderr, " via %s: %d %.200s\n", rep->host, rep->code,
+	    rep->text);
+}
+
 int
 run_submit(const struct options *o, int fd, struct failure *f)
 {
@@ -435,6 +507,8 @@ run_message(const struct options *o, int fd, struct session_report *out,
 	memset(&j, 0, sizeof(j));
 	memset(&rep, 0, sizeof(rep));
 	message_init(&j.msg);
+	j.retypable = o->compose && o->at_terminal && (o->body != NULL ||
+	    isatty(fd));
 	if (prepare(&j, o, fd, f) == -1)
 		goto out;
 	if (o->mode == MODE_PRETEND) {
@@ -443,11 +517,12 @@ run_message(const struct options *o, int fd, struct session_report *out,
 		goto out;
 	}
 	say_configuration(&j, o);
+	say_mapping(&j, o);
 	if (secret_obtain(&j.set, &j.password, o->verbose, f) == -1)
 		stopped(f);	/* a signal, not the configuration, stopped it */
-	else if (!stopped(f))
-		session_submit(&j.set, j.password.data, &j.env, &j.msg,
-		    o->verbose, &rep, f);
+	else if (!stopped(f) && session_submit(&j.set, j.password.data,
+	    &j.env, &j.msg, o->verbose, &rep, f) == 0 && !failed(f))
+		say_sent(&j, o, &rep);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
 	j.logged = true;
 out:
@@ -466,17 +541,21 @@ out:
 void
 run_version(void)
 {
-	char user[4096];
+	char user[8300], found[4096];
 	const char *box = outbox_dir(NULL);
 
-	if (config_user_path(user, sizeof(user)) == -1)
+	if (config_user_candidates(user, sizeof(user)) == -1)
 		strlcpy(user, "(no home directory)", sizeof(user));
+	if (config_user_path(found, sizeof(found)) == -1 ||
+	    access(found, F_OK) != 0)
+		strlcpy(found, "none of them exists", sizeof(found));
 	printf("smtpsend %s\n"
-	    "configuration: %s, then %s (or -C FILE)\n"
+	    "configuration: %s, then the first of %s (or -C FILE); "
+	    "user file: %s\n"
 	    "outbox: %s\n"
 	    "maildrop: " MAILDROP_DIR "\n"
 	    "libraries: %s\n", SMTPSEND_VERSION, config_system_path, user,
-	    box != NULL ? box : "(none)", session_library());
+	    found, box != NULL ? box : "(none)", session_library());
 }
 
 
@@ -492,6 +571,54 @@ run_serverinfo(const struct options *o, struct failure *f)
 	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
 	    settings_resolve(&s, a, o->over, f) == 0)
 		r = session_serverinfo(&s, o->verbose, stdout, f);
+	config_free(&c);
+	return r;
+}
+
+/* --check: the account works, or what failed, as a send would say it. */
+static int
+check_account(const struct settings *s, const struct options *o,
+    struct failure *f)
+{
+	struct session_report rep;
+	struct buf password = BUF_INIT;
+	char mech[32] = "", tls[32] = "";
+	struct timespec t0, t1;
+	int r = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (secret_obtain(s, &password, o->verbose, f) == 0 &&
+	    session_check(s, password.data, o->verbose, &rep, mech,
+	    sizeof(mech), tls, sizeof(tls), f) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("smtpsend: account %s works: %s port %u, %s%s, %s%s%s%s, "
+		    "%.0f ms\n", s->account ? s->account : "(defaults)",
+		    rep.host, s->port, strcmp(tls, "no TLS") == 0 ? "" :
+		    s->starttls ? "STARTTLS " : "implicit TLS ", tls,
+		    rep.authenticated ? "AUTH " : "no AUTH", rep.authenticated ?
+		    mech : "", rep.authenticated && s->user ? " as " : "",
+		    rep.authenticated && s->user ? s->user : "",
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		r = fflush(stdout) == 0 ? 0 : -1;
+	}
+	buf_free_secret(&password);
+	return r;
+}
+
+int
+run_check(const struct options *o, struct failure *f)
+{
+	const struct account *a;
+	struct settings s;
+	struct config c;
+	int r = -1;
+
+	if (config_load(&c, o->config_file, stderr, f) == 0 &&
+	    envelope_account(&c, o->account, o->sender, &a, f) == 0 &&
+	    settings_resolve(&s, a, o->over, f) == 0 &&
+	    config_check_origins(a, o->over, o->at_terminal, f) == 0)
+		r = check_account(&s, o, f);
 	config_free(&c);
 	return r;
 }

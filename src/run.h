@@ -14,6 +14,8 @@ int	run_message(const struct options *, int input_fd,
 	    struct session_report *, struct failure *f);
 /* --authorize (OAuth2), at a terminal */
 int	run_authorize(const struct options *, struct failure *f);
+/* --check: connect, TLS, AUTH, QUIT; one line that the account works */
+int	run_check(const struct options *, struct failure *f);
 /* --serverinfo */
 int	run_serverinfo(const struct options *, struct failure *f);
 /* "smtpsend X.Y.Z (libcurl ...)" */

@@ -37,7 +37,9 @@ open_conn(struct conn *ss, struct session_report *rep, struct failure *f)
 
 	rep->t_connect = ss->t_connect;
 	rep->t_tls = ss->t_tls;
-	rep->t_auth = ss->t_ehlo;
+	rep->t_greeting = ss->t_ehlo;	/* not authentication */
+	rep->connected = ss->connected;
+	rep->greeted = ss->stage != STAGE_NONE;
 	rep->tls = ss->tls_used;
 	return r;
 }
@@ -496,12 +498,29 @@ ehlo_again(struct conn *ss, struct failure *f)
 }
 
 
+/* -v's closing line: only the phases that happened (CONTRACT 9). */
 static void
-print_timings(const struct session_report *rep)
+print_timings(const struct session_report *rep, const struct failure *f)
 {
-	fprintf(stderr, "smtpsend: timings: connect %.1f ms, tls %.1f ms, "
-	    "auth %.1f ms, transfer %.1f ms\n", rep->t_connect * 1000,
-	    rep->t_tls * 1000, rep->t_auth * 1000, rep->t_transfer * 1000);
+	if (!rep->connected) {
+		fprintf(stderr, "smtpsend: timings: connect failed after %.1f "
+		    "ms\n", rep->t_connect * 1000);
+		return;
+	}
+	fprintf(stderr, "smtpsend: timings: connect %.1f ms", rep->t_connect *
+	    1000);
+	if (rep->tls)
+		fprintf(stderr, ", tls %.1f ms", rep->t_tls * 1000);
+	fprintf(stderr, f->stage == STAGE_TLS && !rep->tls ? (rep->greeted ?
+	    ", greeting, EHLO and STARTTLS %.1f ms (TLS failed)" :
+	    ", TLS failed after %.1f ms") : rep->greeted ?
+	    ", greeting and EHLO %.1f ms" : ", no greeting after %.1f ms",
+	    rep->t_greeting * 1000);
+	if (rep->t_auth > 0)
+		fprintf(stderr, ", auth %.1f ms", rep->t_auth * 1000);
+	if (rep->t_transfer > 0)
+		fprintf(stderr, ", transfer %.1f ms", rep->t_transfer * 1000);
+	fputc('\n', stderr);
 }
 
 /*
@@ -532,10 +551,11 @@ auth_alone(struct conn *ss, const char *password,
     struct session_report *rep, struct failure *f)
 {
 	double t = conn_elapsed(ss);
+	int r = authenticate(ss, password, f);
 
-	if (authenticate(ss, password, f) == -1)
+	rep->t_auth += conn_elapsed(ss) - t;	/* refused too: it happened */
+	if (r == -1)
 		return -1;
-	rep->t_auth += conn_elapsed(ss) - t;
 	rep->authenticated = true;
 	if (m != NULL && needs_more(&ss->caps, e, m))
 		return ehlo_again(ss, f);
@@ -624,6 +644,10 @@ submit_to(const struct settings *s, const char *password,
 		ss.progress_start = ss.progress_at = conn_elapsed(&ss);
 	}
 	r = transaction(&ss, &t, e, use, auth.len > 0 ? &auth : NULL, rep, f);
+	/* A progress line left open: the error goes on a line of its own. */
+	if (r == -1 && ss.progress_at > ss.progress_start &&
+	    ss.progress_sent < ss.progress_total)
+		fputc('\n', stderr);
 	if (r == -1)
 		conn_interrupted(f);
 	rep->t_transfer = conn_elapsed(&ss) - t_open;
@@ -636,7 +660,7 @@ out:
 	envelope_free(&ascii);
 	message_free(&encoded);
 	if (verbose)
-		print_timings(rep);
+		print_timings(rep, f);
 	return r == 0 && !failed(f) ? 0 : -1;
 }
 
@@ -773,5 +797,62 @@ session_serverinfo(const struct settings *s, int verbose, FILE *out,
 	r = fflush(out) == 0 ? 0 : -1;
 out:
 	conn_close(&ss);
+	return r;
+}
+
+/* One host of the list: connect, TLS, AUTH, QUIT. */
+static int
+check_one(const struct settings *s, const char *password, int verbose,
+    struct session_report *rep, char *mech, size_t mechsize, char *tls,
+    size_t tlssize, struct failure *f)
+{
+	struct conn ss;
+	int r = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	conn_init(&ss, s, verbose);
+	if (open_conn(&ss, rep, f) == 0) {
+		/* The SSL is libcurl's: its version is read while it lives. */
+		strlcpy(tls, rep->tls && tls_captured() != NULL ?
+		    tls_version(tls_captured()) : "no TLS", tlssize);
+		strlcpy(mech, s->auth == AUTH_OFF ? "none" :
+		    sasl_name(sasl_for(&ss, password).mech), mechsize);
+		r = s->auth == AUTH_OFF ? 0 : auth_alone(&ss, password, NULL,
+		    NULL, rep, f);
+		if (r == -1)
+			conn_interrupted(f);
+	}
+	if (conn_speaks(&ss))
+		conn_quit(&ss);
+	conn_close(&ss);
+	if (verbose)
+		print_timings(rep, f);
+	return r;
+}
+
+int
+session_check(const struct settings *s, const char *password, int verbose,
+    struct session_report *rep, char *mech, size_t mechsize,
+    char *tls_version_out, size_t tlssize, struct failure *f)
+{
+	struct settings one = *s;
+	char host[256];
+	int i, r = -1;
+
+	for (i = 0; settings_host_at(s->host, i, host, sizeof(host)) == 0;
+	    i++) {
+		if (i > 0 && verbose)
+			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
+			    host);
+		memset(f, 0, sizeof(*f));
+		one.host = host;
+		*mech = '\0';
+		*tls_version_out = '\0';
+		r = check_one(&one, password, verbose, rep, mech, mechsize,
+		    tls_version_out, tlssize, f);
+		strlcpy(rep->host, host, sizeof(rep->host));
+		if (r == 0 || !worth_next(f))
+			break;
+	}
 	return r;
 }

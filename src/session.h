@@ -22,6 +22,9 @@ struct session_report {
 	double	 t_tls;
 	double	 t_auth;
 	double	 t_transfer;
+	double	 t_greeting;	/* greeting and EHLO (and STARTTLS's) */
+	bool	 connected;	/* else t_connect is the failed attempt */
+	bool	 greeted;	/* a greeting came */
 	bool	 tls;		/* the session was encrypted */
 	bool	 authenticated;
 	bool	 delivered;	/* 2xx to the end of data */
@@ -40,6 +43,11 @@ int	session_submit(const struct settings *, const char *password,
 /* --serverinfo: connect without credentials and describe the server. */
 int	session_serverinfo(const struct settings *, int verbose, FILE *out,
 	    struct failure *f);
+/* --check: connect, TLS, AUTH and QUIT, no mail; what worked in `rep`
+ * (host, tls, authenticated, timings) and in mech/tls_version. */
+int	session_check(const struct settings *, const char *password,
+	    int verbose, struct session_report *, char *mech, size_t mechsize,
+	    char *tls_version, size_t tlssize, struct failure *f);
 /* "libcurl/7.88.1 OpenSSL/3.0..." */
 const char *session_library(void);
 

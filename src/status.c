@@ -51,6 +51,7 @@ fail(struct failure *f, enum stage stage, enum cause cause, int code,
 	f->cause = cause;
 	f->code = code;
 	f->queued = false;
+	f->detail[0] = '\0';
 	va_start(ap, fmt);
 	vfail(f, NULL, fmt, ap);
 	va_end(ap);
@@ -66,9 +67,16 @@ fail_errno(struct failure *f, enum cause cause, const char *fmt, ...)
 	f->cause = cause;
 	f->code = 0;
 	f->queued = false;
+	f->detail[0] = '\0';
 	va_start(ap, fmt);
 	vfail(f, why, fmt, ap);
 	va_end(ap);
+}
+
+void
+fail_detail(struct failure *f, const char *text)
+{
+	escape_line(f->detail, sizeof(f->detail), text, strlen(text));
 }
 
 bool
@@ -197,4 +205,63 @@ status_name(int code)
 		if (names[i].code == code)
 			return names[i].name;
 	return "EX_SOFTWARE";
+}
+
+#define COLUMNS	80
+
+/* Words of p[0..n) from column *col, wrapped with a two-space indent. */
+static void
+print_words(FILE *out, const char *p, size_t n, size_t *col)
+{
+	size_t w;
+
+	while (n > 0) {
+		w = 0;
+		while (w < n && p[w] != ' ')
+			w++;
+		if (*col > 2 && *col + 1 + w > COLUMNS) {
+			fputs("\n ", out);
+			*col = 1;
+		}
+		if (*col > 0) {
+			fputc(' ', out);
+			(*col)++;
+		}
+		fwrite(p, 1, w, out);
+		*col += w;
+		p += w;
+		n -= w;
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+	}
+}
+
+void
+status_print(FILE *out, const struct failure *f, bool terminal, bool verbose)
+{
+	const char *p = f->text, *end;
+	size_t col = 9;
+
+	if (!terminal || verbose || strlen(f->text) + 10 <= COLUMNS) {
+		fprintf(out, "smtpsend: %s", f->text);
+		if (f->detail[0] != '\0' && (!terminal || verbose))
+			fprintf(out, " (%s)", f->detail);
+		fputc('\n', out);
+		return;
+	}
+	/* A clause per line: what failed, what became of the message, what
+	 * to do next. */
+	fputs("smtpsend:", out);
+	for (;;) {
+		end = strstr(p, "; ");
+		print_words(out, p, end ? (size_t)(end - p) : strlen(p), &col);
+		if (end == NULL)
+			break;
+		fputs(";\n ", out);
+		col = 1;
+		p = end + 2;
+	}
+	fputc('\n', out);
 }

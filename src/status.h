@@ -8,6 +8,7 @@
 #define SMTPSEND_STATUS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Where in the submission the failure happened. */
 enum stage {
@@ -51,6 +52,10 @@ struct failure {
 	bool		queued;		/* a temporary failure, the message safely
 					 * kept for -q: "accepted" (exit 0, as a
 					 * queueing sendmail; deferred_status 0) */
+	/* The library's own words (OpenSSL's, libcurl's) behind a hint in
+	 * `text`: in -v, the log and syslog, and for a program; a person at a
+	 * terminal reads the hint alone (CONTRACT section 9). */
+	char		detail[512];
 };
 
 /* Record a failure; the formatted text is escaped to one line. */
@@ -60,7 +65,16 @@ void	fail(struct failure *, enum stage, enum cause, int code,
 void	fail_errno(struct failure *, enum cause, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 bool	failed(const struct failure *);
+/* Set the library's words behind the failure's hint (escaped). */
+void	fail_detail(struct failure *, const char *text);
 
+/*
+ * The failure on `out` as "smtpsend: text": one line for a program (with
+ * the detail); for a person at a terminal the hint alone (the detail with
+ * -v), each clause on a line of its own within 80 columns.
+ */
+void	status_print(FILE *out, const struct failure *, bool terminal,
+	    bool verbose);
 /* The exit status of CONTRACT section 6 for a failure (0 when none). */
 int	status_exit(const struct failure *);
 /* A temporary failure (75), whatever `queued` makes of it. */

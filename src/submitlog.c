@@ -101,7 +101,11 @@ build_line(struct buf *b, const struct settings *s, const struct envelope *e,
 		quoted(b, "smtpmsg", msg.data ? msg.data : "");
 	} else if (failed(f) && f->cause == CAUSE_REPLY && f->code != 0)
 		refusal(b, f);
-	if (failed(f))
+	if (failed(f) && f->detail[0] != '\0') {
+		buf_reset(&msg);
+		buf_printf(&msg, "%s (%s)", f->text, f->detail);
+		quoted(b, "errormsg", msg.data ? msg.data : f->text);
+	} else if (failed(f))
 		quoted(b, "errormsg", f->text);
 	plain(b, "exitcode", status_name(status_exit(f)));
 	buf_free(&rcpts);

@@ -169,6 +169,65 @@ tls_captured(void)
 	return (void *)captured;
 }
 
+/* The leaf the server showed, said when the check refuses it. */
+static char peer_seen[900];
+
+static void
+fingerprint_text(X509 *cert, char *dst, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	*dst = '\0';
+	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || size < 3 * n)
+		return;
+	for (i = 0; i < n; i++)
+		snprintf(dst + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
+}
+
+/* Verification goes on as libcurl asked: this only looks. */
+static int
+record_leaf(int preverify_ok, X509_STORE_CTX *x)
+{
+	X509 *cert = X509_STORE_CTX_get0_cert(x);
+	char *subject, *issuer, fp[100];
+
+	if (cert == NULL || peer_seen[0] != '\0')
+		return preverify_ok;
+	subject = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
+	issuer = X509_NAME_oneline(X509_get_issuer_name(cert), NULL, 0);
+	fingerprint_text(cert, fp, sizeof(fp));
+	snprintf(peer_seen, sizeof(peer_seen), "subject %.300s, issuer %.300s, "
+	    "SHA-256 %s", subject ? subject : "?", issuer ? issuer : "?", fp);
+	OPENSSL_free(subject);
+	OPENSSL_free(issuer);
+	return preverify_ok;
+}
+
+void
+tls_peer_record_install(void *ssl_ctx)
+{
+	SSL_CTX *ctx = ssl_ctx;
+
+	peer_seen[0] = '\0';
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), record_leaf);
+}
+
+int
+tls_peer_seen(char *dst, size_t size)
+{
+	if (peer_seen[0] == '\0')
+		return -1;
+	strlcpy(dst, peer_seen, size);
+	return 0;
+}
+
+const char *
+tls_version(void *ssl)
+{
+	return SSL_get_version(ssl);
+}
+
 int
 tlspin_seen(char *dst, size_t size)
 {

@@ -30,6 +30,13 @@ void	tls_describe(FILE *, void *ssl);
  * tls_captured) and acknowledge at once on the socket *fd. */
 void	tls_watch_install(void *ssl_ctx, const int *fd);
 void	*tls_captured(void);
+/* Remember the certificate the server shows (subject, issuer, SHA-256)
+ * during verification, for -v when the check refuses it. */
+void	tls_peer_record_install(void *ssl_ctx);
+/* "subject /CN=x, issuer /CN=y, SHA-256 AB:..."; -1 when none was seen. */
+int	tls_peer_seen(char *dst, size_t size);
+/* "TLSv1.3" */
+const char *tls_version(void *ssl);
 /* -v: "TLS TLSv1.3, cipher ..., certificate /CN=... verified". */
 void	tls_summary(void *ssl, bool verified, char *dst, size_t size);
 #endif

@@ -755,8 +755,12 @@ def hints_for_the_classic_mistakes():
 def no_configuration_names_the_paths():
     r = run(['--pretend', 'a@x.org'], stdin=MAIL, config='')
     expect_eq(r.rc, 78, 'exit %r' % r)
-    expect_in('no smarthost: neither /etc/smtpsend.conf nor ', r.err,
-              'the paths searched')
+    expect(re.search(r'no smarthost: write host \(and from, user\) in '
+                     r'(/\S+)/\.config/smtpsend/config \(see smtpsend\(1\), '
+                     r'CONFIGURATION\); searched /etc/smtpsend.conf, then '
+                     r'\1/\.config/smtpsend/config, \1/\.smtpsendrc, or the '
+                     r'file of -C', r.err), 'every path searched, the '
+           'recommended one first: %r' % r.err)
 
 
 @test

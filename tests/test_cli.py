@@ -204,7 +204,9 @@ def help_version_noops():
     expect(r.out.startswith(b'usage: smtpsend [-itv] [-B type]'), 'usage')
     r = run(['--version'])
     expect(re.match(rb'smtpsend \d+\.\d+\.\d+\nconfiguration: /etc/smtpsend.conf, '
-                    rb'then /\S+ \(or -C FILE\)\noutbox: /\S+\nmaildrop: /\S+\n'
+                    rb'then the first of (/\S+)/\.config/smtpsend/config, '
+                    rb'\1/\.smtpsendrc \(or -C FILE\); user file: none of them '
+                    rb'exists\noutbox: /\S+\nmaildrop: /\S+\n'
                     rb'libraries: libcurl [\d.]+, OpenSSL/', r.out) is not None,
            'version names files and libraries: %r' % r.out)
     expect_not_in(b'librtmp', r.out, 'not every protocol library of curl')
