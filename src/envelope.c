@@ -383,7 +383,7 @@ static int
 map_envelope(struct envelope *e, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist rcpts = { NULL, 0 };
+	struct addrlist rcpts = { 0 };
 	size_t i, before;
 
 	for (i = 0; i < e->rcpts.n; i++) {
