@@ -634,7 +634,7 @@ def a_forged_state_does_not_end_authorize():
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def browse(text):
-            m = re.search(r'^  (http://\S+)\s*$', text, re.M)
+            m = re.search(r'^  (http://\S+)\r?\n', text, re.M)
             if not m:
                 return False
             q = urllib.parse.parse_qs(urllib.parse.urlsplit(m.group(1)).query)
