@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # smtpsend: see README.md. `make check` runs every test.
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
@@ -75,6 +76,11 @@ check-asan: deps
 	    UNITS="$(UNITS:$(B)/%=build-asan/%)" \
 	    ASAN_OPTIONS=detect_leaks=1 $(PYTHON) tests/run.py
 
+# `make check` again in a Debian 13 chroot made with debootstrap (as root;
+# kept in build/trixie for the next run): tests/trixie.sh.
+check-trixie:
+	sh tests/trixie.sh
+
 demo: deps all
 	@sh tests/demo.sh $(B)/smtpsend
 
@@ -120,87 +126,89 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/smtpsend.fish
 
 # The system's sendmail, mailq and newaliases become smtpsend; another
-# MTA's files are left alone unless FORCE=1. Also: root's spool with the
-# maildrop users leave mail in (1733, as /tmp), and the periodic runner that
-# sends what waits there (a systemd timer, or cron.d without systemd).
-SENDMAIL_LINKS = /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq \
-	/usr/bin/newaliases
+# MTA's files are left alone unless FORCE=1 (dpkg-divert where a package owns
+# them). Also: root's spool with the maildrop users leave mail in (1733, as
+# /tmp), and the periodic runner that sends what waits there (systemd units,
+# or cron.d without systemd). cmd/system/ holds those files, for this and
+# for `make deb`; everything is checked before anything changes.
+SYSDIR	 = cmd/system
 SPOOL	 = /var/spool/smtpsend
 UNITDIR	?= /etc/systemd/system
 CROND	?= /etc/cron.d
+RUNNER_UNITS = smtpsend-queue.service smtpsend-queue.timer \
+	smtpsend-maildrop.path
 # systemd when it runs this machine (or SYSTEMD=1/0 says so).
 SYSTEMD	?= $(shell [ -d /run/systemd/system ] && echo 1 || echo 0)
+SENDMAIL_SH = DESTDIR="$(DESTDIR)" BINDIR="$(BINDIR)" FORCE="$(FORCE)" \
+	sh $(SYSDIR)/sendmail.sh
+# The unit files and the cron line name the installed binary.
+SUBST_BINDIR = sed 's|@BINDIR@|$(BINDIR)|g'
 
-install-sendmail: install install-spool install-runner
-	@for l in $(SENDMAIL_LINKS); do \
-		t=$(DESTDIR)$$l; \
-		if [ -e "$$t" ] || [ -L "$$t" ]; then \
-			if [ "$$(readlink -f "$$t")" = "$$(readlink -f \
-			    $(DESTDIR)$(BINDIR)/smtpsend)" ]; then continue; fi; \
-			if [ "$(FORCE)" != 1 ]; then \
-				echo "$$t belongs to another MTA; FORCE=1 replaces it" >&2; \
-				exit 1; \
-			fi; \
-			mv -f "$$t" "$$t.before-smtpsend"; \
-		fi; \
-		install -d "$$(dirname "$$t")"; \
-		ln -s $(BINDIR)/smtpsend "$$t" && echo "$$t -> $(BINDIR)/smtpsend"; \
-	done
+install-sendmail: $(B)/smtpsend
+	@$(SENDMAIL_SH) check
+	@$(MAKE) --no-print-directory install install-spool install-runner
+	@$(SENDMAIL_SH) link
 
 # 0711: users reach the maildrop, never list root's own entries.
 install-spool:
 	install -d -m 0711 $(DESTDIR)$(SPOOL)
 	install -d -m 1733 $(DESTDIR)$(SPOOL)/maildrop
 
-# `smtpsend -q --due` every 5 minutes: root's outbox and the maildrop.
-# Exit 75 (something left for later) is not a failed unit.
+# `smtpsend -q --due` every 5 minutes and when a user leaves mail in the
+# maildrop: root's outbox and the maildrop.
 install-runner:
 	@if [ "$(SYSTEMD)" = 1 ]; then \
-		install -d $(DESTDIR)$(UNITDIR); \
-		printf '%s\n' '[Unit]' \
-		    'Description=Send the mail smtpsend kept (outbox and maildrop)' \
-		    '' '[Service]' 'Type=oneshot' \
-		    'ExecStart=$(BINDIR)/smtpsend -q --due' \
-		    'SuccessExitStatus=75' \
-		    >$(DESTDIR)$(UNITDIR)/smtpsend-queue.service; \
-		printf '%s\n' '[Unit]' \
-		    'Description=Run smtpsend -q --due every 5 minutes' '' \
-		    '[Timer]' 'OnBootSec=2min' 'OnUnitActiveSec=5min' '' \
-		    '[Install]' 'WantedBy=timers.target' \
-		    >$(DESTDIR)$(UNITDIR)/smtpsend-queue.timer; \
-		echo "$(DESTDIR)$(UNITDIR)/smtpsend-queue.timer"; \
+		$(MAKE) --no-print-directory install-units && \
 		if [ -z "$(DESTDIR)" ]; then systemctl daemon-reload && \
-		    systemctl enable --now smtpsend-queue.timer; fi; \
+		    systemctl enable --now smtpsend-queue.timer \
+		    smtpsend-maildrop.path; fi; \
 	else \
-		install -d $(DESTDIR)$(CROND); \
-		printf '%s\n' '# smtpsend: send the mail kept in the outbox and the maildrop' \
-		    '*/5 * * * * root $(BINDIR)/smtpsend -q --due >/dev/null 2>&1' \
-		    >$(DESTDIR)$(CROND)/smtpsend; \
-		echo "$(DESTDIR)$(CROND)/smtpsend"; \
+		$(MAKE) --no-print-directory install-cron; \
 	fi
 
-uninstall-sendmail:
-	@for l in $(SENDMAIL_LINKS); do \
-		t=$(DESTDIR)$$l; \
-		if [ -L "$$t" ] && [ "$$(readlink "$$t")" = "$(BINDIR)/smtpsend" ]; \
-		then \
-			rm -f "$$t"; \
-			if [ -e "$$t.before-smtpsend" ] || [ -L "$$t.before-smtpsend" ]; \
-			then mv -f "$$t.before-smtpsend" "$$t"; fi; \
-		fi; \
+install-units:
+	install -d $(DESTDIR)$(UNITDIR)
+	@for u in $(RUNNER_UNITS); do \
+		$(SUBST_BINDIR) $(SYSDIR)/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u && \
+		echo "$(DESTDIR)$(UNITDIR)/$$u"; \
 	done
+
+install-cron:
+	install -d $(DESTDIR)$(CROND)
+	$(SUBST_BINDIR) $(SYSDIR)/smtpsend.cron >$(DESTDIR)$(CROND)/smtpsend
+	chmod 0644 $(DESTDIR)$(CROND)/smtpsend
+
+uninstall-sendmail:
+	@$(SENDMAIL_SH) unlink
 	@if [ -f $(DESTDIR)$(UNITDIR)/smtpsend-queue.timer ] && \
 	    [ -z "$(DESTDIR)" ]; then \
-		systemctl disable --now smtpsend-queue.timer || true; fi
-	rm -f $(DESTDIR)$(UNITDIR)/smtpsend-queue.timer \
-	    $(DESTDIR)$(UNITDIR)/smtpsend-queue.service $(DESTDIR)$(CROND)/smtpsend
+		systemctl disable --now smtpsend-queue.timer \
+		    smtpsend-maildrop.path || true; fi
+	rm -f $(RUNNER_UNITS:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(CROND)/smtpsend
 	@# Kept mail stays: the spool goes only when it is empty.
 	-rmdir $(DESTDIR)$(SPOOL)/maildrop $(DESTDIR)$(SPOOL) 2>/dev/null
+
+# The Debian packages smtpsend and smtpsend-mta in $(B)/deb, with dpkg-deb
+# (cmd/debian/build.sh says how); `apt install ./smtpsend*.deb` installs them.
+deb:
+	sh cmd/debian/build.sh $(B)/deb
+
+# The packages lintian-clean (no error, no warning), piuparts-clean (install,
+# remove, purge in a fresh Debian 12 chroot), then installed over Postfix in
+# a private Debian 12 chroot (tests/test_package.py).
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+check-deb: deb
+	lintian --fail-on error,warning $(B)/deb/*.deb
+	piuparts --log-level=info -d bookworm -m $(DEBIAN_MIRROR) $(B)/deb/*.deb
+	SMTPSEND_DEBS=$(CURDIR)/$(B)/deb DEBIAN_MIRROR=$(DEBIAN_MIRROR) \
+	    $(PYTHON) tests/test_package.py
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all units deps check check-asan demo lint fuzz bench install uninstall \
-	install-sendmail install-spool install-runner uninstall-sendmail clean
+.PHONY: all units deps check check-asan check-trixie demo lint fuzz bench \
+	install uninstall install-sendmail install-spool install-runner \
+	install-units install-cron uninstall-sendmail deb check-deb clean
 
 -include $(OBJS:.o=.d) $(B)/cmd/smtpsend.d $(UNITS:=.d)

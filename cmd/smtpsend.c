@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtpsend: a queue-less, sendmail-compatible mail submission client.
  * main() only: the work is in libsmtpsend (src/).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bash completion for smtpsend(1)
 #
 # Install as smtpsend in bash-completion's completions directory (and link
@@ -120,7 +121,7 @@ _smtpsend()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev= opt= prefix= w c i j removing=
 	local short='-i -t -v -B -C -F -f -N -R -V -a -r -b -q'
-	local long='--account --auth --authorize --check --domain --due --from --help --host --logfile
+	local long='--account --auth --authorize --check --domain --due --from --help --host --json --logfile
 	    --passwordeval --port --pretend --read-envelope-from --remove
 	    --serverinfo --syslog
 	    --timeout --tls --tls-certcheck --tls-fingerprint --tls-starttls

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for smtpsend(1). Install as smtpsend.fish in a directory of
 # $fish_complete_path.
 
@@ -140,6 +141,7 @@ complete $opt -s b -x -a 'm\tdeliver p\t"list the outbox" s\t"SMTP on stdin and 
 # -x: what follows -q is its selector, never more flags (-qa, -qB).
 complete $opt -s q -x -a '(__smtpsend_qsel)' -d 'Send what the outbox holds now'
 complete $opt -l due -d 'With -q: only entries whose retry time has come'
+complete $opt -l json -d 'With -bp: the listing as postqueue -j JSON'
 complete $opt -l remove -x -a '(__smtpsend_ids)' -d 'Delete outbox entries by id'
 complete -c smtpsend -n __smtpsend_wants_id -f -a '(__smtpsend_ids)'
 complete $opt -l authorize -d 'OAuth2: authorize the account once'

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,8 +402,8 @@ addrlist_free(struct addrlist *l)
 		free(l->v[i].comment);
 	}
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	free(l->slot);
+	memset(l, 0, sizeof(*l));
 }
 
 const char *
@@ -424,15 +426,72 @@ addr_equal(const char *a, const char *b)
 	return da == NULL || strcasecmp(da, db) == 0;
 }
 
+/* Consistent with addr_equal: the local part's bytes, the domain's case
+ * folded as strcasecmp folds it. FNV-1a. */
+static size_t
+addr_hash(const char *spec)
+{
+	const char *dom = addr_domain(spec), *p;
+	size_t h = 2166136261u;
+
+	for (p = spec; *p != '\0' && (dom == NULL || p < dom - 1); p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ (dom != NULL ? 1u : 2u)) * 16777619u;
+	for (p = dom; p != NULL && *p != '\0'; p++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 16777619u;
+	return h;
+}
+
+/* The slot holding an address equal to spec, or the empty one for it. */
+static size_t *
+index_find(const struct addrlist *l, const char *spec)
+{
+	size_t i = addr_hash(spec) & (l->nslot - 1);
+
+	while (l->slot[i] != 0 && !addr_equal(l->v[l->slot[i] - 1].spec, spec))
+		i = (i + 1) & (l->nslot - 1);
+	return &l->slot[i];
+}
+
+/* Index what was appended since (addrlist_parse appends without it),
+ * growing the table to keep it at most half full. */
+static int
+index_update(struct addrlist *l)
+{
+	size_t want = l->nslot != 0 ? l->nslot : 16, *s;
+
+	while (want < 2 * (l->n + 1))
+		want *= 2;
+	if (want != l->nslot) {
+		if ((s = calloc(want, sizeof(*s))) == NULL)
+			return -1;
+		free(l->slot);
+		l->slot = s;
+		l->nslot = want;
+		l->indexed = 0;
+	}
+	for (; l->indexed < l->n; l->indexed++) {
+		s = index_find(l, l->v[l->indexed].spec);
+		if (*s == 0)
+			*s = l->indexed + 1;
+	}
+	return 0;
+}
+
 int
 addrlist_add_unique(struct addrlist *l, const char *spec)
 {
-	size_t i;
+	size_t *s;
 
-	for (i = 0; i < l->n; i++)
-		if (addr_equal(l->v[i].spec, spec))
-			return 0;
-	return list_append(l, spec, NULL, NULL) == -1 ? -1 : 1;
+	if (index_update(l) == -1)
+		return -1;
+	if (*(s = index_find(l, spec)) != 0)
+		return 0;
+	if (list_append(l, spec, NULL, NULL) == -1)
+		return -1;
+	*s = l->n;
+	l->indexed = l->n;
+	return 1;
 }
 
 int

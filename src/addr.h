@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * RFC 5322 address lists: a pure parser, string in, addresses out.
  * Used for recipient arguments, To/Cc/Bcc/From headers and the config.
@@ -14,9 +15,15 @@ struct address {
 	char	*comment;	/* last comment, e.g. "Cron Daemon", or NULL */
 };
 
+/* Initialise with { 0 }. */
 struct addrlist {
 	struct address	*v;
 	size_t		 n;
+	/* addrlist_add_unique's hash index of v (slot: i + 1, 0 empty), so
+	 * that n additions take linear time, not quadratic. */
+	size_t		*slot;
+	size_t		 nslot;		/* a power of two, or 0 */
+	size_t		 indexed;	/* v[0..indexed) are in it */
 };
 
 /*

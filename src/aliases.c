@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ static int
 expand(const struct aliases *a, const char *name, struct addrlist *out,
     struct path *p, bool use_default, struct failure *f)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	const char *value = NULL;
 	char why[160] = "";
 	size_t i;

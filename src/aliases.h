@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msmtp's aliases file: "name: a@x, b@y" and "default: a@x", for bare
  * local names such as root. Expansion recurses, with a loop guard.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@ const char usage_text[] =
 "                [-R ret] [-V envid] [-a account] [long options] [--]\n"
 "                [recipient ...]\n"
 "       smtpsend --serverinfo | --check [-a account] [long options]\n"
-"       smtpsend -bp | -bs | -q [-qI id | -qR rcpt | -qS sender] [--due]\n"
+"       smtpsend -bp [--json]\n"
+"       smtpsend -bs | -q [-qI id | -qR rcpt | -qS sender] [--due]\n"
 "       smtpsend --remove id ...\n"
 "       smtpsend --authorize [-a account]\n"
 "       smtpsend --help | --version\n"
@@ -30,6 +32,7 @@ const char usage_text[] =
 "  -a NAME          use this account (also --account=NAME)\n"
 "  -v               show the SMTP conversation (secrets hidden), timings\n"
 "  -bp              list the outbox (mailq), in Postfix's format\n"
+"  --json           with -bp: Postfix's postqueue -j format\n"
 "  -bs              speak SMTP on stdin and stdout\n"
 "  -q               send everything the outbox holds now\n"
 "  -qI/-qR/-qS STR  only entries whose id, recipient or sender has STR\n"
@@ -64,8 +67,8 @@ const char usage_text[] =
 enum {
 	OPT_HELP = 1000, OPT_VERSION, OPT_PRETEND, OPT_SERVERINFO,
 	OPT_READ_ENVELOPE_FROM, OPT_TO, OPT_CC, OPT_BCC, OPT_SUBJECT, OPT_BODY,
-	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE, OPT_AUTHORIZE, OPT_CHECK,
-	OPT_FROM
+	OPT_ATTACH, OPT_HEADER, OPT_DUE, OPT_REMOVE, OPT_AUTHORIZE, OPT_JSON,
+	OPT_CHECK, OPT_FROM
 };
 
 static const struct option long_options[] = {
@@ -85,6 +88,7 @@ static const struct option long_options[] = {
 	{ "from",		required_argument, NULL, OPT_FROM },
 	{ "help",		no_argument,	   NULL, OPT_HELP },
 	{ "host",		required_argument, NULL, KEYOPT(K_HOST) },
+	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "logfile",		required_argument, NULL, KEYOPT(K_LOGFILE) },
 	{ "passwordeval",	required_argument, NULL,
 	    KEYOPT(K_PASSWORDEVAL) },
@@ -293,6 +297,7 @@ long_option(struct options *o, int c, struct failure *f)
 	case OPT_SERVERINFO: o->mode = MODE_SERVERINFO; return 0;
 	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = true; return 0;
 	case OPT_DUE: o->due = true; return 0;
+	case OPT_JSON: o->json = true; return 0;
 	case OPT_REMOVE: o->mode = MODE_REMOVE; return 0;
 	case OPT_AUTHORIZE: o->mode = MODE_AUTHORIZE; return 0;
 	case OPT_CHECK: o->mode = MODE_CHECK; return 0;
@@ -413,6 +418,11 @@ finish_queue(struct options *o, struct failure *f)
 	if (o->mode == MODE_CHECK && o->nrecipients > 0) {
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--check sends no mail: "
 		    "give it no recipients");
+		return -1;
+	}
+	if (o->json && o->mode != MODE_LIST_OUTBOX) {
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "--json goes with -bp or "
+		    "mailq");
 		return -1;
 	}
 	if (o->mode == MODE_REMOVE && o->nrecipients == 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The sendmail command line (CONTRACT section 2). */
 #ifndef SMTPSEND_ARGS_H
 #define SMTPSEND_ARGS_H
@@ -55,6 +56,7 @@ struct options {
 	char		 queue_select;
 	const char	*queue_match;
 	bool		 due;
+	bool		 json;		/* -bp --json: postqueue -j */
 	char	       **recipients;			/* argv after options;
 							 * --remove's ids */
 	int		 nrecipients;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The body of a message whose standard input is a regular file, read in
  * place instead of copied into the spool: a 200 MB message sent from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Growable byte buffer: the one way this library builds strings. */
 #ifndef SMTPSEND_BUF_H
 #define SMTPSEND_BUF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -358,7 +359,7 @@ put_text(struct out *o, struct text *t)
 static int
 put_value(struct out *o, const char *value)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	struct buf b = BUF_INIT;
 	char why[160];
 	size_t i;

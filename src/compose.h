@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Compose mode (CONTRACT section 9): --to, --cc, --bcc, --subject, --body,
  * --attach and --header build a complete MIME message, fed to the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -27,7 +28,7 @@ const char *config_system_path = "/etc/smtpsend.conf";
 enum vtype {
 	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
 	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM,
-	V_DEFERRED, V_HOSTS, V_PROVIDER, V_URL, V_GRANT
+	V_DEFERRED, V_HOSTS, V_PROVIDER, V_URL, V_GRANT, V_TIMEFMT
 };
 
 struct keydef {
@@ -70,7 +71,7 @@ static const struct keydef keys[KEY_COUNT] = {
 	[K_OUTBOX] = { "outbox", V_STRING },
 	[K_PARTIAL_DELIVERY] = { "partial_delivery", V_BOOL },
 	[K_DEFERRED_STATUS] = { "deferred_status", V_DEFERRED },
-	[K_LOGFILE_TIME_FORMAT] = { "logfile_time_format", V_STRING },
+	[K_LOGFILE_TIME_FORMAT] = { "logfile_time_format", V_TIMEFMT },
 	[K_OAUTH2_PROVIDER] = { "oauth2_provider", V_PROVIDER },
 	[K_OAUTH2_TOKEN_ENDPOINT] = { "oauth2_token_endpoint", V_URL },
 	[K_OAUTH2_DEVICE_ENDPOINT] = { "oauth2_device_endpoint", V_URL },
@@ -227,6 +228,35 @@ check_url(const char *v)
 }
 
 
+/*
+ * A strftime format and nothing else: its output lands in the log file's
+ * bytes, so a file that is read as code (a .php in a web root) must never
+ * get markup from it. Conversions (no %n or %t: one line per entry) and
+ * letters, digits, space and -:/.,_+[] as literal text; 64 bytes at most.
+ */
+static const char *
+check_time_format(const char *v)
+{
+	static const char conversions[] = "aAbBcCdDeFgGhHIjklmMpPrRsSTuUVwWxXyYzZ%";
+	const char *why = "must be a strftime format: % conversions, letters, "
+	    "digits, spaces and -:/.,_+[] only";
+
+	if (strlen(v) > 64)
+		return why;
+	for (; *v != '\0'; v++) {
+		if (*v == '%') {
+			if (v[1] == 'E' || v[1] == 'O')
+				v++;
+			if (v[1] == '\0' || strchr(conversions, v[1]) == NULL)
+				return why;
+			v++;
+		} else if (!isalnum((unsigned char)*v) &&
+		    strchr(" -:/.,_+[]", *v) == NULL)
+			return why;
+	}
+	return NULL;
+}
+
 const char *
 key_check(enum key k, const char *v)
 {
@@ -280,6 +310,7 @@ key_check(enum key k, const char *v)
 		return word_in(v, grants) ? NULL : "must be device, authcode "
 		    "or client_credentials";
 	case V_URL:	return check_url(v);
+	case V_TIMEFMT:	return check_time_format(v);
 	case V_DEFERRED:
 		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
 		    "must be 0 or 75";
@@ -298,8 +329,8 @@ struct parser {
 	struct account	*cur;		/* NULL: the defaults section */
 	size_t		 first;		/* index of this file's first account */
 	bool		 has_secret;
+	const char	*writes;	/* a key that writes or runs, or NULL */
 	const char	*secret_words;	/* "a password", "passwordeval", ... */
-	bool		 has_eval;	/* a command to run */
 };
 
 static void
@@ -490,8 +521,9 @@ set_value(struct parser *p, int k, const char *value)
 			p->secret_words = k == K_PASSWORD ? "a password" :
 			    keys[k].name;
 	}
-	if (k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL)
-		p->has_eval = true;
+	if ((k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL ||
+	    k == K_LOGFILE || k == K_OUTBOX) && p->writes == NULL)
+		p->writes = keys[k].name;
 	free(a->value[k]);
 	a->origin[k] = p->path;
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
@@ -595,11 +627,51 @@ check_secret_file(struct parser *p, int fd, bool system)
 	else if (st.st_mode & forbidden)
 		perr(p, "holds %s but others can access it; run chmod 600 on "
 		    "it", p->secret_words);
-	else if (p->has_eval && !system && st.st_uid != 0 &&
+}
+
+/*
+ * The keys that write files or run commands (CONTRACT section 8) only
+ * from a file nobody else can have written: the system file, a file of
+ * root's, or the caller's own inside the caller's home and writable by
+ * nobody else. A caller's file in /tmp or an upload directory may hold
+ * what a web form put there (the CVE-2016-10033 pattern).
+ */
+static void
+check_writer_file(struct parser *p, const struct stat *st, bool system)
+{
+	if (p->writes == NULL || system || st->st_uid == 0)
+		return;
+	p->line = 0;
+	if (st->st_uid != getuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) ||
 	    !inside_home(p->path))
-		perr(p, "passwordeval runs a command, so it is honoured only in "
-		    "/etc/smtpsend.conf or a file in your home; move the file "
-		    "into your home%s", "");
+		perr(p, "%s writes a file or runs a command, so it is honoured "
+		    "only in /etc/smtpsend.conf, a file of root's, or a file in "
+		    "your home that only you can write; refused", p->writes);
+}
+
+/* Bigger is no configuration file: -C /dev/zero is refused at once. */
+#define CONFIG_MAX	(1024 * 1024)
+
+/* A regular file of bounded size, opened without blocking on a FIFO. */
+static FILE *
+open_config(struct parser *p, struct stat *st)
+{
+	int fd = open(p->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	FILE *fp;
+
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) ||
+	    st->st_size > CONFIG_MAX) {
+		perr(p, "%s", S_ISREG(st->st_mode) ? "larger than 1 MiB; not a "
+		    "configuration file" : "not a regular file");
+		close(fd);
+		errno = 0;
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return fp;
 }
 
 static int
@@ -609,17 +681,23 @@ parse_file(struct config *c, const char *path, bool system, FILE *errs,
 	struct parser p = { .cfg = c, .path = path, .errs = errs,
 	    .first = c->naccounts };
 	char *line = NULL;
-	size_t cap = 0;
-	int fd, r = 0;
+	size_t cap = 0, total = 0;
+	struct stat st;
+	ssize_t n;
+	int r = 0;
 	FILE *fp;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    (fp = fdopen(fd, "r")) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return -1;
+	if ((fp = open_config(&p, &st)) == NULL) {
+		*errors += p.errors;
+		return errno == 0 ? 0 : -1;
 	}
-	while (r == 0 && getline(&line, &cap, fp) != -1) {
+	while (r == 0 && (n = getline(&line, &cap, fp)) != -1) {
+		/* It may grow while read: no further than its limit. */
+		if ((total += (size_t)n) > CONFIG_MAX) {
+			perr(&p, "larger than 1 MiB%s", "; not a configuration "
+			    "file");
+			break;
+		}
 		p.line++;
 		r = parse_line(&p, line);
 	}
@@ -628,6 +706,8 @@ parse_file(struct config *c, const char *path, bool system, FILE *errs,
 	}
 	if (r == 0 && p.has_secret)
 		check_secret_file(&p, fileno(fp), system);
+	if (r == 0)
+		check_writer_file(&p, &st, system);
 	free(line);
 	fclose(fp);
 	/* Without any account, the defaults are what there is to use. */
@@ -1014,6 +1094,9 @@ config_check_origins(const struct account *a, char *const over[KEY_COUNT],
 		home = a->origin[K_OAUTH2_CLIENT_SECRET];
 	else if (a->value[K_OAUTH2_CLIENT_SECRETEVAL] != NULL)
 		home = a->origin[K_OAUTH2_CLIENT_SECRETEVAL];
+	else if (a->value[K_OAUTH2_CLIENT_ID] != NULL)
+		/* Its secret is a stored token: guarded the same way. */
+		home = a->origin[K_OAUTH2_CLIENT_ID];
 	if (home == NULL)
 		return 0;
 	for (i = 0; i < sizeof(destination_keys) /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Configuration: msmtp's file syntax, accounts with inheritance, and the
  * typed settings one submission uses.

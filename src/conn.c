@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The connection to the SMTP server: see conn.h. */
 #include <curl/curl.h>
 
@@ -592,7 +593,7 @@ connect_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		    "implicit-TLS port such as 465? set tls_starttls off" : "");
 	else if (rc == CURLE_COULDNT_CONNECT && os != 0)
 		fail(f, STAGE_CONNECT, CAUSE_TEMPORARY, 0, "cannot connect to "
-		    "%s port %u: %s", ss->s->host, ss->s->port,
+		    "%s, port %u: %s", ss->s->host, ss->s->port,
 		    strerror((int)os));
 	else
 		fail(f, perform_stage(ss), CAUSE_TEMPORARY, 0, "%s with %s:%u "
@@ -650,6 +651,23 @@ reply_failure(struct conn *ss, CURLcode rc, struct failure *f)
 }
 
 /*
+ * A reply line past libcurl's limit (a 20 MB greeting) is not SMTP (76).
+ * libcurl 8.6 and later say so with CURLE_TOO_LARGE; 7.88 has no code of its
+ * own for it and only its message tells.
+ */
+static bool
+too_large(const struct conn *ss, CURLcode rc)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (rc == CURLE_TOO_LARGE)
+		return true;
+#else
+	(void)rc;
+#endif
+	return strncmp(ss->errbuf, "Too large response", 18) == 0;
+}
+
+/*
  * Connected, then closed (or reset) before any greeting: a 465 server
  * given up on the TLS handshake that never came looks like this.
  */
@@ -659,7 +677,7 @@ closed_before_greeting(struct conn *ss, CURLcode rc, struct failure *f)
 	/* Not a reply past libcurl's limit: that is no SMTP (76). */
 	if (!ss->connected || ss->stage != STAGE_NONE ||
 	    (rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING) ||
-	    strncmp(ss->errbuf, "Too large", 9) == 0 ||
+	    too_large(ss, rc) ||
 	    interrupt_signal() != 0 || (ss->s->tls && !ss->s->starttls))
 		return false;
 	fail(f, STAGE_GREETING, CAUSE_TEMPORARY, 0, "%s:%u closed the "
@@ -717,12 +735,10 @@ perform_failure(struct conn *ss, CURLcode rc, struct failure *f)
 		reply_failure(ss, rc, f);
 		break;
 	default:
-		/* libcurl has no code of its own for a reply line past its
-		 * limit (a 20 MB greeting): that is not SMTP (76). */
-		fail(f, perform_stage(ss), strncmp(ss->errbuf, "Too large "
-		    "response", 18) == 0 ? CAUSE_PROTOCOL : CAUSE_TEMPORARY, 0,
-		    "%s with %s:%u failed: %s", stage_name(perform_stage(ss)),
-		    ss->s->host, ss->s->port, curl_why(ss, rc));
+		fail(f, perform_stage(ss), too_large(ss, rc) ? CAUSE_PROTOCOL :
+		    CAUSE_TEMPORARY, 0, "%s with %s:%u failed: %s",
+		    stage_name(perform_stage(ss)), ss->s->host, ss->s->port,
+		    curl_why(ss, rc));
 		break;
 	}
 }

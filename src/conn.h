@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The connection to the SMTP server: the only file of the session that
  * knows libcurl. With CURLOPT_CONNECT_ONLY, curl_easy_perform() connects

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Transformations of the bytes on the wire: dot-stuffing, re-encoding. */
 #ifndef SMTPSEND_ENCODE_H
 #define SMTPSEND_ENCODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static int
 add_list(struct addrlist *out, const char *what, const char *text,
     struct failure *f)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char why[160];
 	size_t i;
 	int r = -1;
@@ -113,7 +114,7 @@ static char *
 first_address(const struct message *m, const char *name, struct failure *f)
 {
 	const struct header *h = header_find(m, name, 0);
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char why[160], *r = NULL;
 
 	if (h == NULL)
@@ -285,16 +286,18 @@ local_part(const char *spec)
 static int
 qualify(char **spec, const struct settings *s, struct failure *f)
 {
+	char why[160];
 	const char *dom;
 	char *q, *local;
 
 	if (!is_local(*spec))
 		return 0;
 	if ((dom = mail_domain(s->maildomain, s->from)) == NULL) {
+		mail_domain_why(why, sizeof(why));
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot qualify the local "
-		    "name '%.300s': this host's name has no dot and there is no "
-		    "/etc/mailname; set maildomain in the configuration "
-		    "(a smarthost refuses unqualified addresses)", *spec);
+		    "name '%.300s': this host's name has no dot and %s; set "
+		    "maildomain in the configuration (a smarthost refuses "
+		    "unqualified addresses)", *spec, why);
 		return -1;
 	}
 	if ((local = local_part(*spec)) == NULL ||
@@ -318,7 +321,7 @@ static int
 map_local(const char *spec, const struct aliases *al, bool sender,
     const struct settings *s, struct addrlist *out, struct failure *f)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char *local = NULL;
 	size_t i;
 	int r = -1;
@@ -380,7 +383,7 @@ static int
 map_envelope(struct envelope *e, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist rcpts = { NULL, 0 };
+	struct addrlist rcpts = { 0 };
 	size_t i, before;
 
 	for (i = 0; i < e->rcpts.n; i++) {
@@ -458,7 +461,7 @@ static int
 map_field(struct header *h, const struct aliases *al,
     const struct settings *s, struct failure *f)
 {
-	struct addrlist l = { NULL, 0 }, mapped;
+	struct addrlist l = { 0 }, mapped;
 	struct buf v = BUF_INIT;
 	char why[160], name[128];
 	size_t i, k;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The envelope (CONTRACT section 4): who the message is from, who gets it,
  * the DSN and BODY parameters, and the header fields smtpsend adds.

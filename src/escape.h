@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Escaping for output and the wire: control characters, xtext. */
 #ifndef SMTPSEND_ESCAPE_H
 #define SMTPSEND_ESCAPE_H

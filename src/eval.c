@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * passwordeval and oauth2_client_secreteval: a command that prints a
  * secret, run without a shell-visible secret (CONTRACT section 8): stdin
@@ -46,17 +47,15 @@ ms_since(const struct timespec *t0)
 
 /* Read the child's output until EOF, the limit or the timeout. */
 static int
-collect(int fd, struct buf *out)
+collect(int fd, struct buf *out, const struct timespec *t0)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	struct timespec t0;
 	char chunk[512];
 	ssize_t n;
 	int left, r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if ((left = EVAL_TIMEOUT_MS - ms_since(&t0)) <= 0)
+		if ((left = EVAL_TIMEOUT_MS - ms_since(t0)) <= 0)
 			return -1;
 		r = poll(&pfd, 1, left);
 		if (r == -1 && errno == EINTR)
@@ -72,11 +71,31 @@ collect(int fd, struct buf *out)
 	}
 }
 
+/*
+ * A command that closed its output may still run: it has what is left of
+ * its time to exit, as one that keeps it open has (then its group is
+ * killed).
+ */
+static int
+reap(pid_t pid, int *status, const struct timespec *t0)
+{
+	pid_t w;
+
+	while ((w = waitpid(pid, status, WNOHANG)) == 0 ||
+	    (w == -1 && errno == EINTR)) {
+		if (ms_since(t0) >= EVAL_TIMEOUT_MS)
+			return -1;
+		usleep(10000);
+	}
+	return w == pid ? 0 : -1;
+}
+
 static int
 run_eval(const char *what, const char *cmd, struct buf *out,
     struct failure *f)
 {
 	int fds[2], status = 0, r;
+	struct timespec t0;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
@@ -87,12 +106,16 @@ run_eval(const char *what, const char *cmd, struct buf *out,
 		child(cmd, fds[1]);
 	setpgid(pid, pid);	/* also here: no race with the child's */
 	close(fds[1]);
-	r = collect(fds[0], out);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = collect(fds[0], out, &t0);
 	close(fds[0]);
-	if (r == -1)
+	if (r == 0 && reap(pid, &status, &t0) == -1)
+		r = -1;
+	if (r == -1) {
 		kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
 	if (r == -1) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s timed out or wrote "
 		    "too much", what);

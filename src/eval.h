@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A command that prints a secret: passwordeval and its kin. */
 #ifndef SMTPSEND_EVAL_H
 #define SMTPSEND_EVAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Whole writes to a file descriptor. */
 #ifndef SMTPSEND_FDIO_H
 #define SMTPSEND_FDIO_H

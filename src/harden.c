@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The process itself: what no secret may leak through. */
 #ifndef SMTPSEND_HARDEN_H
 #define SMTPSEND_HARDEN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -72,22 +73,50 @@ host_is_local(const char *domain)
 	return fqdn != NULL && strcasecmp(domain, fqdn) == 0;
 }
 
+/* The first word of /etc/mailname, "" when empty; NULL when there is
+ * none (or it cannot be read). Read once. */
+static const char *
+read_mailname(void)
+{
+	static char mailname[256];
+	static int state;	/* 0: not read, 1: read, -1: none */
+	FILE *fp;
+
+	if (state == 0) {
+		state = -1;
+		if ((fp = fopen("/etc/mailname", "re")) != NULL) {
+			if (fgets(mailname, sizeof(mailname), fp) == NULL)
+				mailname[0] = '\0';
+			mailname[strcspn(mailname, " \t\r\n")] = '\0';
+			fclose(fp);
+			state = 1;
+		}
+	}
+	return state == 1 ? mailname : NULL;
+}
+
+void
+mail_domain_why(char *dst, size_t size)
+{
+	const char *m = read_mailname();
+
+	if (m == NULL)
+		snprintf(dst, size, "there is no /etc/mailname");
+	else if (*m == '\0')
+		snprintf(dst, size, "/etc/mailname is empty");
+	else
+		snprintf(dst, size, "/etc/mailname holds '%.100s', which has no "
+		    "dot", m);
+}
+
 const char *
 mail_domain(const char *configured, const char *from)
 {
-	static char mailname[256];
-	const char *at;
-	FILE *fp;
+	const char *mailname = read_mailname(), *at;
 
 	if (configured != NULL && *configured != '\0')
 		return configured;
-	if (mailname[0] == '\0' && (fp = fopen("/etc/mailname", "re")) != NULL) {
-		if (fgets(mailname, sizeof(mailname), fp) == NULL)
-			mailname[0] = '\0';
-		mailname[strcspn(mailname, " \t\r\n")] = '\0';
-		fclose(fp);
-	}
-	if (strchr(mailname, '.') != NULL)
+	if (mailname != NULL && strchr(mailname, '.') != NULL)
 		return mailname;
 	if (host_fqdn() != NULL)
 		return host_fqdn();

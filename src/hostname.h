@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Names of this host and of its user, looked up only when needed. */
 #ifndef SMTPSEND_HOSTNAME_H
 #define SMTPSEND_HOSTNAME_H
@@ -18,6 +19,10 @@ bool	host_is_local(const char *domain);
  * a plain address. Never a name without a dot: NULL when there is none.
  */
 const char *mail_domain(const char *configured, const char *from);
+/* Why /etc/mailname gave no domain, for the error that asks for one:
+ * "there is no /etc/mailname", "/etc/mailname holds 'vm', which has no
+ * dot". */
+void	mail_domain_why(char *dst, size_t size);
 /* "[192.0.2.7]": the local address a connection to host:port would use,
  * the EHLO name of last resort. */
 int	host_local_literal(const char *host, unsigned port, char *dst,

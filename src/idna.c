@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Non-ASCII addresses for a server without SMTPUTF8 (CONTRACT section 5):
  * a domain needs no extension once written as its A-label (IDNA 2008,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SIGTERM, SIGINT and SIGHUP before the final dot: the connection is shut
  * down at once, so the server discards the unfinished message, and the

@@ -1,6 +1,9 @@
+/* SPDX-License-Identifier: ISC */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -9,9 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "hostname.h"
 #include "maildrop.h"
 #include "outbox.h"
+#include "spool.h"
+
+/* The whole file: the message's limit and the text before it (10,000
+ * recipients take under 3 MiB). Read no further. */
+#define MAILDROP_FILE_MAX	(MAILDROP_MAX + 4 * 1024 * 1024)
 
 #define MAILDROP_MODE	(S_ISVTX | S_IRWXU | S_IWGRP | S_IXGRP | S_IWOTH | \
 	S_IXOTH)			/* 1733 */
@@ -72,10 +81,12 @@ maildrop_save(const char *account, const struct envelope *env,
 		snprintf(k->note, sizeof(k->note), "message NOT saved in the "
 		    "maildrop %s: %s", MAILDROP_DIR, strerror(errno));
 		k->id[0] = '\0';
-	} else
+	} else {
 		snprintf(k->note, sizeof(k->note), "message left in the system "
 		    "maildrop as %s; root's periodic smtpsend -q sends it",
 		    k->id);
+		maildrop_index_add(fd, k->id);	/* for the user's mailq */
+	}
 	close(fd);
 	return r;
 }
@@ -98,11 +109,30 @@ add_received(struct outbox_entry *x)
 	return header_prepend(&x->msg, "Received", value);
 }
 
+/* The submitter's login name, for a sender root chooses. */
+static char *
+submitter(uid_t uid, struct failure *f)
+{
+	struct passwd *pw = getpwuid(uid);
+	char *name;
+
+	if (pw == NULL) {
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "userid %lu has no name "
+		    "to send as", (unsigned long)uid);
+		return NULL;
+	}
+	if ((name = strdup(pw->pw_name)) == NULL)
+		fail_errno(f, CAUSE_OSERR, "memory");
+	return name;
+}
+
 /*
  * Never a setting the entry names that the system file does not have: its
  * account if the system file has one of that name, else the default. The
- * envelope sender as that account allows; local names qualified and
- * aliased with its settings, as if the user had sent it with them.
+ * envelope sender as that account allows (with allow_from_override off:
+ * its from, or for a *@domain pattern the submitter's name qualified, as
+ * the direct path ignores -f); local names qualified and aliased with its
+ * settings, as if the user had sent it with them.
  */
 static const char *
 system_account(const struct config *sys, struct outbox_entry *x,
@@ -111,72 +141,210 @@ system_account(const struct config *sys, struct outbox_entry *x,
 	const struct account *a = x->account != NULL ?
 	    config_find(sys, x->account) : NULL;
 	struct settings s;
+	char *sender;
 
 	if (a == NULL && envelope_account(sys, NULL, NULL, &a, f) == -1)
 		return NULL;
 	if (settings_resolve(&s, a, (char *[KEY_COUNT]){ NULL }, f) == -1)
 		return NULL;
-	if (s.from != NULL && strchr(s.from, '*') == NULL &&
-	    !s.allow_from_override) {
+	if (s.from != NULL && !s.allow_from_override) {
+		sender = strchr(s.from, '*') == NULL ? strdup(s.from) :
+		    submitter(x->owner, f);
+		if (sender == NULL)
+			return failed(f) ? NULL : (fail_errno(f, CAUSE_OSERR,
+			    "memory"), NULL);
 		free(x->env.sender);
-		if ((x->env.sender = strdup(s.from)) == NULL)
-			return fail_errno(f, CAUSE_OSERR, "memory"), NULL;
+		x->env.sender = sender;
 	}
 	if (envelope_finish(&x->env, &s, &x->msg, f) == -1)
 		return NULL;
+	if (x->env.rcpts.n == 0 || x->env.rcpts.n > RECIPIENTS_MAX)
+		return fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s has %zu "
+		    "recipients once aliased", x->id, x->env.rcpts.n), NULL;
 	return a->name != NULL ? a->name : "";
 }
 
-/* A damaged entry is kept for a person, out of the way of the next run. */
+/*
+ * A damaged entry is kept for a person, out of the way of the next run:
+ * never over a name the user took (a directory .damaged-ID, say), then
+ * under a name nobody can guess; an entry that cannot be moved at all is
+ * removed rather than read again on every run.
+ */
 static void
 set_aside(int fd, const char *id, const struct failure *why)
 {
 	char aside[96];
+	int tries;
 
 	snprintf(aside, sizeof(aside), ".damaged-%s", id);
-	renameat(fd, id, fd, aside);
+	for (tries = 0; renameat2(fd, id, fd, aside, RENAME_NOREPLACE) == -1;
+	    tries++) {
+		if (errno == ENOENT)
+			return;
+		if (tries == 3) {
+			unlinkat(fd, id, 0);
+			fprintf(stderr, "smtpsend: maildrop: %s; it cannot be "
+			    "set aside (%s), so it is removed\n", why->text,
+			    strerror(errno));
+			return;
+		}
+		snprintf(aside, sizeof(aside), ".damaged-%s-%08x", id,
+		    arc4random());
+	}
 	fprintf(stderr, "smtpsend: maildrop: %s; set aside as %s/%s\n",
 	    why->text, MAILDROP_DIR, aside);
 }
 
+/*
+ * The user's entry: a regular file with one link (never followed through
+ * a link, never blocking on a FIFO), not over the size limit, locked
+ * against another root -q. 1: gone, or another run has it.
+ */
 static int
-pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
+open_user_entry(int dirfd, const char *id, int *fd, uid_t *owner,
+    struct failure *f)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	*fd = openat(dirfd, id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (*fd == -1 && errno == ENOENT)
+		return 1;
+	if (*fd == -1)
+		why = strerror(errno);
+	else if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_nlink > 1)
+		why = "more than one link";
+	else if (st.st_size > MAILDROP_FILE_MAX)
+		why = "over the maildrop's size limit";
+	else if (flock(*fd, LOCK_EX | LOCK_NB) == -1 || fstat(*fd, &st) == -1 ||
+	    st.st_nlink == 0)
+		return 1;
+	if (why != NULL)
+		return fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is "
+		    "damaged (%s)", id, why), -1;
+	*owner = st.st_uid;
+	return 0;
+}
+
+/* Root's private copy: an unnamed file in root's spool, else in $TMPDIR. */
+static int
+private_file(int outbox_fd)
+{
+	int fd = openat(outbox_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	return fd != -1 ? fd : spool_tmpfile();
+}
+
+/*
+ * One read of the user's file into root's copy, refused as soon as it
+ * passes the limit. What root checks and sends is the copy, never the
+ * user's file again: its owner may change that at any moment. The copy's
+ * fd, or -1 (f: the entry's fault, or ours).
+ */
+static int
+copy_entry(int src, int outbox_fd, const char *id, struct failure *f)
+{
+	char chunk[65536];
+	off_t total = 0;
+	ssize_t n;
+	int dst;
+
+	if ((dst = private_file(outbox_fd)) == -1)
+		return fail_errno(f, CAUSE_OSERR, "entry %s: a copy", id), -1;
+	while ((n = read(src, chunk, sizeof(chunk))) > 0) {
+		if ((total += n) > MAILDROP_FILE_MAX) {
+			close(dst);
+			return fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s "
+			    "is over the maildrop's size limit", id), -1;
+		}
+		if (write_all(dst, chunk, (size_t)n) == -1)
+			break;
+	}
+	if (n != 0) {
+		fail_errno(f, CAUSE_OSERR, "entry %s: copying it", id);
+		close(dst);
+		return -1;
+	}
+	return dst;
+}
+
+/*
+ * A complete message that -q can send, within the limits of the direct
+ * path: an entry of the outbox's format (every field checked, as the
+ * outbox's are), with a sender and 1 to RECIPIENTS_MAX recipients,
+ * whatever its state says. Then made the system file's.
+ */
+static const char *
+check_copy(const struct config *sys, int copy, const char *id, uid_t owner,
+    struct outbox_entry *x, struct failure *f)
+{
+	const char *account;
+
+	if (outbox_load_fd(copy, id, x, f) == -1)
+		return NULL;
+	x->owner = owner;
+	if (x->env.sender == NULL)
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s has no sender",
+		    id);
+	else if (x->env.rcpts.n == 0 || x->env.rcpts.n > RECIPIENTS_MAX)
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s has %zu "
+		    "recipients (1 to %d are sent)", id, x->env.rcpts.n,
+		    RECIPIENTS_MAX);
+	else if (message_size(&x->msg) > MAILDROP_MAX)
+		fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is over the "
+		    "maildrop's size limit", id);
+	else if ((account = system_account(sys, x, f)) == NULL)
+		;	/* f says why */
+	else if (add_received(x) == -1)
+		fail_errno(f, CAUSE_OSERR, "entry %s", id);
+	else
+		return account;
+	outbox_entry_free(x);
+	return NULL;
+}
+
+/*
+ * One entry: validated completely, in root's copy, before anything is
+ * done with it. A damaged entry is set aside; one that the system file
+ * or this machine keeps from going (no host, a full disk) waits.
+ */
+int
+maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
+    const char *id)
 {
 	struct failure why = { 0 }, kept = { 0 };
 	struct outbox_entry x;
 	const char *account = NULL;
 	char newid[64];
-	int r = outbox_load_at(fd, id, &x, (uid_t)-1, &why);
+	uid_t owner = (uid_t)-1;
+	int src = -1, copy, r;
 
-	if (r == 1)
-		return 0;
-	if (r == 0 && message_size(&x.msg) > MAILDROP_MAX)
-		fail(&why, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is over the "
-		    "maildrop's size limit", id);
-	else if (r == 0 && (account = system_account(sys, &x, &why)) == NULL)
-		;	/* why says it */
-	else if (r == 0 && add_received(&x) == -1)
-		fail_errno(&why, CAUSE_OSERR, "entry %s", id);
-	if (failed(&why) && why.cause == CAUSE_CONFIG) {
-		/* The system file's fault, not the entry's: it waits. */
-		fprintf(stderr, "smtpsend: maildrop: %s: not picked up: %s\n",
-		    id, why.text);
-		outbox_entry_free(&x);
-		return -1;
-	}
-	if (failed(&why) || account == NULL) {
-		set_aside(fd, id, &why);
-		if (r == 0)
-			outbox_entry_free(&x);
-		return -1;
+	if ((r = open_user_entry(fd, id, &src, &owner, &why)) == 0 &&
+	    (copy = copy_entry(src, outbox_fd, id, &why)) != -1)
+		account = check_copy(sys, copy, id, owner, &x, &why);
+	if (r == 1 || account == NULL) {
+		if (r == 1)
+			;
+		else if (why.cause == CAUSE_CONFIG || why.cause == CAUSE_OSERR)
+			fprintf(stderr, "smtpsend: maildrop: %s: not picked up: "
+			    "%s\n", id, why.text);
+		else
+			set_aside(fd, id, &why);
+		if (src != -1)
+			close(src);
+		return r == 1 ? 0 : -1;
 	}
 	fail(&kept, STAGE_NONE, CAUSE_TEMPORARY, 0, "picked up from the "
-	    "maildrop (userid %lu)", (unsigned long)x.owner);
+	    "maildrop (userid %lu)", (unsigned long)owner);
 	r = outbox_save_at(outbox_fd, *account ? account : NULL, &x.env, NULL,
 	    0, &x.msg, &kept, newid, sizeof(newid));
 	if (r == 0)
 		unlinkat(fd, id, 0);
 	outbox_entry_free(&x);
+	close(src);
 	return r;
 }
 
@@ -195,7 +363,7 @@ maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (pick_one(sys, fd, outbox_fd, ids[i]) == -1)
+		if (maildrop_pick_at(sys, fd, outbox_fd, ids[i]) == -1)
 			(*left)++;
 		free(ids[i]);
 	}

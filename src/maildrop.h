@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The system maildrop (CONTRACT section 7): where a user who cannot send
  * for themselves (no writable outbox, or no access to the configuration
@@ -34,9 +35,21 @@ int	maildrop_save(const char *account, const struct envelope *,
  */
 int	maildrop_pickup(const struct config *sys, int outbox_fd, int *left,
 	    struct failure *f);
+/*
+ * One entry of the maildrop open at `fd`: validated completely in root's
+ * copy, then moved into root's outbox, or set aside as .damaged-ID (0
+ * when gone or another run has it; -1 when not picked up). For
+ * maildrop_pickup and tests/fuzz/fuzz_pickup.c.
+ */
+int	maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
+	    const char *id);
 /* Root: the maildrop open for reading, checked; -1 and errno ENOENT (f
  * untouched) when there is none. */
 int	maildrop_open(struct failure *f);
+/* A user's own ids in the maildrop, which users may not list
+ * (src/maildrop_index.c): added to when an entry is left, read by -bp. */
+int	maildrop_index_add(int dirfd, const char *id);
+int	maildrop_index_ids(int dirfd, char ***ids, size_t *n);
 /* Remove an entry by id (the kernel's sticky bit: only one's own). */
 int	maildrop_remove(const char *id);
 

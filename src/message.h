@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The message as read from stdin: header fields in memory, the body in a
  * spool, line endings already normalised to CRLF (CONTRACT section 5), and

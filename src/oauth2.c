@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * OAuth2 for SMTP (CONTRACT section 11): the provider presets, the
  * access token of a submission (cached, refreshed or fetched with the
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harden.h"
 #include "eval.h"
@@ -261,29 +263,69 @@ grant(struct oauth2_conf *c, struct oauth2_tokens *t, struct failure *f)
 	return rc;
 }
 
-static bool
-same(const char *stored, const char *now)
-{
-	return stored != NULL && now != NULL && strcmp(stored, now) == 0;
-}
-
-/* Tokens go only where they were issued for (CONTRACT section 8): a
- * configuration naming the same account gets none of them. */
+/*
+ * The stored tokens as far as they may be used now (CONTRACT sections 8
+ * and 11): 0 with an access token to use, 1 when a grant must be made
+ * first (t holds the refresh token, if any), -1 when refused.
+ */
 static int
-check_binding(const struct oauth2_conf *c, const struct oauth2_tokens *t,
+usable(const struct oauth2_conf *c, struct oauth2_tokens *t,
     struct failure *f)
 {
-	char port[16];
+	bool app = c->grant == GRANT_CLIENT_CREDENTIALS;
+	int got = oauth2_store_read(c->account, t, f);
+	enum oauth2_bound b;
 
-	snprintf(port, sizeof(port), "%u", c->s->port);
-	if (same(t->token_endpoint, c->token_url) &&
-	    same(t->client_id, c->s->oauth2_client_id) &&
-	    same(t->host, c->s->host) && same(t->port, port))
+	if (got == -1)
+		return -1;
+	b = got == 1 ? BOUND_EXACTLY : oauth2_tokens_bound(t, c->s,
+	    c->token_url);
+	if (b == BOUND_ELSEWHERE && !app) {
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "oauth2 %s: the stored "
+		    "tokens were issued for another token endpoint, client, "
+		    "SMTP host or TLS setting: run smtpsend --authorize -a %s",
+		    c->account, c->account);
+		return -1;
+	}
+	/* An app simply fetches a token of its own; a refresh rebinds. */
+	if (b != BOUND_EXACTLY && app)
+		oauth2_tokens_free(t);
+	else if (b != BOUND_EXACTLY) {
+		oauth2_wipe(&t->access_token);
+		t->expires_at = 0;
+	}
+	/* A cached token, good for more than a minute, else a new one. */
+	if (t->access_token != NULL && t->expires_at - EARLY > time(NULL))
 		return 0;
-	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "oauth2 %s: the stored tokens "
-	    "were issued for another token endpoint, client or SMTP host: run "
-	    "smtpsend --authorize -a %s", c->account, c->account);
-	return -1;
+	if (!app && t->refresh_token == NULL) {
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "oauth2 %s: not "
+		    "authorized yet: run smtpsend --authorize -a %s",
+		    c->account, c->account);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * A grant under the account's lock, with the store read again inside it:
+ * of several sends at once, one refreshes and the others take its rotated
+ * tokens (spending a refresh token twice makes providers revoke them all).
+ */
+static int
+renew(struct oauth2_conf *c, struct oauth2_tokens *t, bool *fresh,
+    struct failure *f)
+{
+	int lock = oauth2_store_lock(c->account, f), got = -1;
+
+	if (lock == -1)
+		return -1;
+	oauth2_tokens_free(t);
+	if ((got = usable(c, t, f)) == 1) {
+		got = grant(c, t, f);
+		*fresh = got == 0;
+	}
+	close(lock);
+	return got;
 }
 
 static int
@@ -309,22 +351,9 @@ oauth2_access_token(const struct settings *s, struct buf *token,
 		oauth2_conf_free(&c);
 		return -1;
 	}
-	if ((got = oauth2_store_read(c.account, &t, f)) == -1 ||
-	    (got == 0 && check_binding(&c, &t, f) == -1))
+	if ((got = usable(&c, &t, f)) == -1 ||
+	    (got == 1 && renew(&c, &t, &fresh, f) == -1))
 		goto out;
-	/* A cached token, good for more than a minute, else a new one. */
-	if (t.access_token == NULL || t.expires_at - EARLY <= time(NULL)) {
-		if (c.grant != GRANT_CLIENT_CREDENTIALS &&
-		    t.refresh_token == NULL) {
-			fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "oauth2 %s: not "
-			    "authorized yet: run smtpsend --authorize -a %s",
-			    c.account, c.account);
-			goto out;
-		}
-		if (grant(&c, &t, f) == -1)
-			goto out;
-		fresh = true;
-	}
 	if (verbose)	/* where it came from, never what it is */
 		fprintf(stderr, "smtpsend: oauth2 %s: %s access token, good for "
 		    "%lld more s\n", c.account, !fresh ? "the cached" :

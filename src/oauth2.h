@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * OAuth2 for SMTP (CONTRACT section 11): the access token XOAUTH2 and
  * OAUTHBEARER send, from a cached token, a refresh, or the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The authorization code grant with PKCE (RFC 7636, S256) and a loopback
  * redirect (RFC 8252 section 7.3): the person opens our address in a
@@ -279,11 +280,12 @@ serve(int fd, struct oauth2_conf *c, const struct pkce *p, char **code,
 	}
 	explicit_bzero(req, sizeof(req));
 	if (a.state == NULL || strcmp(a.state, p->state) != 0) {
+		/* Any local user can reach the port: a stale or forged
+		 * redirect is answered and ignored, the browser awaited. */
 		respond(fd, "400 Bad Request", "smtpsend: this answer is not "
 		    "for the authorization in progress");
-		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "oauth2 %s: the browser "
-		    "came back without our state (a stale or forged redirect)",
-		    c->account);
+		answer_free(&a);
+		return 1;
 	} else if (a.error != NULL || a.code == NULL ||
 	    strpbrk(a.code, " ") != NULL) {
 		respond(fd, "200 OK", "smtpsend: not authorized; see the "

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The device authorization grant (RFC 8628): ask for a code, show it to
  * the person with the address where they enter it (on any device), then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HTTPS requests of OAuth2: a form POSTed to a token or device
  * endpoint, the JSON answer bounded and parsed, its error mapped to one
@@ -287,20 +288,10 @@ oauth2_answered(const struct oauth2_conf *c, const char *what,
 	return -1;
 }
 
-static int
-set_copy(char **dst, const char *v)
-{
-	oauth2_wipe(dst);
-	return v == NULL || (*dst = strdup(v)) != NULL ? 0 : -1;
-}
-
 int
 oauth2_take_tokens(const struct oauth2_conf *c, struct oauth2_reply *r,
     struct oauth2_tokens *t, struct failure *f)
 {
-	char port[16];
-
-	snprintf(port, sizeof(port), "%u", c->s->port);
 	/* Moved, not copied: one copy of each secret to wipe. */
 	oauth2_wipe(&t->access_token);
 	t->access_token = r->access_token;
@@ -312,10 +303,7 @@ oauth2_take_tokens(const struct oauth2_conf *c, struct oauth2_reply *r,
 	}
 	t->expires_at = (long long)time(NULL) +
 	    (r->expires_in >= 0 ? r->expires_in : DEFAULT_EXPIRY);
-	if (set_copy(&t->token_endpoint, c->token_url) == -1 ||
-	    set_copy(&t->client_id, c->s->oauth2_client_id) == -1 ||
-	    set_copy(&t->host, c->s->host) == -1 ||
-	    set_copy(&t->port, port) == -1) {
+	if (oauth2_tokens_bind(t, c->s, c->token_url) == -1) {
 		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "oauth2: out of memory");
 		return -1;
 	}

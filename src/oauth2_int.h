@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Inside the OAuth2 module (oauth2*.c): what its files share. The rest of
  * the library sees only oauth2.h. The parsers here are pure (bytes in,
@@ -73,6 +74,18 @@ struct oauth2_tokens {
 	char		*refresh_token, *access_token;	/* secrets, or NULL */
 	long long	 expires_at;	/* of the access token; 0: none */
 	char		*token_endpoint, *client_id, *host, *port;
+	/* How they travel: tls (tls, starttls or off) and certcheck (on,
+	 * off) always, since this version; the trust file, the pin and the
+	 * proxy (host:port) when set. */
+	char		*tls, *certcheck, *trust_file, *fingerprint, *proxy;
+};
+
+/* Whether stored tokens may be used under the settings of now. */
+enum oauth2_bound {
+	BOUND_EXACTLY,		/* everything: the access token too */
+	BOUND_TO_REFRESH,	/* same host, another port, TLS as safe: a
+				 * refresh (or client_credentials) rebinds */
+	BOUND_ELSEWHERE		/* the refresh token must not go */
 };
 
 int	oauth2_tokens_parse(const char *text, size_t len,
@@ -80,6 +93,14 @@ int	oauth2_tokens_parse(const char *text, size_t len,
 /* The file's text (a secret) for the tokens. */
 int	oauth2_tokens_format(const struct oauth2_tokens *, struct buf *);
 void	oauth2_tokens_free(struct oauth2_tokens *);
+/* Record what the tokens are issued under (the settings, the token URL). */
+int	oauth2_tokens_bind(struct oauth2_tokens *, const struct settings *,
+	    const char *token_url);
+enum oauth2_bound oauth2_tokens_bound(const struct oauth2_tokens *,
+	    const struct settings *, const char *token_url);
+/* The account's lock for a refresh (a file beside the token file, as
+ * that one is replaced): an fd to close, or -1. Waits at most a minute. */
+int	oauth2_store_lock(const char *account, struct failure *);
 /* A safe file name: not empty, no '/', not starting with '.'. */
 bool	oauth2_account_name_ok(const char *);
 /* $XDG_STATE_HOME/smtpsend/oauth2 (root: /var/lib/smtpsend/oauth2). */

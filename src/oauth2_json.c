@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The JSON an OAuth2 token or device endpoint answers (RFC 6749 section
  * 5, RFC 8628 section 3.2), read with json-c into checked C strings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The token file of an account: $XDG_STATE_HOME/smtpsend/oauth2/ACCOUNT
  * (else ~/.local/state/...; root: /var/lib/smtpsend/oauth2/ACCOUNT).
@@ -6,6 +7,7 @@
  * replaced atomically so that a crash leaves the old or the new tokens,
  * never half of either (a rotated refresh token must not be lost).
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -31,7 +33,9 @@ struct store_key {
 #define K(n, t) { #n, offsetof(struct oauth2_tokens, n), t }
 static const struct store_key keys[] = {
 	K(token_endpoint, true), K(client_id, false), K(host, false),
-	K(port, true), K(refresh_token, true), K(access_token, true),
+	K(port, true), K(tls, true), K(certcheck, true), K(trust_file, false),
+	K(fingerprint, true), K(proxy, true), K(refresh_token, true),
+	K(access_token, true),
 };
 #undef K
 
@@ -49,6 +53,74 @@ oauth2_tokens_free(struct oauth2_tokens *t)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		oauth2_wipe(slot(t, &keys[i]));
 	t->expires_at = 0;
+}
+
+static int
+set_copy(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = NULL;
+	return v == NULL || (*dst = strdup(v)) != NULL ? 0 : -1;
+}
+
+/* The binding of tokens issued now: everything that decides where the
+ * tokens go (CONTRACT section 8). */
+int
+oauth2_tokens_bind(struct oauth2_tokens *t, const struct settings *s,
+    const char *token_url)
+{
+	char port[16], proxy[300];
+
+	snprintf(port, sizeof(port), "%u", s->port);
+	snprintf(proxy, sizeof(proxy), "%s:%u", s->proxy_host ? s->proxy_host :
+	    "", s->proxy_port);
+	return set_copy(&t->token_endpoint, token_url) | set_copy(&t->client_id,
+	    s->oauth2_client_id) | set_copy(&t->host, s->host) |
+	    set_copy(&t->port, port) | set_copy(&t->tls, !s->tls ? "off" :
+	    s->starttls ? "starttls" : "tls") | set_copy(&t->certcheck,
+	    s->certcheck ? "on" : "off") | set_copy(&t->trust_file,
+	    s->trust_file) | set_copy(&t->fingerprint, s->fingerprint) |
+	    set_copy(&t->proxy, s->proxy_host ? proxy : NULL);
+}
+
+static bool
+same(const char *stored, const char *now)
+{
+	return stored == NULL ? now == NULL : now != NULL &&
+	    strcmp(stored, now) == 0;
+}
+
+/*
+ * A stored access token only under its exact binding. The refresh token
+ * stays with its token endpoint, client and host, and follows a port
+ * change on that host when TLS is as it was and certificates are checked.
+ * A file from before TLS was recorded is refreshed once, if checked.
+ */
+enum oauth2_bound
+oauth2_tokens_bound(const struct oauth2_tokens *t, const struct settings *s,
+    const char *token_url)
+{
+	struct oauth2_tokens now;
+	enum oauth2_bound b = BOUND_ELSEWHERE;
+	bool tls_same;
+
+	memset(&now, 0, sizeof(now));
+	if (oauth2_tokens_bind(&now, s, token_url) == -1)
+		goto out;
+	if (t->token_endpoint == NULL || t->client_id == NULL ||
+	    t->host == NULL || !same(t->token_endpoint, now.token_endpoint) ||
+	    !same(t->client_id, now.client_id) || !same(t->host, now.host))
+		goto out;
+	tls_same = same(t->tls, now.tls) && same(t->certcheck, now.certcheck) &&
+	    same(t->trust_file, now.trust_file) &&
+	    same(t->fingerprint, now.fingerprint) && same(t->proxy, now.proxy);
+	if (tls_same && same(t->port, now.port))
+		b = BOUND_EXACTLY;
+	else if ((tls_same || t->tls == NULL) && s->certcheck)
+		b = BOUND_TO_REFRESH;
+out:
+	oauth2_tokens_free(&now);
+	return b;
 }
 
 /* Seconds since the epoch; the line is not NUL-terminated. */
@@ -362,6 +434,33 @@ replace(int dfd, const char *account, const struct buf *text)
 	unlinkat(dfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+oauth2_store_lock(const char *account, struct failure *f)
+{
+	char dir[4096], path[4096], lock[4400];
+	int fd, tries;
+
+	if (store_path(account, dir, path, sizeof(path), f) == -1 ||
+	    make_dirs(dir, f) == -1)
+		return -1;
+	snprintf(lock, sizeof(lock), "%s/.%s.lock", dir, account);
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		fail_errno(f, CAUSE_CONFIG, "oauth2: %s", lock);
+		return -1;
+	}
+	/* Another send is refreshing: its rotated token is ours too. */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (errno != EWOULDBLOCK || tries == 600) {
+			fail_errno(f, CAUSE_TEMPORARY, "oauth2: %s", lock);
+			close(fd);
+			return -1;
+		}
+		usleep(100000);
+	}
+	return fd;
 }
 
 int

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outbox (CONTRACT section 7): a message that was read and could not
  * be submitted is kept here, durably, with its envelope, until `-q`
@@ -22,10 +23,27 @@ enum outbox_state {
 	OUTBOX_PERMANENT		/* kept, marked, until removed by hand */
 };
 
+/*
+ * The arguments of a message kept before its envelope could be made (a
+ * configuration error): -q resolves them with the configuration as it is
+ * then. Saved from struct options (borrowed), or read back (owned).
+ */
+struct outbox_args {
+	bool		  present;	/* resolved when sent */
+	bool		  t;		/* -t */
+	bool		  read_envelope_from;
+	bool		  b8;		/* -B 8BITMIME */
+	char		 *f, *F, *N, *R, *V;	/* NULL: not given */
+	char		**rcpts;	/* the recipient arguments */
+	int		  nrcpts;
+};
+
 /* One entry as read back from its file. */
 struct outbox_entry {
 	char			 id[64];
 	char			*account;	/* NULL: the default */
+	char			*config;	/* -C, absolute; NULL: default */
+	struct outbox_args	 args;
 	char			*notify;	/* owns env.notify */
 	struct envelope		 env;
 	struct message		 msg;
@@ -53,14 +71,24 @@ struct kept {
 	char	note[4400];	/* where, or "message NOT saved" and why */
 };
 
+/* Who made a kept message and with what: -q sends it the same way. */
+struct options;
+struct outbox_origin {
+	const char		*account;	/* NULL: the default */
+	const char		*config;	/* -C, absolute; NULL: default */
+	const struct options	*args;		/* kept when env is NULL */
+};
+
 /*
  * Save a message after a failure. `env` may be NULL (the envelope was never
- * built: configuration error, bad input); then `rcpts` from argv are noted.
+ * built: configuration error, bad input); then the arguments are kept.
  */
-int	outbox_save(const char *dir, const char *account,
-	    const struct envelope *env, char *const *rcpts, int nrcpts,
-	    const struct message *m, const struct failure *why,
-	    struct kept *k);
+int	outbox_save(const char *dir, const struct outbox_origin *,
+	    const struct envelope *env, const struct message *m,
+	    const struct failure *why, struct kept *k);
+int	outbox_save_origin_at(int dirfd, const struct outbox_origin *,
+	    const struct envelope *env, const struct message *m,
+	    const struct failure *why, char *id, size_t idsize);
 
 /* The same into an open directory; `id` gets the entry's id. */
 int	outbox_save_at(int dirfd, const char *account,
@@ -85,6 +113,10 @@ int	outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
  */
 int	outbox_load_at(int dirfd, const char *id, struct outbox_entry *,
 	    uid_t owner, struct failure *f);
+/* The entry open at fd (which it takes), as outbox_load_at reads one:
+ * root's copy of a maildrop entry. */
+int	outbox_load_fd(int fd, const char *id, struct outbox_entry *,
+	    struct failure *f);
 /* The same without the lock, for listing. */
 int	outbox_peek_at(int dirfd, const char *id, struct outbox_entry *,
 	    uid_t owner, struct failure *f);
@@ -97,9 +129,31 @@ void	outbox_entry_free(struct outbox_entry *);
  * at most 4 hours. */
 time_t	outbox_next_try(const struct outbox_entry *);
 
-/* -bp: Postfix's mailq format, over several directories (the outbox, and
- * for root the maildrop). */
-int	outbox_list_at(const int *dirfds, int ndirs, FILE *out,
-	    struct failure *f);
+/* -bp: Postfix's mailq format (or postqueue -j's with `json`), over
+ * several directories (the outbox, the maildrop); `config` is the -C file
+ * of this run (absolute, NULL: the default files). */
+int	outbox_list_at(const int *dirfds, int ndirs, const char *config,
+	    bool json, FILE *out, struct failure *f);
+
+/* The entry's arguments (src/outbox_args.c). */
+void	outbox_args_from(struct outbox_args *, const struct options *);
+/* 1: a field of the arguments, taken; 0: not one; -1: invalid. */
+int	outbox_args_field(struct outbox_args *, const char *k, const char *v);
+struct buf;
+void	outbox_args_format(struct buf *, const struct outbox_args *);
+/* Options as the command line gave them, pointing into the entry. */
+void	outbox_args_options(const struct outbox_args *, const char *account,
+	    struct options *);
+void	outbox_args_free(struct outbox_args *);
+
+/* The configuration an entry goes with (src/outbox_config.c). */
+/* -C's file as an absolute path (NULL for the default files). */
+const char *outbox_config_path(const char *file, char *dst, size_t size);
+/* The entry was made with the configuration `config` (NULL: default). */
+bool	outbox_entry_for_config(const struct outbox_entry *,
+	    const char *config);
+/* Why the entry's recorded -C file cannot be used now, or NULL. */
+const char *outbox_config_problem(const struct outbox_entry *, char *why,
+	    size_t size);
 
 #endif

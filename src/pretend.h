@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* --pretend: what would be sent, exactly, with the secrets masked. */
 #ifndef SMTPSEND_PRETEND_H
 #define SMTPSEND_PRETEND_H

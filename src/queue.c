@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "envelope.h"
 #include "interrupt.h"
 #include "maildrop.h"
 #include "outbox.h"
@@ -21,7 +23,10 @@ struct pass {
 	int			 dirfd;
 	const char		*dir;
 	uid_t			 owner;		/* of the entries; -1: any */
+	const char		*config;	/* -C, absolute; NULL: default */
 	int			 sent, left;
+	int			 other;		/* of other configurations */
+	int			 named;		/* -qI: entries it named */
 };
 
 /* Settings for an account name (NULL: the default one). */
@@ -66,6 +71,57 @@ record(const struct pass *p, struct outbox_entry *x, const struct failure *f)
 	return x->state != OUTBOX_PERMANENT;
 }
 
+/*
+ * An entry kept before its envelope could be made: its arguments resolved
+ * now, with the configuration as it is (CONTRACT 7), as the first run
+ * would have. The message's headers are completed as they would have been.
+ */
+static int
+resolve(const struct pass *p, struct outbox_entry *x, struct settings *s,
+    struct failure *f)
+{
+	const struct account *a;
+	struct options o;
+	char *hint = NULL, *name;
+	int r = -1;
+
+	outbox_args_options(&x->args, x->account, &o);
+	o.at_terminal = p->o->at_terminal;
+	if (envelope_check_args(&o, f) == 0 &&
+	    envelope_sender_hint(&o, &x->msg, &hint, f) == 0 &&
+	    envelope_account(p->c, o.account, hint, &a, f) == 0 &&
+	    config_check_origins(a, p->o->over, p->o->at_terminal, f) == 0 &&
+	    settings_resolve(s, a, p->o->over, f) == 0 &&
+	    envelope_build(&x->env, &o, s, &x->msg, hint, f) == 0)
+		r = 0;
+	free(hint);
+	if (r == -1) {
+		envelope_free(&x->env);	/* the arguments stay, for later */
+		return -1;
+	}
+	/* From here on the entry is an ordinary one, recorded as such. */
+	name = s->account != NULL ? strdup(s->account) : NULL;
+	free(x->account);
+	x->account = name;
+	if (x->env.notify != NULL && x->env.notify == x->args.N) {
+		free(x->notify);	/* the entry owns -N's value now */
+		x->notify = x->args.N;
+		x->args.N = NULL;
+	}
+	outbox_args_free(&x->args);
+	return 0;
+}
+
+/* The settings to send the entry with; resolved first if it must be. */
+static int
+prepare(const struct pass *p, struct outbox_entry *x, struct settings *s,
+    struct failure *f)
+{
+	if (x->env.sender == NULL)
+		return resolve(p, x, s, f);
+	return settings_for(p->c, x->account, p->o, s, f);
+}
+
 /* One attempt at one entry; true when it is still to be delivered. */
 static bool
 retry(struct pass *p, struct outbox_entry *x)
@@ -76,8 +132,9 @@ retry(struct pass *p, struct outbox_entry *x)
 	struct buf pw = BUF_INIT;
 
 	memset(&rep, 0, sizeof(rep));
-	if (settings_for(p->c, x->account, p->o, &s, &f) == -1 ||
-	    secret_obtain(&s, &pw, p->o->verbose, &f) == -1) {
+	if (prepare(p, x, &s, &f) == -1 && !status_setup(&f))
+		return record(p, x, &f);	/* the message's own fault */
+	if (failed(&f) || secret_obtain(&s, &pw, p->o->verbose, &f) == -1) {
 		/* A configuration problem is not the message's: no attempt. */
 		fprintf(stderr, "smtpsend: %s: kept, not tried now: %s\n", x->id,
 		    f.text);
@@ -86,6 +143,9 @@ retry(struct pass *p, struct outbox_entry *x)
 	session_submit(&s, pw.data, &x->env, &x->msg, p->o->verbose, &rep, &f);
 	buf_free_secret(&pw);
 	submitlog_write(&s, &x->env, message_size(&x->msg), &rep, &f);
+	/* The set-up's fault (535, no such host) waits for its fix. */
+	if (failed(&f) && !rep.delivered && status_setup(&f))
+		f.cause = CAUSE_TEMPORARY;
 	if (rep.delivered && rep.deferred.n > 0) {
 		/* Some got it; the entry goes on for the deferred ones only. */
 		addrlist_free(&x->env.rcpts);
@@ -132,6 +192,56 @@ selected(const struct options *o, const struct outbox_entry *x)
 	}
 }
 
+/* -qI with the whole id: a person chose this entry. */
+static bool
+named(const struct options *o, const struct outbox_entry *x)
+{
+	return o->queue_select == 'I' && strcmp(o->queue_match, x->id) == 0;
+}
+
+/*
+ * Only the entries of the configuration this run uses (CONTRACT 7): an
+ * entry of another -C is counted, never sent through this one; one whose
+ * -C file is gone or unsafe is left, with the reason, when it is named.
+ */
+static bool
+for_this_configuration(struct pass *p, const struct outbox_entry *x)
+{
+	char why[4400];
+
+	if (outbox_entry_for_config(x, p->config) &&
+	    outbox_config_problem(x, why, sizeof(why)) == NULL)
+		return true;
+	p->other++;
+	if (!named(p->o, x))
+		return false;
+	if (outbox_config_problem(x, why, sizeof(why)) != NULL)
+		fprintf(stderr, "smtpsend: %s: not sent: %s; smtpsend --remove %s "
+		    "forgets it\n", x->id, why, x->id);
+	else
+		fprintf(stderr, "smtpsend: %s: not sent: it was made with %s%s; "
+		    "smtpsend -q%s%s -qI %s sends it\n", x->id, x->config ?
+		    "-C " : "the default configuration files", x->config ?
+		    x->config : "", x->config ? " -C " : "", x->config ?
+		    x->config : "", x->id);
+	p->left++;
+	return false;
+}
+
+/* Kept without an envelope or the arguments to make one (older entries):
+ * a person's to look at. */
+static bool
+sendable(const struct pass *p, const struct outbox_entry *x)
+{
+	if (x->env.sender != NULL || x->args.present)
+		return true;
+	if (named(p->o, x))
+		fprintf(stderr, "smtpsend: %s: cannot be sent: it was kept "
+		    "without its envelope or its arguments; smtpsend --remove "
+		    "%s forgets it\n", x->id, x->id);
+	return false;
+}
+
 /* Load, skip what is not chosen (or not due with --due), try the rest. */
 static void
 run_entry(struct pass *p, const char *id, struct failure *f)
@@ -148,8 +258,12 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 		p->left++;
 		return;
 	}
-	if (!selected(p->o, &x) || x.env.sender == NULL)
-		;	/* not chosen, or kept without an envelope: a person's */
+	if (named(p->o, &x))
+		p->named++;
+	if (!for_this_configuration(p, &x) || !selected(p->o, &x))
+		;	/* another configuration's, or not chosen */
+	else if (!sendable(p, &x))
+		p->left += named(p->o, &x);
 	/* Not due yet (with --due), or tried and failed again. */
 	else if ((p->o->due && time(NULL) < outbox_next_try(&x)) ||
 	    retry(p, &x))
@@ -157,11 +271,18 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 	outbox_entry_free(&x);
 }
 
+/* What a run adds up to, over its directories. */
+struct totals {
+	int	sent, left, other, named;
+};
+
 static int
 queue_pass(const struct config *c, const struct options *o, int dirfd,
-    const char *dir, uid_t owner, int *sent, int *left, struct failure *f)
+    const char *dir, uid_t owner, struct totals *t, struct failure *f)
 {
-	struct pass p = { c, o, dirfd, dir, owner, 0, 0 };
+	char config[4096];
+	struct pass p = { c, o, dirfd, dir, owner, outbox_config_path(
+	    o->config_file, config, sizeof(config)), 0, 0, 0, 0 };
 	char **ids;
 	size_t n, i;
 
@@ -176,8 +297,10 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 		free(ids[i]);
 	}
 	free(ids);
-	*sent += p.sent;
-	*left += p.left;
+	t->sent += p.sent;
+	t->left += p.left;
+	t->other += p.other;
+	t->named += p.named;
 	return 0;
 }
 
@@ -203,7 +326,7 @@ pickup(int dirfd, int *left)
 /* The user's outbox; as root, also the maildrop. */
 static int
 run_outbox(const struct config *c, const struct options *o, const char *dir,
-    int *sent, int *left, struct failure *f)
+    struct totals *t, struct failure *f)
 {
 	char why[512];
 	int dirfd, r;
@@ -211,70 +334,116 @@ run_outbox(const struct config *c, const struct options *o, const char *dir,
 	if (geteuid() == 0 && o->config_file == NULL) {
 		/* Root's outbox is made here if the maildrop needs it. */
 		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
-			pickup(dirfd, left);
+			pickup(dirfd, &t->left);
 			close(dirfd);
-		}
+		} else
+			fprintf(stderr, "smtpsend: the maildrop is not picked "
+			    "up: %s\n", why);
 	}
 	if (failed(f))
 		return -1;
 	if ((dirfd = outbox_open_checked(dir, f)) == -1)
 		return failed(f) ? -1 : 0;
-	r = queue_pass(c, o, dirfd, dir, geteuid(), sent, left, f);
+	r = queue_pass(c, o, dirfd, dir, geteuid(), t, f);
 	close(dirfd);
 	return r;
+}
+
+/* How the run ended: what is left, what other configurations hold, an
+ * id that -qI named and nothing matched. */
+static void
+conclude(const struct options *o, const struct totals *t, const char *dir,
+    struct failure *f)
+{
+	if (t->other > 0)
+		fprintf(stderr, "smtpsend: %d kept with other configurations: "
+		    "smtpsend -bp\n", t->other);
+	if (o->queue_select == 'I' && t->named == 0 && t->sent == 0 &&
+	    t->left == 0)
+		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no entry %s in %s; "
+		    "smtpsend -bp lists them", o->queue_match, dir);
+	else if (t->left > 0)
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%d sent, %d message%s "
+		    "left in %s; smtpsend -bp lists them", t->sent, t->left,
+		    t->left == 1 ? "" : "s", dir);
+	else if (chatty(o))
+		fprintf(stderr, "smtpsend: %d sent, nothing left\n", t->sent);
 }
 
 int
 queue_run(const struct options *o, struct failure *f)
 {
+	struct totals t = { 0, 0, 0, 0 };
 	struct config c;
 	const char *d;
-	char dir[4096];
-	int sent = 0, left = 0;
+	char dir[4096] = "the outbox";
 
 	if (config_load(&c, o->config_file, stderr, f) == -1)
 		return -1;
 	if ((d = queue_dir(&c, o)) != NULL) {
 		strlcpy(dir, d, sizeof(dir));
-		run_outbox(&c, o, dir, &sent, &left, f);
+		run_outbox(&c, o, dir, &t, f);
 	}
 	config_free(&c);
 	if (failed(f))
 		return -1;
-	if (left > 0)
-		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%d sent, %d message%s "
-		    "left in %s; smtpsend -bp lists them", sent, left,
-		    left == 1 ? "" : "s", dir);
-	else if (chatty(o))
-		fprintf(stderr, "smtpsend: %d sent, nothing left\n", sent);
+	conclude(o, &t, dir, f);
 	return failed(f) ? -1 : 0;
+}
+
+/*
+ * The outbox to list: the account's (-a) if the configuration can be read,
+ * else the default one. Monitoring runs mailq as its own user, who may not
+ * read root's 0600 file: listing needs no configuration (CONTRACT 7).
+ */
+static const char *
+list_dir_of(const struct options *o, char *dst, size_t size)
+{
+	struct failure ignored = { 0 };
+	struct config c;
+	const char *d;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&text, &len);
+
+	memset(&c, 0, sizeof(c));
+	if (errs != NULL && config_load(&c, o->config_file, errs, &ignored)
+	    == 0)
+		d = queue_dir(&c, o);
+	else
+		d = outbox_dir(NULL);
+	if (d != NULL)
+		strlcpy(dst, d, size);
+	if (errs != NULL)
+		fclose(errs);
+	free(text);
+	config_free(&c);
+	return d != NULL ? dst : NULL;
 }
 
 int
 queue_list(const struct options *o, struct failure *f)
 {
-	struct config c;
-	const char *dir;
+	char dir[4096], config[4096];
 	int fds[2], n = 0, r;
 
-	if (config_load(&c, o->config_file, stderr, f) == -1)
-		return -1;
-	if ((dir = queue_dir(&c, o)) != NULL &&
+	if (list_dir_of(o, dir, sizeof(dir)) != NULL &&
 	    (fds[n] = outbox_open_checked(dir, f)) != -1)
 		n++;
-	/* Root also sees what waits in the maildrop. */
-	if (!failed(f) && geteuid() == 0) {
+	/* What waits in the maildrop: root sees all of it, a user the
+	 * user's own entries. */
+	if (!failed(f)) {
 		struct failure md = { 0 };
 
 		if ((fds[n] = maildrop_open(&md)) != -1)
 			n++;
-		else if (failed(&md))
+		else if (failed(&md) && geteuid() == 0)
 			fprintf(stderr, "smtpsend: %s\n", md.text);
 	}
-	r = failed(f) ? -1 : outbox_list_at(fds, n, stdout, f);
+	r = failed(f) ? -1 : outbox_list_at(fds, n, outbox_config_path(
+	    o->config_file, config, sizeof(config)), o->json, stdout, f);
 	while (n > 0)
 		close(fds[--n]);
-	config_free(&c);
 	return r;
 }
 

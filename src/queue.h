@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* -q, -bp and --remove: the outbox (and, for root, the maildrop) as
  * sendmail's queue. */
 #ifndef SMTPSEND_QUEUE_H

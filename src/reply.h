@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SMTP replies: a pure parser (bytes in, replies out) with bounded memory,
  * and the EHLO capabilities a session needs.

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,9 @@ struct job {
 	 * command again, so nothing is kept (CONTRACT section 9). */
 	bool		 retypable;
 	char		 kept_id[64];	/* deferred and kept as this id */
+	char		 config[4096];	/* -C as an absolute path */
+	char		 config_errors[1024];	/* each FILE:LINE: error */
+	bool		 logged;	/* submitlog_write has seen it */
 	char		*hint;
 	struct buf	 password;
 };
@@ -77,6 +82,48 @@ read_message(struct job *j, const struct options *o, int fd,
 	return failed(f) ? -1 : 0;
 }
 
+/* The lines that are errors (not warnings), joined: what the entry keeps
+ * and -bp shows, rather than "1 error in the configuration". */
+static void
+error_lines(char *text, char *joined, size_t size)
+{
+	char *line, *next;
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strncmp(line, "smtpsend: ", 10) == 0)
+			line += 10;
+		if (strstr(line, ": warning: ") != NULL)
+			continue;
+		if (*joined != '\0')
+			strlcat(joined, "; ", size);
+		strlcat(joined, line, size);
+	}
+}
+
+/* The configuration; its errors on stderr as ever, and kept whole for
+ * the entry. */
+static int
+load_config(struct job *j, const struct options *o, struct failure *f)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&text, &len);
+	int r = config_load(&j->cfg, o->config_file, errs ? errs : stderr, f);
+
+	outbox_config_path(o->config_file, j->config, sizeof(j->config));
+	if (errs == NULL)
+		return r;
+	fclose(errs);
+	if (text != NULL)
+		fputs(text, stderr);
+	if (r == -1 && f->cause == CAUSE_CONFIG && text != NULL)
+		error_lines(text, j->config_errors, sizeof(j->config_errors));
+	free(text);
+	return r;
+}
+
 /* Configuration, message, account, settings, envelope: all before a
  * connection is made. */
 static int
@@ -88,7 +135,7 @@ prepare(struct job *j, const struct options *o, int fd, struct failure *f)
 	/* The configuration even after a bad argument: it names the outbox
 	 * (or turns it off) where the message is kept. */
 	envelope_check_args(o, f);
-	if (config_load(&j->cfg, o->config_file, stderr, &cf) == 0)
+	if (load_config(j, o, &cf) == 0)
 		j->cfg_ok = true;
 	else if (!failed(f))
 		*f = cf;
@@ -122,10 +169,28 @@ deferred_is_success(const struct job *j, const struct options *o)
 	return o->as_sendmail;
 }
 
+/* A program, not a person: the sendmail name or deferred_status 0. */
+static bool
+calling_program(const struct job *j, const struct options *o)
+{
+	return o->as_sendmail || deferred_is_success(j, o);
+}
+
+/* Who made the message and with what, for the entry. */
+static struct outbox_origin
+origin(const struct job *j, const struct options *o)
+{
+	struct outbox_origin from = { j->set_ok ? j->set.account : o->account,
+	    o->config_file != NULL ? j->config : NULL, o };
+
+	return from;
+}
+
 /*
  * A user who cannot send for themselves (the configuration with the
  * credentials is root's, or no outbox can be written) leaves the message
- * in the system maildrop for root's -q.
+ * in the system maildrop for root's -q, which resolves it with the system
+ * file whatever the user's configuration said.
  */
 static int
 drop(struct job *j, const struct options *o, const struct failure *f,
@@ -138,6 +203,9 @@ drop(struct job *j, const struct options *o, const struct failure *f,
 
 	if (j->env_ok)
 		return maildrop_save(account, &j->env, &j->msg, f, k);
+	if (j->hint == NULL)
+		envelope_sender_hint(o, &j->msg, &j->hint,
+		    &(struct failure){ 0 });
 	if (envelope_collect_raw(&raw, o, &j->msg, j->hint,
 	    &(struct failure){ 0 }) == -1) {
 		envelope_free(&raw);
@@ -150,11 +218,21 @@ drop(struct job *j, const struct options *o, const struct failure *f,
 	return r;
 }
 
+/* `outbox off` is a choice: then nothing is kept anywhere. */
+static bool
+outbox_off(const struct job *j)
+{
+	return j->set_ok && j->set.outbox != NULL &&
+	    strcmp(j->set.outbox, "off") == 0;
+}
+
+/* The user's outbox, else the maildrop (CONTRACT 7: whatever failed). */
 static int
 save(struct job *j, const struct options *o, const struct failure *why,
     struct kept *k, bool *dropped)
 {
 	const char *dir = outbox_dir(j->set_ok ? &j->set : NULL);
+	struct outbox_origin from = origin(j, o);
 	char first[2048];
 
 	*dropped = false;
@@ -162,13 +240,12 @@ save(struct job *j, const struct options *o, const struct failure *why,
 		*dropped = true;
 		return drop(j, o, why, k);
 	}
-	if (outbox_save(dir, j->set_ok ? j->set.account : o->account,
-	    j->env_ok ? &j->env : NULL, o->recipients, o->nrecipients,
-	    &j->msg, why, k) == 0)
+	if (outbox_save(dir, &from, j->env_ok ? &j->env : NULL, &j->msg, why,
+	    k) == 0)
 		return 0;
 	/* No outbox of one's own (www-data's home): the maildrop. Not when
 	 * it is off by choice, nor for root, whose outbox is the spool. */
-	if (dir == NULL || geteuid() == 0 || !status_temporary(why))
+	if (outbox_off(j) || geteuid() == 0)
 		return -1;
 	strlcpy(first, k->note, sizeof(first));
 	if (drop(j, o, why, k) == 0) {
@@ -190,38 +267,78 @@ cancelled(const struct options *o)
 
 /* What happens to a kept message next, said where it was kept. */
 static void
-next_step(struct failure *f, const struct options *o, const struct kept *k,
-    bool dropped, bool temporary)
+next_step(struct failure *f, const struct options *o, const struct job *j,
+    const struct kept *k, bool temporary, const char *fix)
 {
-	char tail[256];
+	char tail[4400], q[4200];
 
-	if (dropped)
-		return;
+	snprintf(q, sizeof(q), "smtpsend -q%s%s", o->config_file ? " -C " : "",
+	    o->config_file ? j->config : "");
 	if (cancelled(o))
 		snprintf(tail, sizeof(tail), "; not sent on its own: smtpsend "
 		    "-qI %s sends it, smtpsend --remove %s forgets it", k->id,
 		    k->id);
 	else if (temporary)
-		snprintf(tail, sizeof(tail), "; smtpsend -q sends it%s%s",
-		    o->at_terminal ? ", smtpsend --remove " : "",
-		    o->at_terminal ? k->id : "");
+		snprintf(tail, sizeof(tail), "; %s%s%s sends it%s%s%s", fix,
+		    *fix ? ", then " : "", q, o->at_terminal ?
+		    ", smtpsend --remove " : "", o->at_terminal ? k->id : "",
+		    o->at_terminal ? " forgets it" : "");
 	else
 		snprintf(tail, sizeof(tail), "; kept for you, never sent on its "
-		    "own%s%s", o->at_terminal ? ": smtpsend --remove " : "",
+		    "own: %s%s-qI %s sends it%s%s", *fix ? fix : "",
+		    *fix ? ", then smtpsend " : "smtpsend ", k->id,
+		    o->at_terminal ? ", smtpsend --remove " : "",
 		    o->at_terminal ? k->id : "");
 	strlcat(f->text, tail, sizeof(f->text));
-	if (o->at_terminal && temporary && !cancelled(o))
-		strlcat(f->text, " forgets it", sizeof(f->text));
 }
 
-/* Nothing is lost: a message read in full that was not submitted is kept. */
+/* A deferral a person must act on: syslog at LOG_ERR even when the
+ * configuration (and its syslog setting) could not be read. */
+static void
+log_setup(const struct job *j, const char *why, const char *rest)
+{
+	int facility = j->set_ok ? j->set.syslog_facility : LOG_MAIL;
+
+	if (j->logged || facility < 0)
+		return;
+	openlog("smtpsend", LOG_PID, facility);
+	syslog(LOG_ERR, "deferred: %s%s", why, rest);
+	closelog();
+}
+
+/* In the maildrop: for a user who cannot read root's file, the normal
+ * path, said calmly; else what failed, and where the message waits. */
+static void
+say_dropped(struct failure *f, const char *text, const struct kept *k,
+    bool normal)
+{
+	if (normal)
+		snprintf(f->text, sizeof(f->text), "queued in the system "
+		    "maildrop as %s; it is sent shortly", k->id);
+	else {
+		strlcpy(f->text, "deferred: ", sizeof(f->text));
+		strlcat(f->text, text, sizeof(f->text));
+		strlcat(f->text, "; queued in the system maildrop as ",
+		    sizeof(f->text));
+		strlcat(f->text, k->id, sizeof(f->text));
+		strlcat(f->text, "; root's smtpsend -q sends it",
+		    sizeof(f->text));
+	}
+}
+
+/*
+ * Nothing is lost: a message read in full that was not submitted is kept.
+ * A failure of the set-up defers it for a calling program (CONTRACT 6):
+ * temporary, sent by -q once a person has fixed the set-up.
+ */
 static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
 	struct failure why = *f;
 	char text[sizeof(f->text)];
+	const char *fix = status_setup_fix(f);
 	struct kept k;
-	bool dropped, temporary;
+	bool dropped, temporary, setup = false, normal = false;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
@@ -232,17 +349,28 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	if (cancelled(o))
 		why.cause = CAUSE_UNAVAILABLE;	/* kept as permanent */
 	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
-		why.cause = f->cause = CAUSE_TEMPORARY;	/* root sends it */
+		normal = true;			/* root sends it */
+	else if (status_setup(f) && calling_program(j, o))
+		setup = true;
+	if (normal || setup)
+		why.cause = f->cause = CAUSE_TEMPORARY;
+	if (!j->cfg_ok && *j->config_errors != '\0')
+		strlcpy(why.text, j->config_errors, sizeof(why.text));
 	r = save(j, o, &why, &k, &dropped);
 	temporary = status_temporary(&why);
 	strlcpy(text, f->text, sizeof(text));
-	/* Still one line: what failed, where the message is, what next. */
 	f->text[0] = '\0';
 	if (r == 0 && temporary) {
 		f->queued = deferred_is_success(j, o);
-		strlcpy(f->text, "deferred: ", sizeof(f->text));
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
+	if (r == 0 && dropped) {
+		say_dropped(f, text, &k, normal);
+		return;
+	}
+	/* Still one line: what failed, where the message is, what next. */
+	if (r == 0 && temporary)
+		strlcpy(f->text, "deferred: ", sizeof(f->text));
 	strlcat(f->text, text, sizeof(f->text));
 	/* The library's words go with the failure, before the note. */
 	if (f->detail[0] != '\0' && (o->verbose || !isatty(STDERR_FILENO))) {
@@ -260,7 +388,12 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	} else
 		strlcat(f->text, k.note, sizeof(f->text));
 	if (r == 0)
-		next_step(f, o, &k, dropped, temporary);
+		next_step(f, o, j, &k, temporary, fix);
+	/* The log has no stderr above it: the configuration's own errors
+	 * rather than their count. */
+	if (r == 0 && setup)
+		log_setup(j, why.text, strlen(f->text) > strlen(text) + 10 ?
+		    f->text + strlen(text) + 10 : "");
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -279,17 +412,17 @@ stopped(struct failure *f)
 
 /* Delivered to some recipients; those refused with 4xx are kept. */
 static void
-keep_deferred(struct job *j, const struct addrlist *deferred,
-    struct failure *f)
+keep_deferred(struct job *j, const struct options *o,
+    const struct addrlist *deferred, struct failure *f)
 {
+	struct outbox_origin from = origin(j, o);
 	struct envelope partial = j->env;
 	struct failure why = *f;
 	struct kept k;
 
 	partial.rcpts = *deferred;
 	why.cause = CAUSE_TEMPORARY;	/* kept for -q to retry */
-	outbox_save(outbox_dir(&j->set), j->set.account, &partial, NULL, 0,
-	    &j->msg, &why, &k);
+	outbox_save(outbox_dir(&j->set), &from, &partial, &j->msg, &why, &k);
 	strlcat(f->text, "; for the deferred recipients: ", sizeof(f->text));
 	strlcat(f->text, k.note, sizeof(f->text));
 }
@@ -391,12 +524,13 @@ run_message(const struct options *o, int fd, struct session_report *out,
 	    &j.env, &j.msg, o->verbose, &rep, f) == 0 && !failed(f))
 		say_sent(&j, o, &rep);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
+	j.logged = true;
 out:
 	/* Partial delivery: delivered, though some recipients refused. */
 	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)
 		keep(&j, o, f);
 	else if (failed(f) && rep.deferred.n > 0)
-		keep_deferred(&j, &rep.deferred, f);
+		keep_deferred(&j, o, &rep.deferred, f);
 	addrlist_free(&rep.deferred);
 	strlcpy(rep.queued_id, j.kept_id, sizeof(rep.queued_id));
 	*out = rep;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The submission pipeline that main runs: a straight line of steps. */
 #ifndef SMTPSEND_RUN_H
 #define SMTPSEND_RUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SMTP AUTH (RFC 4954) client mechanisms, pure: which mechanism to use,
  * the initial response, the answer to each 334 challenge. The session

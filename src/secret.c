@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "eval.h"
 #include "harden.h"
 #include "oauth2.h"

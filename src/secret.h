@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The password: from the file, or from passwordeval's first line. */
 #ifndef SMTPSEND_SECRET_H
 #define SMTPSEND_SECRET_H

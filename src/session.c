@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The SMTP session over a connection (src/conn.c, the one that knows
  * libcurl): AUTH, EHLO again when the message needs more, the mail

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The SMTP session: one message to the configured host (or the next of a
  * list), over a connection that libcurl opens (src/conn.c): AUTH, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The envelope commands, built once from the envelope and capabilities. */
 #ifndef SMTPSEND_SMTPCMD_H
 #define SMTPSEND_SMTPCMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * -bs: SMTP on stdin and stdout (Symfony Mailer, SwiftMailer). Each message
  * accepted goes through the same reader, engine and outbox as a message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A byte store with bounded memory: small messages stay in memory, larger
  * ones spill to an unlinked temporary file. Written once, read many times.

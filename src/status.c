@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,6 +141,45 @@ bool
 status_temporary(const struct failure *f)
 {
 	return failure_exit(f) == EX_TEMPFAIL;
+}
+
+/*
+ * The sending side's set-up failed, not the message (CONTRACT section 6):
+ * the configuration, the smarthost's name, the credentials. (An untrusted
+ * certificate or a pin mismatch already defers: 75.)
+ */
+bool
+status_setup(const struct failure *f)
+{
+	switch (failure_exit(f)) {
+	case EX_CONFIG:
+	case EX_NOHOST:
+	case EX_NOPERM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What a person must fix, for the deferred: line of a set-up failure
+ * ("" for any other). */
+const char *
+status_setup_fix(const struct failure *f)
+{
+	switch (failure_exit(f)) {
+	case EX_NOHOST:
+		return "check the smarthost's name (host)";
+	case EX_NOPERM:
+		return "check the credentials (user, password, passwordeval "
+		    "or the OAuth2 grant)";
+	case EX_CONFIG:
+		return "fix the configuration";
+	case EX_TEMPFAIL:
+		return f->stage == STAGE_TLS ? "check the TLS set-up "
+		    "(tls_trust_file, tls_fingerprint, port)" : "";
+	default:
+		return "";
+	}
 }
 
 const char *

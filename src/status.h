@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One error contract for the whole library: every layer describes a failure
  * as (stage, cause, SMTP reply code, text) and status_exit() alone turns it
@@ -78,6 +79,11 @@ void	status_print(FILE *out, const struct failure *, bool terminal,
 int	status_exit(const struct failure *);
 /* A temporary failure (75), whatever `queued` makes of it. */
 bool	status_temporary(const struct failure *);
+/* A failure of the set-up (configuration, smarthost name, credentials):
+ * deferred for a calling program (CONTRACT section 6). */
+bool	status_setup(const struct failure *);
+/* "fix the configuration", "check the credentials (...)"... */
+const char *status_setup_fix(const struct failure *);
 const char *stage_name(enum stage);
 /* "EX_OK", "EX_TEMPFAIL": sysexits names, as msmtp's log has them. */
 const char *status_name(int code);

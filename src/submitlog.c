@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -78,8 +79,11 @@ build_line(struct buf *b, const struct settings *s, const struct envelope *e,
 	size_t i;
 
 	plain(b, "host", rep->host[0] != '\0' ? rep->host : s->host);
-	plain(b, "tls", rep->tls ? "on" : "off");
-	plain(b, "auth", rep->authenticated ? "on" : "off");
+	/* The account's settings, as msmtp writes them: a refused
+	 * connection still says what was meant to be used. */
+	plain(b, "tls", s->tls || rep->tls ? "on" : "off");
+	plain(b, "auth", s->auth != AUTH_OFF || rep->authenticated ? "on" :
+	    "off");
 	if (s->user != NULL && s->auth != AUTH_OFF)
 		plain(b, "user", s->user);
 	plain(b, "from", e->sender ? e->sender : "");

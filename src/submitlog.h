@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One line per message to the logfile and syslog (CONTRACT section 10). */
 #ifndef SMTPSEND_SUBMITLOG_H
 #define SMTPSEND_SUBMITLOG_H

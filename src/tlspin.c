@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls_fingerprint: the server certificate's SHA-256, checked inside the
  * TLS handshake, so a mismatch ends the session before AUTH.

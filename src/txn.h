@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The mail transaction as a state machine fed replies, in the shape of
  * OpenSMTPD's smtp_client.c: it knows SMTP, never a socket. The session

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make demo: a throwaway SMTP server on 127.0.0.1 with STARTTLS and a
 # certificate made now, a cron mail sent through smtpsend -v, and what the
 # server received.

@@ -1,5 +1,7 @@
+# SPDX-License-Identifier: ISC
 """Running the smtpsend binary in tests: a private HOME, a config file made
 for the test, stdin in, exit status and both outputs back."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -30,8 +32,24 @@ class Result:
         return 'rc=%d stderr=%r' % (self.rc, self.err[-600:])
 
 
+def config_home(text, home):
+    """Where run() writes a -C file: one directory per outbox the config
+    names, so that the runs of one test that share an outbox share one -C
+    file, as a person edits one file (entries go with their -C file,
+    CONTRACT section 7); else `home`."""
+    boxes = [line.split(None, 1)[1].strip() for line in text.splitlines()
+             if line.startswith('outbox /')]
+    if not boxes:
+        return home
+    d = os.path.join(tempfile.gettempdir(), 'smtpsend-cfg-' + hashlib.sha256(
+        boxes[-1].encode()).hexdigest()[:16])
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    return d
+
+
 def write_config(text, mode=0o600, directory=None):
-    directory = directory or tempfile.mkdtemp(prefix='smtpsend-cfg-')
+    directory = directory or config_home(text, None) or tempfile.mkdtemp(
+        prefix='smtpsend-cfg-')
     path = os.path.join(directory, 'config')
     with open(path, 'w') as f:
         f.write(text)
@@ -68,7 +86,8 @@ def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
     e.update(env or {})
     argv = [argv0 or BINARY]
     if config is not None:
-        argv += ['-C', write_config(config, directory=home)]
+        argv += ['-C', write_config(config, directory=config_home(config,
+                                                                   home))]
     wrap = private_spool()
     if wrap:
         # exec -a keeps argv[0] (mailq, sendmail) through the wrapper.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A tiny test harness: every test program prints one line per check and
 ends with `N passed, N failed`; tests/run.py adds those up.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Private namespaces for tests that want /etc, /var/spool, a host name or
 another user: `unshare -m -u` with overlays over /etc and /var/spool, so the
 machine's own files and name never change (writes land in a temporary

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A scripted OAuth2 authorization server on 127.0.0.1 for the tests:
 token endpoint (refresh_token, client_credentials, device_code and
 authorization_code grants), device authorization endpoint (RFC 8628) and
@@ -41,7 +42,8 @@ class AuthServer:
     def __init__(self, port=0, client_id='smtpsend-test', client_secret=None,
                  rotate=False, expires_in=3600, token_len=40,
                  invalid_grant=False, pending=0, slow_down_once=False,
-                 interval=1, device_expires_in=600, on_issue=None):
+                 interval=1, device_expires_in=600, on_issue=None,
+                 refresh_delay=0):
         self.port = port
         self.client_id = client_id
         self.client_secret = client_secret
@@ -54,6 +56,7 @@ class AuthServer:
         self.interval = interval
         self.device_expires_in = device_expires_in
         self.on_issue = on_issue
+        self.refresh_delay = refresh_delay   # seconds a refresh takes
         self.refresh_tokens = set()     # accepted now
         self.issued = []                # every access token, in order
         self.issued_refresh = []
@@ -155,6 +158,7 @@ class AuthServer:
 
     def _refresh(self, form):
         rt = form.get('refresh_token')
+        time.sleep(self.refresh_delay)
         if self.invalid_grant or rt not in self.refresh_tokens:
             return 400, {'error': 'invalid_grant', 'error_description':
                          'AADSTS70000: the refresh token has been revoked'}

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Runs every test program and adds up their `N passed, N failed` lines.
 
 Unit test binaries come from $UNITS; Python test programs are

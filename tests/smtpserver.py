@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Scripted SMTP server for smtpsend's end-to-end tests (Python stdlib only).
 
 Typical use:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """sendmail -bs: SMTP on stdin and stdout, relayed to the scripted smarthost."""
 import subprocess
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """What a calling program can make smtpsend do (CONTRACT section 8) and who
 holds the message (sections 6, 7): one test per finding of the security
 audit (issue 12) and of the real callers (issue 13), against the scripted
@@ -240,6 +241,20 @@ def passwordeval_timeout_kills_what_it_started():
     expect(not alive, 'its child was killed too')
 
 
+@test
+def passwordeval_timeout_holds_after_it_closed_its_output():
+    """Issue 22 L4: a command that prints, closes its output and keeps
+    running made smtpsend wait for it past its 30 s."""
+    cfg = account(down_port(), password='x').replace(
+        'password x', 'passwordeval echo pw; exec >&-; sleep 45')
+    t0 = time.monotonic()
+    r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
+    took = time.monotonic() - t0
+    expect_eq(r.rc, 78, 'passwordeval timed out %r' % r)
+    expect_in('timed out', r.err, 'says so')
+    expect(took < 35, 'within its 30 s (took %.1f s)' % took)
+
+
 # ----------------------------------------- issue 13: who holds the message --
 
 @test
@@ -248,7 +263,9 @@ def exit_status_tells_who_holds_the_message():
     r = run(['a@example.net'], stdin=MAIL, config=cfg)
     expect_eq(r.rc, 75, 'as smtpsend: 75 %r' % r)
     expect(r.err.startswith('smtpsend: deferred: '), 'deferred: %r' % r.err)
-    expect_in('smtpsend -q sends it', r.err, 'says what next')
+    # Its own -C: the entry goes with its configuration (CONTRACT 7).
+    expect(re.search(r'smtpsend -q -C /\S+/config sends it', r.err),
+           'says what next, with the -C that sends it %r' % r.err)
     expect_eq(r.err.count('\n'), 1, 'one line')
     r = run(['a@example.net'], stdin=MAIL, config=cfg, argv0='sendmail')
     expect_eq(r.rc, 0, 'as sendmail: accepted for delivery %r' % r)
@@ -704,8 +721,8 @@ def silent_server():
 def hints_for_the_classic_mistakes():
     port = down_port()
     r = run(['a@example.net'], stdin=MAIL, config=account(port))
-    expect_in('cannot connect to 127.0.0.1 port %d: Connection refused'
-              % port, r.err, 'the system\'s words')
+    expect_in('cannot connect to 127.0.0.1, port %d: Connection refused'
+              % port, r.err, 'the system\'s words, as msmtp writes them')
     expect_not_in("Couldn't connect", r.err, "not libcurl's doubled text")
     s = silent_server()
     r = run(['a@example.net'], stdin=MAIL,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The callers, as they really call: argv, environment and message of each
 real program that runs sendmail, end to end against the scripted server."""
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The binary from the command line: argv, config, --pretend, exit status.
 No network: everything here stops before a connection."""
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Shell completions and the manual page against the binary's --help.
 
 The long options each completion offers must be exactly those --help lists;

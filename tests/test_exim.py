@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Interoperability with Exim (exim4-daemon-heavy): a private instance
 (tests/servers/exim.py), extracted from the Debian package into
 build/servers, never installed, started once for this program.  After

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Built-in OAuth2 end to end (CONTRACT section 11): smtpsend against the
 scripted SMTP server and tests/oauth2server.py, both on loopback.
 
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
@@ -247,7 +249,12 @@ def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
     """Run smtpsend with a pseudo-terminal on stdin, stdout and stderr;
     on_output(text so far) is called as output comes, until it returns
     True (with `typing`, on_output(text, type) where type(bytes) types at
-    the terminal). Returns (exit status, all output)."""
+    the terminal). Returns (exit status, all output).
+
+    A pty hands output over in pieces that need not end where a line or
+    a write does: read in small ones, on_output sees partial lines on
+    every run, and must act on complete lines only (a URL cut short once
+    sent the browser to a truncated address: HTTP 400)."""
     master, slave = pty.openpty()
     e = rig.env()
     e.update(env or {})
@@ -260,7 +267,7 @@ def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
     def reader():
         while True:
             try:
-                chunk = os.read(master, 4096)
+                chunk = os.read(master, 64)
             except OSError:
                 return
             if not chunk:
@@ -290,7 +297,7 @@ def authorize_device_flow_with_pending_and_slow_down():
         seen = {}
 
         def approve(text):
-            m = re.search(r'open (\S+) and enter the code (\S+)', text)
+            m = re.search(r'open (\S+) and enter the code (\S+)\s', text)
             if m:
                 seen['url'], seen['code'] = m.groups()
                 return rig.auth.approve(m.group(2))
@@ -331,7 +338,7 @@ def authorize_authcode_with_pkce_through_the_loopback_redirect():
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def browse(text):
-            m = re.search(r'^  (http://\S+)\s*$', text, re.M)
+            m = re.search(r'^  (http://\S+)\r?\n', text, re.M)
             if not m:
                 return False
             got['url'] = m.group(1)
@@ -366,8 +373,9 @@ def a_token_file_others_can_read_is_refused():
         expect_eq(stat.S_IMODE(st.st_mode), 0o600, 'file 0600')
         d = os.stat(os.path.dirname(rig.token_file))
         expect_eq(stat.S_IMODE(d.st_mode), 0o700, 'directory 0700')
-        expect_eq([n for n in os.listdir(os.path.dirname(rig.token_file))],
-                  ['default'], 'no temporary file left')
+        expect_eq(sorted(os.listdir(os.path.dirname(rig.token_file))),
+                  ['.default.lock', 'default'],
+                  'no temporary file left (the lock stays, empty)')
         os.chmod(rig.token_file, 0o644)
         r = rig.run()
         expect_eq(r.rc, 78, 'refused %r' % r)
@@ -533,6 +541,184 @@ def authorize_authcode_over_ssh_fixed_port_and_pasted_address():
         expect_eq(rig.auth.pkce_checked, 1, 'the verifier matched')
         expect_eq(rig.read_tokens()['refresh_token'],
                   rig.auth.issued_refresh[0], 'stored')
+    finally:
+        rig.stop()
+
+
+# ---------------------------------------------------------------- issue 22 --
+
+def set_config(rig, text):
+    with open(rig.config, 'w') as f:
+        f.write(text)
+    os.chmod(rig.config, 0o600)
+
+
+def authorized(rig):
+    """A refresh token, refreshed once: the store bound as now, with a
+    cached access token."""
+    rig.auth.refresh_tokens.add('rt-0')
+    rig.write_tokens(refresh_token='rt-0')
+    r = rig.run()
+    expect_eq(r.rc, 0, 'first send %r' % r)
+
+
+@test
+def a_calling_program_cannot_redirect_or_weaken_a_token_account():
+    """H2: --tls-certcheck=off, --tls-trust-file and the like from a
+    program (stdin not a terminal) for an account whose secret is a stored
+    token: 78, and no token goes anywhere."""
+    rig = Rig(grant='device', rotate=True)
+    try:
+        authorized(rig)
+        hits, sessions = len(rig.auth.requests), len(rig.smtp.sessions)
+        for opt in (['--tls-certcheck=off'], ['--tls-trust-file=/etc/hosts'],
+                    ['--host=127.0.0.2'], ['--port=1'], ['--tls=off']):
+            r = rig.run(opt + ['a@example.net'])
+            expect_eq(r.rc, 78, '%s refused %r' % (opt, r))
+            expect_in(opt[0].split('=')[0], r.err, 'names the option')
+        expect_eq(len(rig.auth.requests), hits, 'no refresh')
+        expect_eq(len(rig.smtp.sessions), sessions, 'no connection')
+    finally:
+        rig.stop()
+
+
+@test
+def a_stored_token_goes_only_under_its_tls_and_proxy():
+    """H2: the binding covers TLS, certificate checking, trust file, pin and
+    proxy: a file that turns certificate checking off or adds a proxy gets
+    neither the cached access token nor a refresh."""
+    rig = Rig(grant='device', rotate=True)
+    try:
+        authorized(rig)
+        text = open(rig.config).read()
+        hits, sessions = len(rig.auth.requests), len(rig.smtp.sessions)
+        for extra in ('tls_certcheck off\n',
+                      'proxy_host 127.0.0.1\nproxy_port 1\n',
+                      'tls_fingerprint ' + ':'.join(['AB'] * 32) + '\n'):
+            set_config(rig, text + extra)
+            r = rig.run()
+            expect_eq(r.rc, 78, '%r: refused %r' % (extra, r))
+            expect_in('--authorize', r.err, 'the fix')
+        expect_eq(len(rig.auth.requests), hits, 'no refresh token sent')
+        expect_eq(len(rig.smtp.sessions), sessions, 'no access token sent')
+        stored = rig.read_tokens()
+        expect_eq((stored.get('tls'), stored.get('certcheck')),
+                  ('starttls', 'on'), 'the binding is recorded')
+    finally:
+        rig.stop()
+
+
+@test
+def client_credentials_follows_a_new_host_or_port():
+    """Issue 24 point 5: client_credentials needs no --authorize; a store
+    bound to another port fetches a new token."""
+    rig = Rig(client_secret=CLIENT_SECRET,
+              extra='oauth2_client_secret %s\n' % CLIENT_SECRET)
+    moved = server(extensions=EXT, users={'tester': 'none yet'})
+    try:
+        expect_eq(rig.run().rc, 0, 'first send')
+        old = rig.smtp
+        rig.smtp = moved
+        set_config(rig, open(rig.config).read().replace(
+            'port %d' % old.port, 'port %d' % moved.port))
+        r = rig.run()
+        expect_eq(r.rc, 0, 'sent on the new port %r' % r)
+        expect_eq(rig.auth.hits('/token', 'client_credentials'), 2,
+                  'a new token for the new port')
+        expect_eq(len(moved.sessions[0].messages), 1, 'delivered')
+        expect_eq(rig.read_tokens()['port'], str(moved.port), 'rebound')
+        old.stop()
+    finally:
+        rig.stop()
+
+
+@test
+def a_refresh_token_follows_a_port_but_not_a_host():
+    """Issue 24 point 5: a port change on the same host (TLS unchanged and
+    checked) refreshes and keeps working; another host needs --authorize."""
+    rig = Rig(grant='device', rotate=True)
+    moved = server(extensions=EXT, users={'tester': 'none yet'})
+    try:
+        authorized(rig)
+        old = rig.smtp
+        rig.smtp = moved
+        text = open(rig.config).read().replace('port %d' % old.port,
+                                               'port %d' % moved.port)
+        set_config(rig, text)
+        r = rig.run()
+        expect_eq(r.rc, 0, 'sent on the new port %r' % r)
+        expect_eq(len(rig.auth.forms('refresh_token')), 2,
+                  'the cached access token was not used: a refresh')
+        expect_eq(len(moved.sessions[0].messages), 1, 'delivered')
+        hits = len(rig.auth.requests)
+        set_config(rig, text.replace('host 127.0.0.1', 'host localhost'))
+        r = rig.run()
+        expect_eq(r.rc, 78, 'another host %r' % r)
+        expect_in('smtpsend --authorize -a default', r.err, 'the fix')
+        expect_eq(len(rig.auth.requests), hits, 'the refresh token stayed')
+        old.stop()
+    finally:
+        rig.stop()
+
+
+@test
+def concurrent_sends_spend_one_refresh_token():
+    """M3: two sends at once both refreshed with the same refresh token;
+    one failed with invalid_grant (and providers that detect reuse revoke
+    the whole family). One refresh, under a lock; both use its result."""
+    rig = Rig(grant='device', rotate=True, refresh_delay=1.0)
+    try:
+        rig.auth.refresh_tokens.add('rt-0')
+        rig.write_tokens(refresh_token='rt-0')
+        # The message from a file: both start at once, not one after
+        # the other's standard input.
+        path = os.path.join(rig.home, 'mail')
+        with open(path, 'wb') as f:
+            f.write(MAIL)
+        procs = []
+        for _ in range(2):
+            with open(path, 'rb') as mail:
+                procs.append(subprocess.Popen(
+                    rig.argv(['a@example.net']), env=rig.env(), stdin=mail,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        outs = [p.communicate(timeout=60) for p in procs]
+        for p, (_, err) in zip(procs, outs):
+            expect_eq(p.returncode, 0, 'both sent: %r' % err[-300:])
+        expect_eq(len(rig.auth.forms('refresh_token')), 1, 'one refresh')
+        expect_eq(rig.delivered(), 2, 'two messages')
+        expect_eq(rig.read_tokens()['refresh_token'],
+                  rig.auth.issued_refresh[-1], 'the rotated token stored')
+    finally:
+        rig.stop()
+
+
+@test
+def a_forged_state_does_not_end_authorize():
+    """L3: any local user could end --authorize with one request carrying a
+    wrong state to the loopback listener (its port is in /proc/net/tcp):
+    it is answered, ignored, and the listener waits for the browser."""
+    rig = Rig(account_name='gmail', grant='authcode')
+    try:
+        got = {}
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+        def browse(text):
+            m = re.search(r'^  (http://\S+)\r?\n', text, re.M)
+            if not m:
+                return False
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(m.group(1)).query)
+            forged = q['redirect_uri'][0] + '?code=evil&state=forged'
+            try:
+                opener.open(forged, timeout=10)
+            except urllib.error.HTTPError as e:
+                got['forged'] = e.code
+            with opener.open(m.group(1), timeout=10) as resp:
+                got['page'] = resp.read().decode()
+            return True
+        rc, out = at_terminal(rig, ['--authorize'], browse)
+        expect_eq(got.get('forged'), 400, 'the forged redirect is answered')
+        expect_eq(rc, 0, 'and ignored: authorized %r' % out)
+        expect_eq(rig.auth.pkce_checked, 1, 'with the real code')
     finally:
         rig.stop()
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Nothing is lost (CONTRACT section 7): the outbox, -q, -bp and signals."""
 import os
 import re

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Interoperability with Postfix: a private instance of our own
 (tests/servers/postfix.py) on free 127.0.0.1 ports, started once for this
 program and stopped at the end; the machine's Postfix is never touched

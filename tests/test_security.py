@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """CONTRACT section 8 and the review's findings, end to end: secrets, option
 injection, fail-closed behaviour, hostile servers and hostile input."""
 import os

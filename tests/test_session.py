@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The SMTP session against our scripted server on 127.0.0.1: every stage,
 every extension on and off, and the exit status each outcome gets."""
 import re

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Self-test of tests/smtpserver.py, using smtplib/ssl/raw sockets as clients.
 
 Run: /usr/bin/python3 tests/test_smtpserver_selftest.py

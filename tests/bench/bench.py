@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """tests/bench/bench.py -- smtpsend beside msmtp and curl (the issue "Performance:
 a benchmark beside msmtp and curl").  Normally started by tests/bench/run.sh, which
 installs the packages and starts a private Postfix first (tests/servers/postfix.py

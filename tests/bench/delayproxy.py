@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """tests/bench/delayproxy.py -- a TCP proxy on loopback that adds latency.
 
     delayproxy.py --listen 127.0.0.1:0 --target 127.0.0.1:10587 [--delay 0.05]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # tests/bench/run.sh -- smtpsend beside msmtp and curl (`make bench`).
 #
 #   bash tests/bench/run.sh [build/smtpsend]

@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: ISC
 // Symfony Mailer's sendmail transport, as an application sends with it
 // (tests/test_real_callers.py). Usage: php symfony.php TOKEN [COMMAND]
 // Without COMMAND: SendmailTransport's default, '/usr/sbin/sendmail -bs'.

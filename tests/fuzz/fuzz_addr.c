@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * addrlist_parse() on arbitrary text, then addr_check(), addr_domain(),
  * addr_equal() and addrlist_add_unique() on every address it returns.
@@ -86,7 +87,7 @@ check_one(const struct address *a, const char *first)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct addrlist l = { NULL, 0 }, u = { NULL, 0 };
+	struct addrlist l = { 0 }, u = { 0 };
 	char err[160], *s;
 	size_t i;
 	int r;

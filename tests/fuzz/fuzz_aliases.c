@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * aliases_load() on a file holding the input (a private temporary file in
  * $TMPDIR), then aliases_expand() for names a recipient could be: "root",
@@ -86,7 +87,7 @@ check_failure(const struct failure *f)
 static void
 expand_one(const struct aliases *a, const char *name)
 {
-	struct addrlist out = { NULL, 0 };
+	struct addrlist out = { 0 };
 	struct failure f;
 	char why[160];
 	size_t i, j;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * args_parse() on an argv made of the input split at NUL bytes (at most 32
  * arguments after argv[0] = "smtpsend").

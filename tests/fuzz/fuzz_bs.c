@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * -bs: smtpstdio_serve() reading the input as the client's bytes (a memfd)
  * and writing its replies to another memfd, which is then checked.

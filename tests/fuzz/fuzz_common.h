@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shared by the libFuzzer harnesses: invariant checks that abort with a
  * readable message, and a switch to tolerate known, already reported

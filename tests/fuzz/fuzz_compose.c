@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Compose mode: compose_message() with --subject, --to, --cc, --bcc,
  * --header, --body (or the body on the fd) and --attach taken from the

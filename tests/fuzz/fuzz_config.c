@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config_load() on a file holding the input (mode 0600, ours), then
  * settings_resolve() for every account and for the defaults, with no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The message reader (the SMTP-smuggling defence) fed the input in chunks,
  * then what would go on the wire: the header bytes and the body, dot-stuffed

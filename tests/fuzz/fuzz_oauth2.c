@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The OAuth2 parsers of untrusted bytes: an endpoint's JSON answer
  * (oauth2_reply_parse), the token file (oauth2_tokens_parse, then

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: ISC */
 /*
- * The outbox entry reader: the input is written as an entry (mode 0600, in
- * a private directory of ours, mode 0700, under $TMPDIR) named like an id,
- * "20261201T000000Z-00000001", then loaded as -q loads it, the message read
- * back as it would be sent, and freed.
+ * The outbox entry reader (with the config, resolve, arg- and argument
+ * fields of an entry still to be resolved): the input is written as an
+ * entry (mode 0600, in a private directory of ours, mode 0700, under
+ * $TMPDIR) named like an id, "20261201T000000Z-00000001", then loaded as
+ * -q loads it, the message read back as it would be sent, and freed.
  *
  * The reader's API is being reworked (outbox_load(dir, ...) becomes
  * outbox_load_at(dirfd, ..., owner, ...)): both are declared weak here and
@@ -259,8 +261,16 @@ check_loaded(const struct outbox_entry *x, const struct layout *lay,
 	bool eight = false, clean = true;
 	off_t end;
 
-	/* The envelope; only an entry kept for a person may lack it. */
-	if (x->state == OUTBOX_PERMANENT && x->env.sender == NULL)
+	/* The envelope; only an entry kept for a person, or one whose
+	 * arguments are kept to be resolved when sent, may lack it. Those
+	 * arguments go through the command line's checks then; here they
+	 * hold no control character. */
+	for (i = 0; i < (size_t)x->args.nrcpts; i++)
+		FUZZ_CHECK("outbox-fields", !fuzz_has_ctl(x->args.rcpts[i]));
+	FUZZ_CHECK("outbox-fields", x->config == NULL ||
+	    (x->config[0] == '/' && !fuzz_has_ctl(x->config)));
+	if ((x->state == OUTBOX_PERMANENT || x->args.present) &&
+	    x->env.sender == NULL)
 		FUZZ_CHECK("outbox-addr", x->env.rcpts.n == 0 ||
 		    x->env.rcpts.n > 0);
 	else {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * reply_parse() fed the input in pieces, caps_parse() on every complete
  * reply, as session.c does with the bytes a server sends.

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Build and run the libFuzzer harnesses of tests/fuzz/.
 #
 #   tests/fuzz/run.sh [build|run|all] [NAME...]    (default: all, every harness)
 #   tests/fuzz/run.sh repro NAME FILE...           run inputs once, show the report
 #   FUZZ_SECONDS=5 tests/fuzz/run.sh               quick mode, for CI
 #
-# NAME is addr, reply, message, config, args, aliases, outbox, compose, bs
-# or oauth2. Binaries go to build/fuzz/,
+# NAME is addr, reply, message, config, args, aliases, outbox, compose, bs,
+# oauth2 or pickup. Binaries go to build/fuzz/,
 # the growing corpus to build/fuzz/corpus/NAME/ (seeded from
 # tests/fuzz/corpus/NAME/, which is never written), crashes to
 # build/fuzz/crashes/, logs to build/fuzz/logs/.
@@ -34,7 +35,7 @@ CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
-ALL="addr reply message config args aliases outbox compose bs oauth2"
+ALL="addr reply message config args aliases outbox compose bs oauth2 pickup"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS_FUZZ="-g -O1 -fno-omit-frame-pointer $SAN -std=c11 -D_GNU_SOURCE \

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # tests/postfix/setup.sh -- start a private Postfix test instance.
 #
 #   bash tests/postfix/setup.sh DIR [--watch PID] [--size-limit N]

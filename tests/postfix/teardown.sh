@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # tests/postfix/teardown.sh -- stop the private Postfix instance that
 # tests/postfix/setup.sh DIR started, and remove DIR.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Check a private Postfix test instance (tests/servers/postfix.py).
 
 Stdlib only.  Silent and exit 0 when every check passes; otherwise prints

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A small SMTP server on 127.0.0.1 that keeps every message it accepts:
 the relay target behind Dovecot submission.  Stdlib only.
 

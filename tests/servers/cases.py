@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The interoperability cases, the same for every server: smtpsend (env
 SMTPSEND) submits with a config file of the test's own, and what the
 server delivered (a Maildir, or what Dovecot relayed to our capture

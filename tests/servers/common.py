@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What the private server instances share: a test runner that knows
 skips, the check that the machine's own mail system was left alone, free
 loopback ports, a test CA, Debian packages fetched into build/servers and
@@ -893,6 +894,14 @@ def namespace_of(proc, timeout=10.0):
             return ns
         time.sleep(0.01)
     return None
+
+
+def wait_namespace_empty(ns, timeout):
+    """True once no process is left in mount namespace ns."""
+    deadline = time.monotonic() + timeout
+    while pids_in_namespace(ns) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pids_in_namespace(ns)
 
 
 def kill_namespace(ns, grace=5.0):

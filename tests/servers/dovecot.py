@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A private Dovecot submission service (dovecot-core, dovecot-submissiond)
 for the interoperability tests, relaying to a capture server of ours
 (tests/servers/capture.py) on another free port.
@@ -18,6 +19,7 @@ Dovecot offers DSN (and the relay's SIZE) only in the EHLO reply after
 AUTH, when it has connected to the relay.
 """
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +30,9 @@ from servers.capture import Capture
 USER, PASSWORD = 'tester', 'testpass'
 RCPT_LIMIT = 20
 PORT_NAMES = ('submission', 'smtps')
-PACKAGES = ('dovecot-core', 'dovecot-submissiond')
+# dovecot-sieve: Debian 13's dovecot-core has a settings plugin that doveconf
+# loads and that needs libdovecot-sieve (in dovecot-sieve).
+PACKAGES = ('dovecot-core', 'dovecot-submissiond', 'dovecot-sieve')
 
 
 class Dovecot:
@@ -77,14 +81,17 @@ class Dovecot:
         with open(users, 'w') as f:
             f.write('%s:{PLAIN}%s\n' % (USER, PASSWORD))
         os.chmod(users, 0o644)
-        self.conf = os.path.join(w, 'dovecot.conf')
-        with open(self.conf, 'w') as f:
-            f.write(self._config(users, home, mail_uid, mail_gid))
-        p = self.ns.run(['/usr/sbin/dovecot', '-c', self.conf, '--version'], check=False)
-        if p.returncode != 0:
+        # The syntax of the configuration follows the version (2.3 or 2.4).
+        p = self.ns.run(['/usr/sbin/dovecot', '--version'], check=False)
+        m = re.match(r'(\d+)\.(\d+)', common._text(p.stdout))
+        if p.returncode != 0 or not m:
             raise RuntimeError('dovecot --version: exit %d\n%s%s' % (
                 p.returncode, common._text(p.stdout), common._text(p.stderr)))
         self.version_line = 'Dovecot ' + common._text(p.stdout).strip()
+        self.major_minor = (int(m.group(1)), int(m.group(2)))
+        self.conf = os.path.join(w, 'dovecot.conf')
+        with open(self.conf, 'w') as f:
+            f.write(self._config(users, home, mail_uid, mail_gid))
         self.daemon_out = os.path.join(w, 'daemon.out')
         with open(self.daemon_out, 'wb') as out_f:
             self.proc = self.ns.popen(['/usr/sbin/dovecot', '-F', '-c', self.conf],
@@ -103,10 +110,33 @@ class Dovecot:
         return self
 
     def _config(self, users, home, uid, gid):
+        """dovecot.conf in the syntax of the Dovecot found: 2.4 (Debian 13)
+        renamed settings and wants its config version first; 2.3 (Debian
+        12) knows no such line."""
         w = self.workdir
         c = self.certs
+        v24 = self.major_minor >= (2, 4)
+        head = ('dovecot_config_version = 2.4.0\n'
+                'dovecot_storage_version = 2.4.0\n' if v24 else '')
+        listen = 'listen' if v24 else 'address'
+        if v24:
+            tls = (f'ssl_server_cert_file = {c.cert}\n'
+                   f'ssl_server_key_file = {c.key}\n'
+                   'auth_allow_cleartext = no\n')
+            dbs = (f'passdb passwd-file {{\n  passwd_file_path = {users}\n}}\n'
+                   f'userdb static {{\n  fields {{\n    uid = {uid}\n'
+                   f'    gid = {gid}\n    home = {home}\n  }}\n}}\n'
+                   f'mail_driver = maildir\nmail_path = {home}/Maildir\n')
+        else:
+            tls = (f'ssl_cert = <{c.cert}\nssl_key = <{c.key}\n'
+                   'disable_plaintext_auth = yes\n')
+            dbs = (f'passdb {{\n  driver = passwd-file\n'
+                   f'  args = scheme=PLAIN {users}\n}}\n'
+                   f'userdb {{\n  driver = static\n'
+                   f'  args = uid={uid} gid={gid} home={home}\n}}\n'
+                   f'mail_location = maildir:{home}/Maildir\n')
         return f"""\
-# Private Dovecot submission for smtpsend's tests (tests/servers/dovecot.py)
+{head}# Private Dovecot submission for smtpsend's tests (tests/servers/dovecot.py)
 base_dir = {w}/run
 state_dir = {w}/state
 log_path = {self.log}
@@ -123,30 +153,18 @@ submission_max_mail_size = {self.size_limit}
 default_internal_user = dovecot
 default_login_user = dovenull
 ssl = yes
-ssl_cert = <{c.cert}
-ssl_key = <{c.key}
 ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = yes
-auth_mechanisms = plain login
+{tls}auth_mechanisms = plain login
 # no 2 s pause after a wrong password (the penalty for the next logins
 # from 127.0.0.1 stays: test_dovecot.py has its wrong password last)
 auth_failure_delay = 0
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {users}
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={home}
-}}
-mail_location = maildir:{home}/Maildir
-service submission-login {{
+{dbs}service submission-login {{
   inet_listener submission {{
-    address = 127.0.0.1
+    {listen} = 127.0.0.1
     port = {self.ports['submission']}
   }}
   inet_listener submissions {{
-    address = 127.0.0.1
+    {listen} = 127.0.0.1
     port = {self.ports['smtps']}
     ssl = yes
   }}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A private Exim (exim4-daemon-heavy) for the interoperability tests.
 
 The package is fetched with `apt-get download` into build/servers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Table-driven unit checks: each failure says what differed, and where. */
 #ifndef SMTPSEND_CHECK_H
 #define SMTPSEND_CHECK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The address-list parser against a torture table. */
 #include <stdlib.h>
 
@@ -74,7 +75,7 @@ test_parse(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct addrlist l = { NULL, 0 };
+		struct addrlist l = { 0 };
 		char got[512], err[128], ctx[300];
 		int r = addrlist_parse(&l, cases[i].input, err, sizeof(err));
 
@@ -96,7 +97,7 @@ test_parse(void)
 static void
 test_comment_kept(void)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 	char err[128];
 
 	CHECK_INT(addrlist_parse(&l, "root (Cron Daemon)", err, sizeof(err)),
@@ -108,7 +109,7 @@ test_comment_kept(void)
 static void
 test_equal_and_unique(void)
 {
-	struct addrlist l = { NULL, 0 };
+	struct addrlist l = { 0 };
 
 	CHECK(addr_equal("a@EXAMPLE.com", "a@example.COM"), "domain case");
 	CHECK(!addr_equal("A@example.com", "a@example.com"), "local case");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The sendmail command line. */
 #include "args.h"
 #include "check.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The message reader: normalisation, headers, the lone dot, analysis. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The SMTP reply parser and EHLO capabilities. */
 #include "check.h"
 #include "reply.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The transaction machine (src/txn.c) from tables of replies, without a
  * socket: for each reply fed, the step it asks for and the commands it
@@ -151,7 +152,7 @@ run(const struct scenario *sc)
 	struct envelope e;
 	struct caps c;
 	struct txn t;
-	struct addrlist left = { NULL, 0 };
+	struct addrlist left = { 0 };
 	enum txn_step st = TXN_READ;
 	char ctx[200];
 	int i;

@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: ISC
+"""Root's maildrop pickup against hostile entries (CONTRACT sections 7 and 8,
+issue 22: H1, M1, M2, L1, L2, L5), each in a private mount namespace
+(tests/ns.py) with entries owned by another user. An entry that is not a
+complete, sendable message is set aside; no entry crashes or stalls the run,
+or keeps the others and root's own outbox from going."""
+import os
+import time
+
+from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
+from e2e import certs, server
+from ns import System, available
+
+WWW = 33
+
+
+def need_ns():
+    why = available()
+    if why:
+        skip(why)
+
+
+def system_conf(port, extra=''):
+    return ('defaults\nsyslog off\ntimeout 10\n'
+            'account default\nhost 127.0.0.1\nport %d\nuser tester\n'
+            'password syspw\ntls_trust_file %s\nmaildomain example.org\n%s'
+            % (port, certs().ca, extra), 0o600)
+
+
+def entry(sender=b'www-data', rcpts=(b'a@example.net',), state=b'temporary',
+          created=b'1', last=b'0', body=b'Subject: s\r\n\r\nhi\r\n'):
+    head = (b'smtpsend-outbox: 1\ncreated: ' + created + b'\nattempts: 0\n'
+            b'last-attempt: ' + last + b'\nstate: ' + state + b'\nexit: 75\n'
+            b'error: x\n')
+    if sender is not None:
+        head += b'sender: ' + sender + b'\n'
+    head += b''.join(b'recipient: ' + r + b'\n' for r in rcpts)
+    hb = body.index(b'\r\n\r\n') + 4
+    return head + (b'body-8bitmime: no\neight-bit: no\nlongest-line: 10\n'
+                   b'header-bytes: %d\nsize: %d\n\n' % (hb, len(body))) + body
+
+
+def drop(s, name, data, uid=WWW):
+    path = os.path.join(s.maildrop(), name)
+    with open(path, 'wb') as f:
+        f.write(data)
+    os.chown(path, uid, uid)
+    os.chmod(path, 0o600)
+    return path
+
+
+def left(s):
+    return sorted(os.listdir(s.maildrop()))
+
+
+def delivered(srv):
+    return [m for x in srv.sessions for m in x.messages]
+
+
+@test
+def an_entry_without_envelope_neither_crashes_nor_blocks_the_run():
+    """H1: a 'permanent' entry with no sender and no recipient, named to sort
+    first, used to kill root's -q with SIGSEGV on every run."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+        drop(s, '0', b'smtpsend-outbox: 1\nstate: permanent\nheader-bytes: 12'
+             b'\nsize: 21\n\nSubject: x\r\n\r\nhello\r\n')
+        drop(s, '1', entry(sender=None, state=b'permanent'))
+        drop(s, '2', entry(rcpts=(), state=b'permanent'))
+        drop(s, '3', entry(rcpts=(b'good@example.net',)))
+        # Root's own kept mail goes too.
+        own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
+        with open(own, 'wb') as f:
+            f.write(entry(sender=b'root@example.org',
+                          rcpts=(b'own@example.net',)))
+        os.chmod(own, 0o600)
+        r = s.run(['-q', '--due'])
+        expect(r.rc >= 0 and r.rc != 139, 'no crash %r' % r)
+        for name in ('0', '1', '2'):
+            expect_not_in(name, left(s), '%s is out of the way' % name)
+            expect_in('.damaged-' + name, left(s), '%s set aside' % name)
+        expect_in('no sender', r.err, 'says why')
+        expect_in('0 recipients', r.err, 'says why')
+        expect_eq([n for n in os.listdir(s.root_outbox())
+                   if n.startswith('2')], [], "nothing left in root's outbox")
+    srv.stop()
+    expect_eq(sorted(m['rcpts'][0] for m in delivered(srv)),
+              ['good@example.net', 'own@example.net'],
+              "the good entry and root's own were sent")
+
+
+@test
+def a_huge_entry_is_refused_without_reading_it():
+    """M1: the size limit is checked before and while reading, never after
+    reading everything; the text before the message is bounded and searched
+    once (it took 31.8 s for 128 MiB, 488 s for 256 MiB)."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+        p = drop(s, '1', entry().replace(b'size: 18', b'size: %d'
+                                          % (18 + 256 * 2 ** 20)))
+        with open(p, 'ab') as f:
+            f.truncate(os.path.getsize(p) + 256 * 2 ** 20)   # sparse
+        drop(s, '2', b'smtpsend-outbox: 1\n' + b'x' * (40 * 2 ** 20))
+        drop(s, '3', entry(rcpts=(b'good@example.net',)))
+        t0 = time.monotonic()
+        r = s.run(['-q'], timeout=120)
+        took = time.monotonic() - t0
+        expect(took < 15, 'no stall: %.1f s' % took)
+        expect_in('.damaged-1', left(s), 'the huge entry is set aside')
+        expect_in('.damaged-2', left(s), 'the endless header is set aside')
+        expect_in('size limit', r.err, 'says why')
+    srv.stop()
+    expect_eq([m['rcpts'] for m in delivered(srv)], [['good@example.net']],
+              'the good entry was sent')
+
+
+@test
+def recipients_are_bounded_as_on_the_direct_path():
+    """M1: 20,000 recipients were all delivered, past the direct path's
+    10,000; 10,000 are picked up, in linear time."""
+    need_ns()
+    down = server(tls=None)
+    down.stop()
+    with System(etc={'smtpsend.conf': system_conf(down.port)}) as s:
+        many = tuple(b'r%d@example.net' % i for i in range(20000))
+        drop(s, '1', entry(rcpts=many))
+        drop(s, '2', entry(rcpts=many[:10000]))
+        t0 = time.monotonic()
+        r = s.run(['-q'], timeout=120)
+        took = time.monotonic() - t0
+        expect_in('.damaged-1', left(s), '20,000 recipients set aside %r' % r)
+        expect_in('20000 recipients', r.err, 'says why')
+        expect_not_in('2', left(s), '10,000 are picked up')
+        kept = [n for n in os.listdir(s.root_outbox()) if n.startswith('2')]
+        expect_eq(len(kept), 1, "kept in root's outbox (smarthost down)")
+        expect(took < 10, 'linear: %.1f s' % took)
+
+
+@test
+def a_set_aside_that_cannot_rename_still_moves_the_entry():
+    """M2: a user-made directory .damaged-ID made the rename fail, and the
+    entry was read again on every run."""
+    need_ns()
+    with System(etc={'smtpsend.conf': system_conf(1)}) as s:
+        drop(s, '1', entry(sender=None))
+        trap = os.path.join(s.maildrop(), '.damaged-1')
+        os.makedirs(trap + '/x')
+        os.chown(trap, WWW, WWW)
+        r = s.run(['-q'])
+        expect_not_in('1', left(s), 'moved out of the way %r' % r)
+        expect(any(n.startswith('.damaged-1-') for n in left(s)),
+               'under another name: %r' % left(s))
+        r = s.run(['-q'])
+        expect_not_in('entry 1', r.err, 'not read again %r' % r)
+
+
+@test
+def numbers_out_of_range_are_damage_not_overflow():
+    """L5: times and sizes near LLONG_MAX overflowed signed arithmetic
+    (UBSan); the backoff wrapped round and made the entry due."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+        drop(s, '1', entry(last=b'9223372036854775807',
+                           created=b'9223372036854775807'))
+        drop(s, '2', entry().replace(b'size: 18', b'size: 9223372036854775807'))
+        r = s.run(['-q', '--due'])
+        expect_eq(sorted(n for n in left(s) if not n.startswith('.')), [],
+                  'nothing left %r' % r)
+        expect_in('.damaged-1', left(s), 'a time past 9999 is damage')
+        expect_in('.damaged-2', left(s), 'an absurd size is damage')
+    srv.stop()
+    expect_eq(delivered(srv), [], 'nothing sent')
+
+
+@test
+def a_from_pattern_without_override_holds_for_maildrop_entries():
+    """L2: allow_from_override off with from *@domain: root sent MAIL
+    FROM:<ceo@bank.example> for an unprivileged user."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    conf = system_conf(srv.port, 'from *@example.org\n'
+                       'allow_from_override off\n')
+    with System(etc={'smtpsend.conf': conf}) as s:
+        drop(s, '1', entry(sender=b'ceo@bank.example'))
+        r = s.run(['-q'])
+        expect_eq(r.rc, 0, 'sent %r' % r)
+    srv.stop()
+    expect_eq([m['mail_from'] for m in delivered(srv)],
+              ['www-data@example.org'], 'the submitter, not the entry')
+
+
+@test
+def roots_copy_is_what_is_sent():
+    """L1: root checks and sends its own copy, never the user's file again;
+    an entry root's -q would report as damaged never reaches its outbox."""
+    need_ns()
+    down = server(tls=None)
+    down.stop()
+    with System(etc={'smtpsend.conf': system_conf(down.port)}) as s:
+        drop(s, '1', entry(rcpts=(), state=b'permanent'))
+        drop(s, '2', entry(rcpts=(b'b@example.net',)))
+        r = s.run(['-q'])
+        r = s.run(['-bp'])
+        expect_not_in('damaged', r.err + r.out.decode(), 'nothing damaged '
+                      "in root's outbox %r" % r)
+        expect_in('b@example.net', r.out.decode(), 'the good one is kept')
+        expect_not_in('permanent', r.out.decode(), 'the empty one is not')
+
+
+if __name__ == '__main__':
+    main()
