@@ -429,17 +429,17 @@ keep_deferred(struct job *j, const struct options *o,
 
 /* -v: which files and account this run uses. */
 static void
-say_configuration(const struct job *j, const struct options *o)
+say_configuration(const struct config *c, const char *account,
+    const struct options *o)
 {
 	if (o->verbose == 0)
 		return;
 	fprintf(stderr, "smtpsend: configuration: %s%s, %s%s; account %s\n",
-	    j->cfg.files[0] ? j->cfg.files[0] : config_system_path,
-	    access(j->cfg.files[0] ? j->cfg.files[0] : config_system_path,
-	    F_OK) == 0 ? "" : " (absent)", j->cfg.files[1] ? j->cfg.files[1] :
-	    "(no user file)", j->cfg.files[1] && access(j->cfg.files[1],
-	    F_OK) != 0 ? " (absent)" : "", j->set_ok && j->set.account ?
-	    j->set.account : "(defaults)");
+	    c->files[0] ? c->files[0] : config_system_path,
+	    access(c->files[0] ? c->files[0] : config_system_path,
+	    F_OK) == 0 ? "" : " (absent)", c->files[1] ? c->files[1] :
+	    "(no user file)", c->files[1] && access(c->files[1],
+	    F_OK) != 0 ? " (absent)" : "", account ? account : "(defaults)");
 }
 
 /* The arrow where the terminal can show it. */
@@ -516,7 +516,7 @@ run_message(const struct options *o, int fd, struct session_report *out,
 			fail_errno(f, CAUSE_IOERR, "writing to stdout");
 		goto out;
 	}
-	say_configuration(&j, o);
+	say_configuration(&j.cfg, j.set_ok ? j.set.account : NULL, o);
 	say_mapping(&j, o);
 	if (secret_obtain(&j.set, &j.password, o->verbose, f) == -1)
 		stopped(f);	/* a signal, not the configuration, stopped it */
@@ -617,8 +617,10 @@ run_check(const struct options *o, struct failure *f)
 	if (config_load(&c, o->config_file, stderr, f) == 0 &&
 	    envelope_account(&c, o->account, o->sender, &a, f) == 0 &&
 	    settings_resolve(&s, a, o->over, f) == 0 &&
-	    config_check_origins(a, o->over, o->at_terminal, f) == 0)
+	    config_check_origins(a, o->over, o->at_terminal, f) == 0) {
+		say_configuration(&c, s.account, o);
 		r = check_account(&s, o, f);
+	}
 	config_free(&c);
 	return r;
 }

@@ -265,6 +265,20 @@ def check_wrong_password_is_77_as_a_send():
 
 
 @test
+def check_verbose_says_configuration_and_timings():
+    srv = server()
+    r = run(['--check', '-v'], config=account(srv.port, extra='auth plain\n'))
+    srv.stop()
+    expect_eq(r.rc, 0, '%r' % r)
+    expect(re.search(r'smtpsend: configuration: /etc/smtpsend.conf( \(absent\))?'
+                     r', /\S+/config; account default\n', r.err),
+           'which files and account %r' % r.err[:300])
+    expect(re.search(r'timings: connect [\d.]+ ms, tls [\d.]+ ms, greeting '
+                     r'and EHLO [\d.]+ ms, auth [\d.]+ ms\n', r.err),
+           'the phases of a check, no transfer %r' % r.err[-300:])
+
+
+@test
 def check_takes_no_recipients():
     r = run(['--check', 'a@example.net'], config=account(1))
     expect_eq(r.rc, 64, '%r' % r)
