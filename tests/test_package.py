@@ -344,6 +344,11 @@ def postinst_repairs_modes_and_refuses_a_spool_not_roots():
 
 
 if __name__ == '__main__':
+    if not DEBS:
+        # One line in `make check`, not one per test.
+        print('skipped: test_package: make check-deb runs it (SMTPSEND_DEBS '
+              'names the .deb files)\n1 skipped\n0 passed, 0 failed')
+        raise SystemExit(0)
     try:
         main()
     finally:
