@@ -400,7 +400,7 @@ def units_under_systemd():
         skip('no cgroup2 hierarchy or nsenter to boot the chroot')
     units = ('smtpsend-queue.timer', 'smtpsend-maildrop.path')
     os.unlink(C.path('/usr/sbin/policy-rc.d'))  # postinst may start them
-    b = None
+    b = p = None
     try:
         b = Booted(C)
         expect_eq(b.sh('systemctl is-enabled %s %s' % units)[1].split(),
@@ -412,7 +412,7 @@ def units_under_systemd():
         rc, said = b.sh('setpriv --reuid=65534 --regid=65534 --clear-groups '
                         '/usr/sbin/sendmail root </tmp/user.eml')
         expect_eq(rc, 0, 'sendmail as nobody: ' + said)
-        expect_in('left in the system maildrop', said, 'the maildrop took it')
+        expect_in('in the system maildrop', said, 'the maildrop took it')
         arrived = wait_for(lambda: 'end of message' in open(out).read(), 20)
         took = time.time() - t
         p.kill()
@@ -444,6 +444,8 @@ def units_under_systemd():
                   'install starts them')
         log('apt-get remove smtpsend-mta stopped both; install started both')
     finally:
+        if p:
+            p.kill()
         if b:
             b.poweroff()
         C.write('/usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', 0o755)
@@ -451,7 +453,8 @@ def units_under_systemd():
 
 
 def kept_files():
-    rc, out = C.sh('find /var/spool/smtpsend -type f')
+    """The mail in the spool (not the users' .index-UID files)."""
+    rc, out = C.sh("find /var/spool/smtpsend -type f ! -name '.index-*'")
     return out.split() if rc == 0 else []
 
 
@@ -462,7 +465,7 @@ def remove_keeps_kept_mail_and_says_so():
     rc, said = cron_mail()
     expect_eq(rc, 0, 'sendmail with the smarthost down: %s' % said)
     kept = kept_files()
-    expect_eq(len(kept), 1, 'one message kept in the spool')
+    expect_eq(len(kept), 1, 'one message kept in the spool: ' + said)
     out = C.ok('apt-get remove -y -q smtpsend-mta', 'apt-get remove')
     expect_in('1 kept message file(s) stay in /var/spool/smtpsend', out,
               'remove says kept mail stays')
@@ -484,8 +487,15 @@ def purge_removes_an_empty_spool_only():
            'the cron line purged')
     rc, units = C.sh('find /etc/systemd/system -name "smtpsend*"')
     expect_eq(units.split(), [], 'deb-systemd-helper state purged')
-    # Again with an empty spool: it goes.
+    # Again with no mail left, after a user left one in the maildrop (its
+    # .index-UID stays there): the spool goes.
     C.ok('cd / && apt-get install -y -q ' + debs('smtpsend-mta'), 'reinstall')
+    C.write('/tmp/user.eml', 'Subject: left in the maildrop\n\nhello\n')
+    C.ok('setpriv --reuid=65534 --regid=65534 --clear-groups '
+         '/usr/sbin/sendmail root </tmp/user.eml', 'sendmail as nobody')
+    C.sh('smtpsend -q')     # picked up, kept in root's outbox: exit 75
+    expect(os.path.exists(C.path('/var/spool/smtpsend/maildrop/.index-65534')),
+           "nobody's .index-65534 in the maildrop")
     C.ok('rm -f ' + ' '.join(kept_files()), 'rm the kept mail')
     C.ok('apt-get purge -y -q smtpsend-mta', 'apt-get purge')
     expect(not os.path.exists(C.path('/var/spool/smtpsend')),
