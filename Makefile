@@ -186,7 +186,10 @@ uninstall-sendmail:
 		systemctl disable --now smtpsend-queue.timer \
 		    smtpsend-maildrop.path || true; fi
 	rm -f $(RUNNER_UNITS:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(CROND)/smtpsend
-	@# Kept mail stays: the spool goes only when it is empty.
+	@# Kept mail stays: the spool goes only when it holds none (users'
+	@# .index-UID files and unfinished .tmp-ID files are no mail).
+	-find $(DESTDIR)$(SPOOL) -type f \( -name '.index-*' -o \
+	    -name '.tmp-*' \) -delete 2>/dev/null
 	-rmdir $(DESTDIR)$(SPOOL)/maildrop $(DESTDIR)$(SPOOL) 2>/dev/null
 
 # The Debian packages smtpsend and smtpsend-mta in $(B)/deb, with dpkg-deb

@@ -361,10 +361,11 @@ def verbose_connect_greeting_and_true_timings():
                      r'the greeting\n' % srv.port, t.out), 'waiting line')
     m = re.search(r'timings: (.*)\n', t.out)
     expect(m, 'a closing line %r' % t)
-    w = re.match(r'connect [\d.]+ ms, no greeting after (\d+)\.\d ms$',
-                 m.group(1))
-    expect(w and 5500 <= int(w.group(1)) < 8000, 'no auth, no tls, the wait '
-           'of timeout 6: %r' % m.group(1))
+    # The 6 s limit runs from the start of the connection: the wait for
+    # the greeting is 6 s less the connect time (5996.6 ms, say).
+    expect(re.match(r'connect [\d.]+ ms, no greeting after (59|6\d)\d\d\.\d '
+                    r'ms$',
+                    m.group(1)), 'no auth, no tls: %r' % m.group(1))
     # Ctrl-C while waiting: still no phase that did not happen.
     srv = Silent()
     t = tty(['-v', 'a@example.net'], config=silent_config(srv.port, 30),
