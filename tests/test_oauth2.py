@@ -257,6 +257,7 @@ def at_terminal(rig, args, on_output, timeout=60):
     os.close(slave)
     out = bytearray()
     done = [False]
+    failed = []
 
     def reader():
         while True:
@@ -268,7 +269,12 @@ def at_terminal(rig, args, on_output, timeout=60):
                 return
             out.extend(chunk)
             if not done[0]:
-                done[0] = bool(on_output(out.decode(errors='replace')))
+                try:
+                    done[0] = bool(on_output(out.decode(errors='replace')))
+                except Exception as e:  # the browser's: no use waiting
+                    failed.append(e)
+                    done[0] = True
+                    p.kill()
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     try:
@@ -278,6 +284,9 @@ def at_terminal(rig, args, on_output, timeout=60):
         rc = p.wait()
     t.join(5)
     os.close(master)
+    if failed:
+        raise AssertionError('%r; smtpsend said: %r' % (
+            failed[0], out.decode(errors='replace')))
     return rc, out.decode(errors='replace')
 
 
