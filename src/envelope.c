@@ -290,9 +290,10 @@ qualify(char **spec, const struct settings *s, struct failure *f)
 		return 0;
 	if ((dom = mail_domain(s->maildomain, s->from)) == NULL) {
 		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "cannot qualify the local "
-		    "name '%.300s': this host's name has no dot and there is no "
-		    "/etc/mailname; set maildomain in the configuration "
-		    "(a smarthost refuses unqualified addresses)", *spec);
+		    "name '%.300s': no mail domain (this host's name and "
+		    "/etc/mailname, if any, have no dot); set maildomain in the "
+		    "configuration (a smarthost refuses unqualified addresses)",
+		    *spec);
 		return -1;
 	}
 	if ((local = local_part(*spec)) == NULL ||
