@@ -81,6 +81,16 @@ check-asan: deps
 check-trixie:
 	sh tests/trixie.sh
 
+# The suite on each host state it must pass on: host name, /etc/mailname,
+# an MTA or none (tests/hoststates.py; HOSTSTATES= runs the whole suite in
+# all 18 states, about an hour).
+HOSTSTATES ?= --ci
+check-hoststates: deps all units
+	@SMTPSEND=$(CURDIR)/$(B)/smtpsend UNITS="$(UNITS)" \
+	    $(PYTHON) tests/hoststates.py $(HOSTSTATES)
+
+.PHONY: check-trixie check-hoststates
+
 demo: deps all
 	@sh tests/demo.sh $(B)/smtpsend
 
@@ -210,7 +220,7 @@ check-deb: deb
 clean:
 	rm -rf build build-asan
 
-.PHONY: all units deps check check-asan check-trixie demo lint fuzz bench \
+.PHONY: all units deps check check-asan check-trixie check-hoststates demo lint fuzz bench \
 	install uninstall install-sendmail install-spool install-runner \
 	install-units install-cron uninstall-sendmail deb check-deb clean
 

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: ISC
 # The Debian packages that build and test smtpsend. As root, installs what
 # is missing; otherwise prints the one apt-get command to run. No MTA is
-# installed: the interoperability tests unpack their own (tests/servers).
+# installed: the interoperability tests unpack their own (tests/servers),
+# and bsd-mailx, which would pull in Debian's default MTA, is unpacked by
+# tests/test_real_callers.py too.
 PKGS="make gcc pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev libidn2-dev libjson-c-dev
  ca-certificates openssl python3 python3-cryptography mandoc
  bash-completion zsh fish msmtp curl util-linux
  clang libclang-rt-dev clang-tidy cppcheck valgrind time
- cron php-cli php-symfony-mailer git-email libmailtools-perl bsd-mailx sudo at
+ cron php-cli php-symfony-mailer git-email libmailtools-perl sudo at
  monitoring-plugins-standard"
 missing=""
 for p in $PKGS; do

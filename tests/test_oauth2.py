@@ -263,6 +263,7 @@ def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
     os.close(slave)
     out = bytearray()
     done = [False]
+    failed = []
 
     def reader():
         while True:
@@ -275,8 +276,13 @@ def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
             out.extend(chunk)
             if not done[0]:
                 text = out.decode(errors='replace')
-                done[0] = bool(on_output(text, lambda b: os.write(master, b))
-                               if typing else on_output(text))
+                try:
+                    done[0] = bool(on_output(text, lambda b: os.write(master, b))
+                                   if typing else on_output(text))
+                except Exception as e:  # the browser's: no use waiting
+                    failed.append(e)
+                    done[0] = True
+                    p.kill()
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     try:
@@ -286,6 +292,9 @@ def at_terminal(rig, args, on_output, timeout=60, env=None, typing=False):
         rc = p.wait()
     t.join(5)
     os.close(master)
+    if failed:
+        raise AssertionError('%r; smtpsend said: %r' % (
+            failed[0], out.decode(errors='replace')))
     return rc, out.decode(errors='replace')
 
 

@@ -196,6 +196,14 @@ def host_without_a_dot_never_qualifies_with_it():
         expect_in(b'From: Cron <root@example.org>', m['data'], 'From header')
         ehlo = [c for c in srv.sessions[-1].commands if c.startswith('EHLO')]
         expect_eq(ehlo[0], 'EHLO [127.0.0.1]', 'EHLO: the address literal')
+    # The issue's host: an MTA wrote its dot-less name into /etc/mailname.
+    with System(hostname='vm', mailname='vm') as s:
+        before = len(srv.sessions)
+        r = s.run(['root'], stdin=MAIL, config=cfg)
+        expect_eq(r.rc, 78, 'a dot-less /etc/mailname is no domain %r' % r)
+        expect_in("/etc/mailname holds 'vm', which has no dot", r.err,
+                  'says why, without calling it missing')
+        expect_eq(len(srv.sessions), before, 'before any connection')
     with System(hostname='vm', mailname='example.net') as s:
         r = s.run(['root'], stdin=MAIL, config=cfg)
         expect_eq(r.rc, 0, '/etc/mailname %r' % r)
