@@ -220,8 +220,9 @@ open_user_entry(int dirfd, const char *id, int *fd, uid_t *owner,
 	if (*fd == -1 && errno == ENOENT)
 		return 1;
 	if (*fd == -1)
-		why = strerror(errno);
-	else if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is "
+		    "damaged (%s)", id, strerror(errno)), -1;
+	if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode))
 		why = "not a regular file";
 	else if (st.st_nlink > 1)
 		why = "more than one link";
