@@ -196,12 +196,17 @@ list_append(struct addrlist *l, const char *spec, const char *display,
     const char *comment)
 {
 	struct address *v, *a;
+	size_t cap;
 
-	v = reallocarray(l->v, l->n + 1, sizeof(*v));
-	if (v == NULL)
-		return -1;
-	l->v = v;
-	a = &v[l->n];
+	/* Doubling: n appends copy O(n) bytes, whatever realloc does. */
+	if (l->n == l->cap) {
+		cap = l->cap != 0 ? 2 * l->cap : 8;
+		if ((v = reallocarray(l->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	a = &l->v[l->n];
 	a->spec = strdup(spec);
 	a->display = display != NULL && *display ? strdup(display) : NULL;
 	a->comment = comment != NULL ? strdup(comment) : NULL;

@@ -19,6 +19,7 @@ struct address {
 struct addrlist {
 	struct address	*v;
 	size_t		 n;
+	size_t		 cap;		/* of v: it grows by doubling */
 	/* addrlist_add_unique's hash index of v (slot: i + 1, 0 empty), so
 	 * that n additions take linear time, not quadratic. */
 	size_t		*slot;

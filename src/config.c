@@ -632,14 +632,15 @@ check_secret_file(struct parser *p, int fd, bool system)
 /*
  * The keys that write files or run commands (CONTRACT section 8) only
  * from a file nobody else can have written: the system file, a file of
- * root's, or the caller's own inside the caller's home and writable by
- * nobody else. A caller's file in /tmp or an upload directory may hold
- * what a web form put there (the CVE-2016-10033 pattern).
+ * root's that others cannot write, or the caller's own inside the
+ * caller's home, writable by nobody else. A caller's file in /tmp or an
+ * upload directory may hold what a web form put there (CVE-2016-10033).
  */
 static void
 check_writer_file(struct parser *p, const struct stat *st, bool system)
 {
-	if (p->writes == NULL || system || st->st_uid == 0)
+	if (p->writes == NULL || system ||
+	    (st->st_uid == 0 && !(st->st_mode & S_IWOTH)))
 		return;
 	p->line = 0;
 	if (st->st_uid != getuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) ||

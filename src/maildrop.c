@@ -164,6 +164,18 @@ system_account(const struct config *sys, struct outbox_entry *x,
 	return a->name != NULL ? a->name : "";
 }
 
+/* Rename, never over an existing name; link(2) where the file system has
+ * no RENAME_NOREPLACE. */
+static int
+rename_new(int fd, const char *from, const char *to)
+{
+	if (renameat2(fd, from, fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL || linkat(fd, from, fd, to, 0) == -1)
+		return -1;
+	return unlinkat(fd, from, 0);
+}
+
 /*
  * A damaged entry is kept for a person, out of the way of the next run:
  * never over a name the user took (a directory .damaged-ID, say), then
@@ -177,8 +189,7 @@ set_aside(int fd, const char *id, const struct failure *why)
 	int tries;
 
 	snprintf(aside, sizeof(aside), ".damaged-%s", id);
-	for (tries = 0; renameat2(fd, id, fd, aside, RENAME_NOREPLACE) == -1;
-	    tries++) {
+	for (tries = 0; rename_new(fd, id, aside) == -1; tries++) {
 		if (errno == ENOENT)
 			return;
 		if (tries == 3) {
@@ -212,8 +223,9 @@ open_user_entry(int dirfd, const char *id, int *fd, uid_t *owner,
 	if (*fd == -1 && errno == ENOENT)
 		return 1;
 	if (*fd == -1)
-		why = strerror(errno);
-	else if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return fail(f, STAGE_NONE, CAUSE_DATAERR, 0, "entry %s is "
+		    "damaged (%s)", id, strerror(errno)), -1;
+	if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode))
 		why = "not a regular file";
 	else if (st.st_nlink > 1)
 		why = "more than one link";

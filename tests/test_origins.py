@@ -123,6 +123,12 @@ def writing_keys_only_from_a_file_nobody_else_wrote():
         r = s.run(['-C', path, 'a@example.net'], stdin=b'x\n', uid=WWW,
                   home=home)
         expect_eq(r.rc, 78, 'a file others can write %r' % r)
+        # Root's, but anyone may write it: refused too.
+        os.chown(path, 0, 0)
+        r = s.run(['-C', path, 'a@example.net'], stdin=b'x\n', uid=WWW,
+                  home=home)
+        expect_eq(r.rc, 78, "root's file that others can write %r" % r)
+        expect_in('logfile writes a file', r.err, 'names the key')
 
 
 @test

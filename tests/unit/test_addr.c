@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The address-list parser against a torture table. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "addr.h"
 #include "check.h"
@@ -120,6 +121,41 @@ test_equal_and_unique(void)
 	addrlist_free(&l);
 }
 
+/* Many additions in linear time, and duplicates still found through the
+ * index: also after addrlist_parse appended without it (issue 22 M1). */
+static void
+test_unique_many(void)
+{
+	struct addrlist l = { 0 };
+	struct timespec t0, t1;
+	char a[64], err[128];
+	int i, added = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100000; i++) {
+		snprintf(a, sizeof(a), "r%d@Example.NET", i);
+		added += addrlist_add_unique(&l, a);
+	}
+	for (i = 0; i < 100000; i += 7) {
+		snprintf(a, sizeof(a), "r%d@example.net", i);
+		added += addrlist_add_unique(&l, a);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK_INT(added, 100000, "each address added once");
+	CHECK_INT(l.n, 100000, "count");
+	CHECK(t1.tv_sec - t0.tv_sec < 2, "100,000 additions: linear time");
+	CHECK_INT(addrlist_add_unique(&l, "R5@example.net"), 1,
+	    "the local part keeps its case");
+	CHECK_INT(addrlist_parse(&l, "x@y, z@w", err, sizeof(err)), 0,
+	    "parse appends");
+	CHECK_INT(addrlist_add_unique(&l, "X@y"), 1, "local case, parsed");
+	CHECK_INT(addrlist_add_unique(&l, "z@W"), 0, "a parsed one found");
+	CHECK_STR(l.v[l.n - 1].spec, "X@y", "the last added");
+	addrlist_free(&l);
+	CHECK_INT(addrlist_add_unique(&l, "a@b"), 1, "usable after free");
+	addrlist_free(&l);
+}
+
 static void
 test_check(void)
 {
@@ -148,6 +184,7 @@ main(void)
 	test_parse();
 	test_comment_kept();
 	test_equal_and_unique();
+	test_unique_many();
 	test_check();
 	return check_summary();
 }
