@@ -354,7 +354,9 @@ static void
 conclude(const struct options *o, const struct totals *t, const char *dir,
     struct failure *f)
 {
-	if (t->other > 0)
+	/* Not from the periodic runner (--due): cron would mail the line
+	 * every five minutes. */
+	if (t->other > 0 && (!o->due || chatty(o)))
 		fprintf(stderr, "smtpsend: %d kept with other configurations: "
 		    "smtpsend -bp\n", t->other);
 	if (o->queue_select == 'I' && t->named == 0 && t->sent == 0 &&
