@@ -25,7 +25,7 @@ struct pass {
 	const char		*config;	/* -C, absolute; NULL: default */
 	int			 sent, left;
 	int			 other;		/* of other configurations */
-	int			 named;		/* -qI: entries it named */
+	int			 named;		/* -qI: entries it matched */
 };
 
 /* Settings for an account name (NULL: the default one). */
@@ -227,6 +227,18 @@ for_this_configuration(struct pass *p, const struct outbox_entry *x)
 	return false;
 }
 
+/* -qI with part of a permanent entry's id: said, never silently passed
+ * over (only the whole id sends a copy kept for a person). */
+static void
+held(const struct pass *p, const struct outbox_entry *x)
+{
+	if (p->o->queue_select == 'I' && x->state == OUTBOX_PERMANENT &&
+	    contains(x->id, p->o->queue_match))
+		fprintf(stderr, "smtpsend: %s: kept for a person (permanent); "
+		    "smtpsend -qI %s, with the whole id, sends it\n", x->id,
+		    x->id);
+}
+
 /* Kept without an envelope or the arguments to make one (older entries):
  * a person's to look at. */
 static bool
@@ -257,10 +269,12 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 		p->left++;
 		return;
 	}
-	if (named(p->o, &x))
+	if (p->o->queue_select == 'I' && contains(x.id, p->o->queue_match))
 		p->named++;
-	if (!for_this_configuration(p, &x) || !selected(p->o, &x))
-		;	/* another configuration's, or not chosen */
+	if (!for_this_configuration(p, &x))
+		;	/* another configuration's */
+	else if (!selected(p->o, &x))
+		held(p, &x);
 	else if (!sendable(p, &x))
 		p->left += named(p->o, &x);
 	/* Not due yet (with --due), or tried and failed again. */
@@ -359,8 +373,7 @@ conclude(const struct options *o, const struct totals *t, const char *dir,
 	if (t->other > 0 && (!o->due || chatty(o)))
 		fprintf(stderr, "smtpsend: %d kept with other configurations: "
 		    "smtpsend -bp\n", t->other);
-	if (o->queue_select == 'I' && t->named == 0 && t->sent == 0 &&
-	    t->left == 0)
+	if (o->queue_select == 'I' && t->named == 0)
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no entry %s in %s; "
 		    "smtpsend -bp lists them", o->queue_match, dir);
 	else if (t->left > 0)

@@ -223,10 +223,24 @@ def kept_before_its_envelope_is_resolved_with_the_fixed_configuration():
 @test
 def q_I_names_an_entry_or_says_why():
     need_ns()
-    with System(etc={'smtpsend.conf': conf(1)}) as s:
+    broken = (conf(1)[0].replace('maildomain', 'maildomian'), 0o600)
+    with System(etc={'smtpsend.conf': broken}) as s:
+        # A person's copy (smtpsend, a broken configuration).
+        s.run(['root'], stdin=MAIL)
+        (entry,) = entries(s.root_outbox())
+        s.etc['smtpsend.conf'] = conf(1)
         r = s.run(['-qI', '20990101T000000Z-deadbeef'])
         expect(r.rc != 0, 'an id that matches nothing fails %r' % r)
         expect_in('no entry 20990101T000000Z-deadbeef', r.err, 'says so')
+        # Part of its id is not enough, and that is said.
+        r = s.run(['-qI', entry[:20]])
+        expect_in('%s: kept for a person (permanent); smtpsend -qI %s, with '
+                  'the whole id, sends it' % (entry, entry), r.err,
+                  'a partial id says what sends it %r' % r)
+        # The whole id tries it (the smarthost is down: left, exit 75).
+        r = s.run(['-qI', entry])
+        expect_eq(r.rc, 75, 'tried %r' % r)
+        expect_in('Connection refused', r.err, 'says why')
 
 
 # ------------------------------------------- entries go with their config --
