@@ -336,28 +336,98 @@ pickup(int dirfd, int *left)
 	}
 }
 
+static void
+free_ids(char **ids, size_t n)
+{
+	while (n > 0)
+		free(ids[--n]);
+	free(ids);
+}
+
+/* Send the entries of `after` that are not in `before` (both sorted):
+ * what a pickup just brought. The number sent for. */
+static int
+pass_new(const struct config *c, const struct options *o, int dirfd,
+    const char *dir, char **before, size_t nb, char **after, size_t na,
+    struct totals *t, struct failure *f)
+{
+	struct options one = *o;
+	size_t i, j = 0;
+	int fresh = 0;
+
+	for (i = 0; i < na; i++) {
+		while (j < nb && strcmp(before[j], after[i]) < 0)
+			j++;
+		if (j < nb && strcmp(before[j], after[i]) == 0)
+			continue;
+		one.queue_select = 'I';
+		one.queue_match = after[i];
+		queue_pass(c, &one, dirfd, dir, geteuid(), t, f);
+		fresh++;
+	}
+	return fresh;
+}
+
+/*
+ * Mail that lands in the maildrop while this run sends is picked up and
+ * sent by this run: the trigger (a path unit) starts no second run while
+ * one is active, and the next would be the timer's, minutes later. A few
+ * rounds, each sending only what it picked up.
+ */
+#define LATE_ROUNDS	8
+
+static void
+pick_up_late(const struct config *c, const struct options *o, int dirfd,
+    const char *dir, struct totals *t, struct failure *f)
+{
+	char **before, **after;
+	size_t nb, na;
+	int round, waiting, fresh = 1;
+
+	for (round = 0; round < LATE_ROUNDS && fresh > 0 &&
+	    interrupt_signal() == 0; round++) {
+		if (outbox_ids_at(dirfd, false, &before, &nb, f) == -1)
+			return;
+		waiting = 0;
+		pickup(dirfd, &waiting);
+		if (outbox_ids_at(dirfd, false, &after, &na, f) == -1) {
+			free_ids(before, nb);
+			return;
+		}
+		fresh = pass_new(c, o, dirfd, dir, before, nb, after, na, t, f);
+		free_ids(before, nb);
+		free_ids(after, na);
+	}
+}
+
 /* The user's outbox; as root, also the maildrop. */
 static int
 run_outbox(const struct config *c, const struct options *o, const char *dir,
     struct totals *t, struct failure *f)
 {
 	char why[512];
-	int dirfd, r;
+	int dirfd, r, waiting = 0;
+	bool root = geteuid() == 0 && o->config_file == NULL;
 
-	if (geteuid() == 0 && o->config_file == NULL) {
+	if (root) {
 		/* Root's outbox is made here if the maildrop needs it. */
 		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
-			pickup(dirfd, &t->left);
+			pickup(dirfd, &waiting);
 			close(dirfd);
 		} else
 			fprintf(stderr, "smtpsend: the maildrop is not picked "
 			    "up: %s\n", why);
 	}
+	t->left += waiting;
 	if (failed(f))
 		return -1;
 	if ((dirfd = outbox_open_checked(dir, f)) == -1)
 		return failed(f) ? -1 : 0;
 	r = queue_pass(c, o, dirfd, dir, geteuid(), t, f);
+	/* Not when the system file keeps the maildrop waiting: it would
+	 * again. Nor for -qI, -qR, -qS: a person chose what to send. */
+	if (r == 0 && root && waiting == 0 && o->queue_select == '\0')
+		pick_up_late(c, o, dirfd, dir, t, f);
 	close(dirfd);
 	return r;
 }
