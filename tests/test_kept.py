@@ -653,5 +653,34 @@ def setup_deferrals_go_to_syslog_at_log_err():
         srv.stop()
 
 
+@test
+def mail_that_lands_while_roots_run_sends_is_sent_by_that_run():
+    """The trigger (a path unit) starts no second run while one is active:
+    root's -q picks up what lands in the maildrop meanwhile."""
+    need_ns()
+    import time
+
+    def slow(conn, m):
+        if b'first-tok' in m['data']:
+            time.sleep(2)           # the 250 to the first message waits
+    srv = server(users={'tester': 'pw'}, on_message=slow)
+    try:
+        with System(etc={'smtpsend.conf': conf(srv.port)}) as s:
+            s.run(['root'], stdin=b'Subject: 1\n\nfirst-tok\n', uid=OTHER,
+                  argv0='sendmail')
+            r = s.run([], shell=(
+                '%s -q --due & sleep 0.7; printf "Subject: 2\\n\\n'
+                'late-tok\\n" | setpriv --reuid=%d --regid=%d --clear-groups '
+                'bash -c "exec -a sendmail %s root"; wait $!'
+                % (BINARY, OTHER, OTHER, BINARY)))
+            expect_eq(r.rc, 0, 'the run %r' % r)
+            expect_eq(len(copies(srv, 'first-tok')), 1, 'the first')
+            expect_eq(len(copies(srv, 'late-tok')), 1,
+                      'the one that landed during the run, by that run %r' % r)
+            expect_eq(md_entries(s), [], 'nothing waits in the maildrop')
+    finally:
+        srv.stop()
+
+
 if __name__ == '__main__':
     main()
