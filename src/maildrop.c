@@ -172,8 +172,12 @@ pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
 			outbox_entry_free(&x);
 		return -1;
 	}
-	fail(&kept, STAGE_NONE, CAUSE_TEMPORARY, 0, "picked up from the "
-	    "maildrop (userid %lu)", (unsigned long)x.owner);
+	/* A copy kept for a permanent failure stays a person's (CONTRACT 6):
+	 * the maildrop takes whatever the user's outbox could not. */
+	fail(&kept, STAGE_NONE, x.state == OUTBOX_PERMANENT ?
+	    CAUSE_UNAVAILABLE : CAUSE_TEMPORARY, 0, "picked up from the "
+	    "maildrop (userid %lu)%s%s", (unsigned long)x.owner,
+	    *x.error ? ": " : "", x.error);
 	r = outbox_save_at(outbox_fd, *account ? account : NULL, &x.env, NULL,
 	    0, &x.msg, &kept, newid, sizeof(newid));
 	if (r == 0)

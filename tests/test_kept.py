@@ -682,5 +682,31 @@ def mail_that_lands_while_roots_run_sends_is_sent_by_that_run():
         srv.stop()
 
 
+@test
+def a_permanent_failure_in_the_maildrop_stays_a_persons():
+    need_ns()
+    srv = server(users={'tester': 'pw'},
+                 replies={'RCPT': '550 5.1.1 no such user'})
+    readable = (re.sub(r'(user|password) .*\n', '', conf(srv.port)[0]), 0o644)
+    try:
+        with System(etc={'smtpsend.conf': readable}) as s:
+            home = os.path.join(s.dir, 'var-www')
+            os.makedirs(home, mode=0o755)
+            r = s.run(['nobody@example.net'], stdin=b'Subject: x\n\nperm\n',
+                      uid=WWW, home=home, argv0='sendmail')
+            expect_eq(r.rc, 67, 'the refusal %r' % r)
+            expect_in('kept in the system maildrop as', r.err, 'kept')
+            expect_in('never sent on its own', r.err, 'for root')
+            expect_not_in('deferred', r.err, 'not a deferral')
+            sessions = len(srv.sessions)
+            s.run(['-q'])
+            expect_eq(len(srv.sessions), sessions, 'root does not send it')
+            bp = s.run(['-bp']).out.decode()
+            expect_in('(permanent', bp, "root's outbox holds it for a person")
+            expect_in('550 5.1.1 no such user', bp, 'with the refusal')
+    finally:
+        srv.stop()
+
+
 if __name__ == '__main__':
     main()
