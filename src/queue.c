@@ -1,4 +1,7 @@
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +435,24 @@ run_outbox(const struct config *c, const struct options *o, const char *dir,
 	return r;
 }
 
+/* A user's own entry of the maildrop, by its whole id: root's to send. */
+static bool
+in_maildrop(const char *id)
+{
+	struct failure ignored = { 0 };
+	struct stat st;
+	int fd;
+	bool r;
+
+	if (geteuid() == 0 || strchr(id, '/') != NULL || *id == '.' ||
+	    (fd = maildrop_open(&ignored)) == -1)
+		return false;
+	r = fstatat(fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid == geteuid();
+	close(fd);
+	return r;
+}
+
 /* How the run ended: what is left, what other configurations hold, an
  * id that -qI named and nothing matched. */
 static void
@@ -462,6 +483,13 @@ queue_run(const struct options *o, struct failure *f)
 	const char *d;
 	char dir[4096] = "the outbox";
 
+	/* Named by its id as stderr gave it: root's, whatever the user's
+	 * configuration (which may not be readable at all). */
+	if (o->queue_select == 'I' && in_maildrop(o->queue_match)) {
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%s waits in the system "
+		    "maildrop: root's smtpsend -q sends it", o->queue_match);
+		return -1;
+	}
 	if (config_load(&c, o->config_file, stderr, f) == -1)
 		return -1;
 	if ((d = queue_dir(&c, o)) != NULL) {

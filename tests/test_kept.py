@@ -436,6 +436,10 @@ def mailq_as_a_user_who_cannot_read_the_system_file():
                    .get('maildrop', [])], ['maildrop'], 'as maildrop %r' % r)
         r = s.run([], uid=1000, home=home, argv0='mailq')
         expect_not_in(mid[0].encode(), r.out, "never another user's")
+        # -qI with that id: root's to send, and said so.
+        r = s.run(['-qI', mid[0]], uid=OTHER)
+        expect_eq(r.rc, 75, 'left for root %r' % r)
+        expect_in('%s waits in the system maildrop' % mid[0], r.err, 'said')
 
 
 # --------------------------------------------- real monitoring: check_mailq --
