@@ -37,9 +37,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from e2e import BINARY, server  # noqa: E402
 
-UNITS = sys.argv[1] if len(sys.argv) > 1 else '/work/wt/i23pkg/cmd/system'
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-GAP = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5   # between messages
 CG = 'i26-trigger'     # our subtree of the machine's (unused) cgroup2
 
 
@@ -57,7 +54,7 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 
 
-def prepare(d, port):
+def prepare(d, port, units_dir):
     for sub in ('etc-up', 'etc-work', 'spool-up', 'spool-work', 'bin-up',
                 'bin-work', 'var-www'):
         os.makedirs(os.path.join(d, sub))
@@ -65,8 +62,8 @@ def prepare(d, port):
     os.chmod(os.path.join(d, 'var-www'), 0o755)
     units = os.path.join(d, 'etc-up', 'systemd', 'system')
     os.makedirs(units)
-    shutil.copy(os.path.join(UNITS, 'smtpsend-maildrop.path'), units)
-    with open(os.path.join(UNITS, 'smtpsend-queue.service')) as f:
+    shutil.copy(os.path.join(units_dir, 'smtpsend-maildrop.path'), units)
+    with open(os.path.join(units_dir, 'smtpsend-queue.service')) as f:
         write(os.path.join(units, 'smtpsend-queue.service'),
               f.read().replace('@BINDIR@', '/usr/local/bin'))
     for u in ('smtpsend-maildrop.path', 'smtpsend-queue.service'):
@@ -141,71 +138,88 @@ def inside(pid, cmd, uid=0, stdin=b'', home='/'):
     return subprocess.run(argv, input=stdin, capture_output=True, timeout=30)
 
 
-def main():
+def stop(p, pid):
+    """systemd made a session of its own: killed by its pid, which takes
+    every process of its PID namespace with it; then our cgroup goes."""
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(50):
+            if not os.path.exists('/proc/%d' % pid):
+                break
+            time.sleep(0.1)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+    for _ in range(25):
+        r = subprocess.run(['unshare', '--mount', '--propagation', 'private',
+                            'bash', '-c', cgroup2(
+                                'find $CG -depth -type d -exec rmdir {} +')],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+        time.sleep(0.2)
+    print('cgroup %s left: %s' % (CG, r.stderr.strip()))
+
+
+def measure(units_dir, n=10, gap=0.5, say=print):
+    """Latencies in seconds, NaN for a message that did not leave within
+    60 s; RuntimeError when systemd cannot be run here."""
     srv = server(tls=None, users={'tester': 'pw'}, require_auth=True)
     arrived = {}
     srv.on_message = lambda conn, m: arrived.setdefault(
         m['data'].split(b'tok-', 1)[1][:8].decode(), time.monotonic())
     d = tempfile.mkdtemp(prefix='smtpsend-trigger-')
-    prepare(d, srv.port)
+    prepare(d, srv.port, units_dir)
     p = boot(d)
     pid = None
     try:
         pid = init_pid(p)
         if pid is None:
-            sys.exit('systemd did not start: see %s/systemd.log' % d)
+            raise RuntimeError('systemd did not start')
         time.sleep(2)
         r = inside(pid, 'systemctl is-active smtpsend-maildrop.path')
-        print('path unit:', r.stdout.decode().strip(), flush=True)
-        lat, starts = [], {}
-        for i in range(N):
+        if r.stdout.decode().strip() != 'active':
+            with open(os.path.join(d, 'systemd.log'), 'rb') as f:
+                log = f.read()[-500:].decode(errors='replace')
+            raise RuntimeError('the path unit is %r: %s' % (
+                r.stdout.decode().strip(), log))
+        starts = {}
+        for i in range(n):
             tok = '%08d' % i
             t0 = time.monotonic()
             r = inside(pid, 'sendmail -t', uid=33, home=d + '/var-www',
                        stdin=b'To: root\nSubject: t\n\ntok-%s\n' % tok.encode())
             starts[tok] = t0
-            print('message %d: sendmail exit %d (%s)' % (
-                i, r.returncode, r.stderr.decode().strip()), flush=True)
-            if GAP > 0:
+            say('message %d: sendmail exit %d (%s)' % (
+                i, r.returncode, r.stderr.decode().strip()))
+            if gap > 0:
                 while tok not in arrived and time.monotonic() < t0 + 60:
                     time.sleep(0.01)
-                time.sleep(GAP)
+                time.sleep(gap)
         deadline = time.monotonic() + 60
-        while len(arrived) < N and time.monotonic() < deadline:
+        while len(arrived) < n and time.monotonic() < deadline:
             time.sleep(0.05)
-        for tok, t0 in sorted(starts.items()):
-            took = arrived.get(tok, float('nan')) - t0
-            lat.append(took)
-            print('message %s: left after %.3f s' % (tok, took), flush=True)
-        ok = sorted(x for x in lat if x == x)
-        if ok:
-            print('latency: %d of %d sent; min %.3f s, median %.3f s, max '
-                  '%.3f s' % (len(ok), N, ok[0], ok[len(ok) // 2], ok[-1]))
+        return [arrived.get(tok, float('nan')) - t0
+                for tok, t0 in sorted(starts.items())]
     finally:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-        time.sleep(0.5)
-        # systemd made a session of its own: killed by its pid, which takes
-        # every process of its PID namespace with it.
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-            for _ in range(50):
-                if not os.path.exists('/proc/%d' % pid):
-                    break
-                time.sleep(0.1)
-        for _ in range(20):
-            r = subprocess.run(['unshare', '--mount', '--propagation',
-                                'private', 'bash', '-c', cgroup2(
-                                    'find $CG -depth -type d -exec rmdir '
-                                    '{} +')],
-                               capture_output=True, text=True)
-            if r.returncode == 0:
-                break
-            time.sleep(0.2)
-        if r.returncode != 0:
-            print('cgroup %s left: %s' % (CG, r.stderr.strip()))
+        stop(p, pid)
         srv.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    units = sys.argv[1] if len(sys.argv) > 1 else '/work/wt/i23pkg/cmd/system'
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    gap = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
+    lat = measure(units, n, gap, say=lambda t: print(t, flush=True))
+    for i, took in enumerate(lat):
+        print('message %d: left after %.3f s' % (i, took), flush=True)
+    ok = sorted(x for x in lat if x == x)
+    if ok:
+        print('latency: %d of %d sent; min %.3f s, median %.3f s, max %.3f s'
+              % (len(ok), n, ok[0], ok[len(ok) // 2], ok[-1]))
 
 
 if __name__ == '__main__':
