@@ -65,6 +65,9 @@ def injections(port):
          'check the credentials'),
         ('unknown smarthost name', conf(port, host='nosuch.invalid'), 68,
          "check the smarthost's name"),
+        ('passwordeval failed', (good[0].replace(
+            'password pw', 'passwordeval exit 3'), 0o600), 78,
+         'fix the configuration'),
     ]
 
 
