@@ -178,8 +178,9 @@ pick_one(const struct config *sys, int fd, int outbox_fd, const char *id)
 	    CAUSE_UNAVAILABLE : CAUSE_TEMPORARY, 0, "picked up from the "
 	    "maildrop (userid %lu)%s%s", (unsigned long)x.owner,
 	    *x.error ? ": " : "", x.error);
-	r = outbox_save_at(outbox_fd, *account ? account : NULL, &x.env, NULL,
-	    0, &x.msg, &kept, newid, sizeof(newid));
+	r = outbox_save_origin_at(outbox_fd, &(struct outbox_origin){
+	    *account ? account : NULL, NULL, NULL, id }, &x.env, &x.msg, &kept,
+	    newid, sizeof(newid));
 	if (r == 0)
 		unlinkat(fd, id, 0);
 	outbox_entry_free(&x);

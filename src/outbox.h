@@ -76,6 +76,7 @@ struct outbox_origin {
 	const char		*account;	/* NULL: the default */
 	const char		*config;	/* -C, absolute; NULL: default */
 	const struct options	*args;		/* kept when env is NULL */
+	const char		*id;		/* keep this id, if free */
 };
 
 /*

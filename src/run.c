@@ -171,7 +171,7 @@ static struct outbox_origin
 origin(const struct job *j, const struct options *o)
 {
 	struct outbox_origin from = { j->set_ok ? j->set.account : o->account,
-	    o->config_file != NULL ? j->config : NULL, o };
+	    o->config_file != NULL ? j->config : NULL, o, NULL };
 
 	return from;
 }
