@@ -247,7 +247,8 @@ held(const struct pass *p, const struct outbox_entry *x)
 static bool
 sendable(const struct pass *p, const struct outbox_entry *x)
 {
-	if (x->env.sender != NULL || x->args.present)
+	if ((x->env.sender != NULL && x->env.rcpts.n > 0) ||
+	    (x->env.sender == NULL && x->args.present))
 		return true;
 	if (named(p->o, x))
 		fprintf(stderr, "smtpsend: %s: cannot be sent: it was kept "
