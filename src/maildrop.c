@@ -349,10 +349,15 @@ maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
 			close(src);
 		return r == 1 ? 0 : -1;
 	}
-	fail(&kept, STAGE_NONE, CAUSE_TEMPORARY, 0, "picked up from the "
-	    "maildrop (userid %lu)", (unsigned long)owner);
-	r = outbox_save_at(outbox_fd, *account ? account : NULL, &x.env, NULL,
-	    0, &x.msg, &kept, newid, sizeof(newid));
+	/* A copy kept for a permanent failure stays a person's (CONTRACT 6):
+	 * the maildrop takes whatever the user's outbox could not. */
+	fail(&kept, STAGE_NONE, x.state == OUTBOX_PERMANENT ?
+	    CAUSE_UNAVAILABLE : CAUSE_TEMPORARY, 0, "picked up from the "
+	    "maildrop (userid %lu)%s%s", (unsigned long)owner,
+	    *x.error ? ": " : "", x.error);
+	r = outbox_save_origin_at(outbox_fd, &(struct outbox_origin){
+	    *account ? account : NULL, NULL, NULL, id }, &x.env, &x.msg, &kept,
+	    newid, sizeof(newid));
 	if (r == 0)
 		unlinkat(fd, id, 0);
 	outbox_entry_free(&x);

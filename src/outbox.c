@@ -107,6 +107,17 @@ new_id(char *id, size_t size)
 	snprintf(id, size, "%s-%08x", stamp, arc4random());
 }
 
+/* An id as new_id() makes them (the maildrop's names are anyone's):
+ * letters, digits and '-', never first, and short. */
+static bool
+id_as_made(const char *id)
+{
+	size_t n = strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-");
+
+	return n > 0 && id[n] == '\0' && n < 64 && id[0] != '-';
+}
+
 static int
 save_entry_at(int dirfd, const struct outbox_origin *from,
     const struct envelope *env, char *const *rcpts, int nrcpts,
@@ -118,7 +129,14 @@ save_entry_at(int dirfd, const struct outbox_origin *from,
 	int r = -1;
 
 	memset(&x, 0, sizeof(x));
-	new_id(x.id, sizeof(x.id));
+	/* An entry moved from the maildrop keeps the id its sender was
+	 * told, unless this directory has one so named. */
+	if (from->id != NULL && id_as_made(from->id) &&
+	    faccessat(dirfd, from->id, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT)
+		strlcpy(x.id, from->id, sizeof(x.id));
+	else
+		new_id(x.id, sizeof(x.id));
 	x.account = (char *)from->account;
 	x.config = (char *)from->config;
 	if (env == NULL)
@@ -142,7 +160,7 @@ outbox_save_at(int dirfd, const char *account,
     const struct message *m, const struct failure *why, char *id,
     size_t idsize)
 {
-	struct outbox_origin from = { account, NULL, NULL };
+	struct outbox_origin from = { account, NULL, NULL, NULL };
 
 	return save_entry_at(dirfd, &from, env, rcpts, nrcpts, m, why, id,
 	    idsize);

@@ -77,6 +77,7 @@ struct outbox_origin {
 	const char		*account;	/* NULL: the default */
 	const char		*config;	/* -C, absolute; NULL: default */
 	const struct options	*args;		/* kept when env is NULL */
+	const char		*id;		/* keep this id, if free */
 };
 
 /*

@@ -277,6 +277,19 @@ read_entry_text(int fd, off_t *start)
 	return NULL;
 }
 
+/*
+ * What -q may send: a whole envelope, or only the arguments to make one
+ * (never half of each). Only a message kept for a person may have
+ * neither.
+ */
+static bool
+sendable(const struct outbox_entry *x)
+{
+	if (x->args.present)
+		return x->env.sender == NULL && x->env.rcpts.n == 0;
+	return x->env.sender != NULL && x->env.rcpts.n > 0;
+}
+
 /* Read and parse the text before the message; fills l->start. */
 int
 outbox_entry_parse_header(int fd, struct outbox_entry *x, struct entry_layout *l)
@@ -297,11 +310,8 @@ outbox_entry_parse_header(int fd, struct outbox_entry *x, struct entry_layout *l
 		if (header_field(x, l, line, colon + 2) == -1)
 			goto out;
 	}
-	/* Only a message kept for a person, or one whose arguments are kept
-	 * to be resolved, may lack its envelope. */
 	if ((off_t)l->header_bytes > l->size ||
-	    (x->state != OUTBOX_PERMANENT && !x->args.present &&
-	    (x->env.sender == NULL || x->env.rcpts.n == 0)))
+	    (x->state != OUTBOX_PERMANENT && !sendable(x)))
 		goto out;
 	/* Not stored: derived from the addresses, as when first sent. */
 	x->env.smtputf8 = x->env.sender != NULL &&

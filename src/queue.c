@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: ISC */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,7 @@ struct pass {
 	const char		*config;	/* -C, absolute; NULL: default */
 	int			 sent, left;
 	int			 other;		/* of other configurations */
-	int			 named;		/* -qI: entries it named */
+	int			 named;		/* -qI: entries it matched */
 };
 
 /* Settings for an account name (NULL: the default one). */
@@ -228,12 +231,25 @@ for_this_configuration(struct pass *p, const struct outbox_entry *x)
 	return false;
 }
 
+/* -qI with part of a permanent entry's id: said, never silently passed
+ * over (only the whole id sends a copy kept for a person). */
+static void
+held(const struct pass *p, const struct outbox_entry *x)
+{
+	if (p->o->queue_select == 'I' && x->state == OUTBOX_PERMANENT &&
+	    contains(x->id, p->o->queue_match))
+		fprintf(stderr, "smtpsend: %s: kept for a person (permanent); "
+		    "smtpsend -qI %s, with the whole id, sends it\n", x->id,
+		    x->id);
+}
+
 /* Kept without an envelope or the arguments to make one (older entries):
  * a person's to look at. */
 static bool
 sendable(const struct pass *p, const struct outbox_entry *x)
 {
-	if (x->env.sender != NULL || x->args.present)
+	if ((x->env.sender != NULL && x->env.rcpts.n > 0) ||
+	    (x->env.sender == NULL && x->args.present))
 		return true;
 	if (named(p->o, x))
 		fprintf(stderr, "smtpsend: %s: cannot be sent: it was kept "
@@ -258,10 +274,12 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 		p->left++;
 		return;
 	}
-	if (named(p->o, &x))
+	if (p->o->queue_select == 'I' && contains(x.id, p->o->queue_match))
 		p->named++;
-	if (!for_this_configuration(p, &x) || !selected(p->o, &x))
-		;	/* another configuration's, or not chosen */
+	if (!for_this_configuration(p, &x))
+		;	/* another configuration's */
+	else if (!selected(p->o, &x))
+		held(p, &x);
 	else if (!sendable(p, &x))
 		p->left += named(p->o, &x);
 	/* Not due yet (with --due), or tried and failed again. */
@@ -323,29 +341,117 @@ pickup(int dirfd, int *left)
 	}
 }
 
+static void
+free_ids(char **ids, size_t n)
+{
+	while (n > 0)
+		free(ids[--n]);
+	free(ids);
+}
+
+/* Send the entries of `after` that are not in `before` (both sorted):
+ * what a pickup just brought. The number sent for. */
+static int
+pass_new(const struct config *c, const struct options *o, int dirfd,
+    const char *dir, char **before, size_t nb, char **after, size_t na,
+    struct totals *t, struct failure *f)
+{
+	struct options one = *o;
+	size_t i, j = 0;
+	int fresh = 0;
+
+	for (i = 0; i < na; i++) {
+		while (j < nb && strcmp(before[j], after[i]) < 0)
+			j++;
+		if (j < nb && strcmp(before[j], after[i]) == 0)
+			continue;
+		one.queue_select = 'I';
+		one.queue_match = after[i];
+		queue_pass(c, &one, dirfd, dir, geteuid(), t, f);
+		fresh++;
+	}
+	return fresh;
+}
+
+/*
+ * Mail that lands in the maildrop while this run sends is picked up and
+ * sent by this run: the trigger (a path unit) starts no second run while
+ * one is active, and the next would be the timer's, minutes later. A few
+ * rounds, each sending only what it picked up.
+ */
+#define LATE_ROUNDS	8
+
+static void
+pick_up_late(const struct config *c, const struct options *o, int dirfd,
+    const char *dir, struct totals *t, struct failure *f)
+{
+	char **before, **after;
+	size_t nb, na;
+	int round, waiting, fresh = 1;
+
+	for (round = 0; round < LATE_ROUNDS && fresh > 0 &&
+	    interrupt_signal() == 0; round++) {
+		if (outbox_ids_at(dirfd, false, &before, &nb, f) == -1)
+			return;
+		waiting = 0;
+		pickup(dirfd, &waiting);
+		if (outbox_ids_at(dirfd, false, &after, &na, f) == -1) {
+			free_ids(before, nb);
+			return;
+		}
+		fresh = pass_new(c, o, dirfd, dir, before, nb, after, na, t, f);
+		free_ids(before, nb);
+		free_ids(after, na);
+	}
+}
+
 /* The user's outbox; as root, also the maildrop. */
 static int
 run_outbox(const struct config *c, const struct options *o, const char *dir,
     struct totals *t, struct failure *f)
 {
 	char why[512];
-	int dirfd, r;
+	int dirfd, r, waiting = 0;
+	bool root = geteuid() == 0 && o->config_file == NULL;
 
-	if (geteuid() == 0 && o->config_file == NULL) {
+	if (root) {
 		/* Root's outbox is made here if the maildrop needs it. */
 		if ((dirfd = outbox_dir_create(dir, why, sizeof(why))) != -1) {
-			pickup(dirfd, &t->left);
+			pickup(dirfd, &waiting);
 			close(dirfd);
 		} else
 			fprintf(stderr, "smtpsend: the maildrop is not picked "
 			    "up: %s\n", why);
 	}
+	t->left += waiting;
 	if (failed(f))
 		return -1;
 	if ((dirfd = outbox_open_checked(dir, f)) == -1)
 		return failed(f) ? -1 : 0;
 	r = queue_pass(c, o, dirfd, dir, geteuid(), t, f);
+	/* Not when the system file keeps the maildrop waiting: it would
+	 * again. Nor for -qI, -qR, -qS: a person chose what to send. */
+	if (r == 0 && root && waiting == 0 && o->queue_select == '\0')
+		pick_up_late(c, o, dirfd, dir, t, f);
 	close(dirfd);
+	return r;
+}
+
+/* A user's own entry of the maildrop, by its whole id: root's to send. */
+static bool
+in_maildrop(const char *id)
+{
+	struct failure ignored = { 0 };
+	struct stat st;
+	int fd;
+	bool r;
+
+	if (geteuid() == 0 || strchr(id, '/') != NULL || *id == '.' ||
+	    (fd = maildrop_open(&ignored)) == -1)
+		return false;
+	r = fstatat(fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid == geteuid();
+	close(fd);
 	return r;
 }
 
@@ -355,11 +461,12 @@ static void
 conclude(const struct options *o, const struct totals *t, const char *dir,
     struct failure *f)
 {
-	if (t->other > 0)
+	/* Not from the periodic runner (--due): cron would mail the line
+	 * every five minutes. */
+	if (t->other > 0 && (!o->due || chatty(o)))
 		fprintf(stderr, "smtpsend: %d kept with other configurations: "
 		    "smtpsend -bp\n", t->other);
-	if (o->queue_select == 'I' && t->named == 0 && t->sent == 0 &&
-	    t->left == 0)
+	if (o->queue_select == 'I' && t->named == 0)
 		fail(f, STAGE_NONE, CAUSE_USAGE, 0, "no entry %s in %s; "
 		    "smtpsend -bp lists them", o->queue_match, dir);
 	else if (t->left > 0)
@@ -378,6 +485,13 @@ queue_run(const struct options *o, struct failure *f)
 	const char *d;
 	char dir[4096] = "the outbox";
 
+	/* Named by its id as stderr gave it: root's, whatever the user's
+	 * configuration (which may not be readable at all). */
+	if (o->queue_select == 'I' && in_maildrop(o->queue_match)) {
+		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "%s waits in the system "
+		    "maildrop: root's smtpsend -q sends it", o->queue_match);
+		return -1;
+	}
 	if (config_load(&c, o->config_file, stderr, f) == -1)
 		return -1;
 	if ((d = queue_dir(&c, o)) != NULL) {

@@ -181,7 +181,7 @@ static struct outbox_origin
 origin(const struct job *j, const struct options *o)
 {
 	struct outbox_origin from = { j->set_ok ? j->set.account : o->account,
-	    o->config_file != NULL ? j->config : NULL, o };
+	    o->config_file != NULL ? j->config : NULL, o, NULL };
 
 	return from;
 }
@@ -310,20 +310,20 @@ log_setup(const struct job *j, const char *why, const char *rest)
  * path, said calmly; else what failed, and where the message waits. */
 static void
 say_dropped(struct failure *f, const char *text, const struct kept *k,
-    bool normal)
+    bool normal, bool temporary)
 {
-	if (normal)
+	if (normal) {
 		snprintf(f->text, sizeof(f->text), "queued in the system "
 		    "maildrop as %s; it is sent shortly", k->id);
-	else {
-		strlcpy(f->text, "deferred: ", sizeof(f->text));
-		strlcat(f->text, text, sizeof(f->text));
-		strlcat(f->text, "; queued in the system maildrop as ",
-		    sizeof(f->text));
-		strlcat(f->text, k->id, sizeof(f->text));
-		strlcat(f->text, "; root's smtpsend -q sends it",
-		    sizeof(f->text));
+		return;
 	}
+	strlcpy(f->text, temporary ? "deferred: " : "", sizeof(f->text));
+	strlcat(f->text, text, sizeof(f->text));
+	strlcat(f->text, temporary ? "; queued in the system maildrop as " :
+	    "; kept in the system maildrop as ", sizeof(f->text));
+	strlcat(f->text, k->id, sizeof(f->text));
+	strlcat(f->text, temporary ? "; root's smtpsend -q sends it" :
+	    "; for root, never sent on its own", sizeof(f->text));
 }
 
 /*
@@ -365,7 +365,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
 	if (r == 0 && dropped) {
-		say_dropped(f, text, &k, normal);
+		say_dropped(f, text, &k, normal, temporary);
 		return;
 	}
 	/* Still one line: what failed, where the message is, what next. */

@@ -65,6 +65,9 @@ def injections(port):
          'check the credentials'),
         ('unknown smarthost name', conf(port, host='nosuch.invalid'), 68,
          "check the smarthost's name"),
+        ('passwordeval failed', (good[0].replace(
+            'password pw', 'passwordeval exit 3'), 0o600), 78,
+         'fix the configuration'),
     ]
 
 
@@ -223,10 +226,24 @@ def kept_before_its_envelope_is_resolved_with_the_fixed_configuration():
 @test
 def q_I_names_an_entry_or_says_why():
     need_ns()
-    with System(etc={'smtpsend.conf': conf(1)}) as s:
+    broken = (conf(1)[0].replace('maildomain', 'maildomian'), 0o600)
+    with System(etc={'smtpsend.conf': broken}) as s:
+        # A person's copy (smtpsend, a broken configuration).
+        s.run(['root'], stdin=MAIL)
+        (entry,) = entries(s.root_outbox())
+        s.etc['smtpsend.conf'] = conf(1)
         r = s.run(['-qI', '20990101T000000Z-deadbeef'])
         expect(r.rc != 0, 'an id that matches nothing fails %r' % r)
         expect_in('no entry 20990101T000000Z-deadbeef', r.err, 'says so')
+        # Part of its id is not enough, and that is said.
+        r = s.run(['-qI', entry[:20]])
+        expect_in('%s: kept for a person (permanent); smtpsend -qI %s, with '
+                  'the whole id, sends it' % (entry, entry), r.err,
+                  'a partial id says what sends it %r' % r)
+        # The whole id tries it (the smarthost is down: left, exit 75).
+        r = s.run(['-qI', entry])
+        expect_eq(r.rc, 75, 'tried %r' % r)
+        expect_in('Connection refused', r.err, 'says why')
 
 
 # ------------------------------------------- entries go with their config --
@@ -344,7 +361,11 @@ def cannot_read_the_system_file_is_said_calmly():
             expect(re.fullmatch(r'smtpsend: queued in the system maildrop as '
                                 r'\S+; it is sent shortly\n', r.err),
                    'one calm line %r' % r.err)
-            s.run(['-q'])
+            # The id the user was told stays the entry's once root picks
+            # it up: root's -qI with it sends it.
+            mid = re.search(r'as (\S+);', r.err).group(1)
+            q = s.run(['-qI', mid])
+            expect_eq(q.rc, 0, "root's -qI %s %r" % (mid, q))
             expect_eq(len(copies(srv, 'calm-tok')), 1, 'root sends it')
     finally:
         srv.stop()
@@ -422,6 +443,10 @@ def mailq_as_a_user_who_cannot_read_the_system_file():
                    .get('maildrop', [])], ['maildrop'], 'as maildrop %r' % r)
         r = s.run([], uid=1000, home=home, argv0='mailq')
         expect_not_in(mid[0].encode(), r.out, "never another user's")
+        # -qI with that id: root's to send, and said so.
+        r = s.run(['-qI', mid[0]], uid=OTHER)
+        expect_eq(r.rc, 75, 'left for root %r' % r)
+        expect_in('%s waits in the system maildrop' % mid[0], r.err, 'said')
 
 
 # --------------------------------------------- real monitoring: check_mailq --
@@ -635,6 +660,61 @@ def setup_deferrals_go_to_syslog_at_log_err():
                 expect_in({'typo': 'unknown key maildomian',
                            'wrong password': '535'}[name], logged[0],
                           '%s: what failed' % name)
+    finally:
+        srv.stop()
+
+
+@test
+def mail_that_lands_while_roots_run_sends_is_sent_by_that_run():
+    """The trigger (a path unit) starts no second run while one is active:
+    root's -q picks up what lands in the maildrop meanwhile."""
+    need_ns()
+    import time
+
+    def slow(conn, m):
+        if b'first-tok' in m['data']:
+            time.sleep(2)           # the 250 to the first message waits
+    srv = server(users={'tester': 'pw'}, on_message=slow)
+    try:
+        with System(etc={'smtpsend.conf': conf(srv.port)}) as s:
+            s.run(['root'], stdin=b'Subject: 1\n\nfirst-tok\n', uid=OTHER,
+                  argv0='sendmail')
+            r = s.run([], shell=(
+                '%s -q --due & sleep 0.7; printf "Subject: 2\\n\\n'
+                'late-tok\\n" | setpriv --reuid=%d --regid=%d --clear-groups '
+                'bash -c "exec -a sendmail %s root"; wait $!'
+                % (BINARY, OTHER, OTHER, BINARY)))
+            expect_eq(r.rc, 0, 'the run %r' % r)
+            expect_eq(len(copies(srv, 'first-tok')), 1, 'the first')
+            expect_eq(len(copies(srv, 'late-tok')), 1,
+                      'the one that landed during the run, by that run %r' % r)
+            expect_eq(md_entries(s), [], 'nothing waits in the maildrop')
+    finally:
+        srv.stop()
+
+
+@test
+def a_permanent_failure_in_the_maildrop_stays_a_persons():
+    need_ns()
+    srv = server(users={'tester': 'pw'},
+                 replies={'RCPT': '550 5.1.1 no such user'})
+    readable = (re.sub(r'(user|password) .*\n', '', conf(srv.port)[0]), 0o644)
+    try:
+        with System(etc={'smtpsend.conf': readable}) as s:
+            home = os.path.join(s.dir, 'var-www')
+            os.makedirs(home, mode=0o755)
+            r = s.run(['nobody@example.net'], stdin=b'Subject: x\n\nperm\n',
+                      uid=WWW, home=home, argv0='sendmail')
+            expect_eq(r.rc, 67, 'the refusal %r' % r)
+            expect_in('kept in the system maildrop as', r.err, 'kept')
+            expect_in('never sent on its own', r.err, 'for root')
+            expect_not_in('deferred', r.err, 'not a deferral')
+            sessions = len(srv.sessions)
+            s.run(['-q'])
+            expect_eq(len(srv.sessions), sessions, 'root does not send it')
+            bp = s.run(['-bp']).out.decode()
+            expect_in('(permanent', bp, "root's outbox holds it for a person")
+            expect_in('550 5.1.1 no such user', bp, 'with the refusal')
     finally:
         srv.stop()
 

@@ -269,6 +269,9 @@ check_loaded(const struct outbox_entry *x, const struct layout *lay,
 		FUZZ_CHECK("outbox-fields", !fuzz_has_ctl(x->args.rcpts[i]));
 	FUZZ_CHECK("outbox-fields", x->config == NULL ||
 	    (x->config[0] == '/' && !fuzz_has_ctl(x->config)));
+	FUZZ_CHECK("outbox-addr", !x->args.present ||
+	    x->state == OUTBOX_PERMANENT || (x->env.sender == NULL &&
+	    x->env.rcpts.n == 0));
 	if ((x->state == OUTBOX_PERMANENT || x->args.present) &&
 	    x->env.sender == NULL)
 		FUZZ_CHECK("outbox-addr", x->env.rcpts.n == 0 ||
