@@ -600,11 +600,13 @@ check_structure(const struct message *m, const char *text, size_t tlen,
 		goto out;
 	}
 	/* multipart/mixed: preamble, the text, the attachment, the end. */
-	p = memmem(head.data, head.len, "boundary=\"", 10);
+	/* The field compose writes, not a Subject that says boundary=". */
+	p = memmem(head.data, head.len,
+	    "\r\nContent-Type: multipart/mixed; boundary=\"", 43);
 	FUZZ_CHECK("compose-attach", p != NULL);
 	if (p == NULL)
 		goto out;
-	p += 10;
+	p += 43;
 	e = memchr(p, '"', head.len - (size_t)(p - head.data));
 	FUZZ_ASSERT(e != NULL);
 	FUZZ_ASSERT(buf_add(&delim, "\r\n--", 4) == 0 &&
