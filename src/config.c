@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: ISC */
+/*
+ * Reading the configuration files (CONTRACT section 3): msmtp's syntax,
+ * every error as FILE:LINE, the rules on who may have written a file that
+ * holds secrets or writes files. The keys are config_keys.c; an account
+ * resolved into settings is settings.c.
+ */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -24,299 +30,6 @@
 #include "hostname.h"
 
 const char *config_system_path = "/etc/smtpsend.conf";
-
-enum vtype {
-	V_STRING, V_HOST, V_PORT, V_BOOL, V_SECONDS, V_AUTH, V_ONOFF_AUTO,
-	V_AUTO_OFF, V_NOTIFY, V_RETURN, V_SYSLOG, V_FINGERPRINT, V_FROM,
-	V_DEFERRED, V_HOSTS, V_PROVIDER, V_URL, V_GRANT, V_TIMEFMT
-};
-
-struct keydef {
-	const char	*name;
-	enum vtype	 type;
-};
-
-static const struct keydef keys[KEY_COUNT] = {
-	[K_HOST] = { "host", V_HOSTS },
-	[K_PORT] = { "port", V_PORT },
-	[K_TLS] = { "tls", V_BOOL },
-	[K_TLS_STARTTLS] = { "tls_starttls", V_BOOL },
-	[K_TLS_TRUST_FILE] = { "tls_trust_file", V_STRING },
-	[K_TLS_FINGERPRINT] = { "tls_fingerprint", V_FINGERPRINT },
-	[K_TLS_CERT_FILE] = { "tls_cert_file", V_STRING },
-	[K_TLS_KEY_FILE] = { "tls_key_file", V_STRING },
-	[K_TLS_CERTCHECK] = { "tls_certcheck", V_BOOL },
-	[K_AUTH] = { "auth", V_AUTH },
-	[K_USER] = { "user", V_STRING },
-	[K_PASSWORD] = { "password", V_STRING },
-	[K_PASSWORDEVAL] = { "passwordeval", V_STRING },
-	[K_FROM] = { "from", V_FROM },
-	[K_FROM_FULL_NAME] = { "from_full_name", V_STRING },
-	[K_ALLOW_FROM_OVERRIDE] = { "allow_from_override", V_BOOL },
-	[K_DOMAIN] = { "domain", V_HOST },
-	[K_TIMEOUT] = { "timeout", V_SECONDS },
-	[K_DSN_NOTIFY] = { "dsn_notify", V_NOTIFY },
-	[K_DSN_RETURN] = { "dsn_return", V_RETURN },
-	[K_SET_FROM_HEADER] = { "set_from_header", V_ONOFF_AUTO },
-	[K_SET_DATE_HEADER] = { "set_date_header", V_AUTO_OFF },
-	[K_SET_MSGID_HEADER] = { "set_msgid_header", V_AUTO_OFF },
-	[K_REMOVE_BCC_HEADERS] = { "remove_bcc_headers", V_BOOL },
-	[K_ALIASES] = { "aliases", V_STRING },
-	[K_MAILDOMAIN] = { "maildomain", V_HOST },
-	[K_LOGFILE] = { "logfile", V_STRING },
-	[K_SYSLOG] = { "syslog", V_SYSLOG },
-	[K_SOURCE_IP] = { "source_ip", V_HOST },
-	[K_PROXY_HOST] = { "proxy_host", V_HOST },
-	[K_PROXY_PORT] = { "proxy_port", V_PORT },
-	[K_OUTBOX] = { "outbox", V_STRING },
-	[K_PARTIAL_DELIVERY] = { "partial_delivery", V_BOOL },
-	[K_DEFERRED_STATUS] = { "deferred_status", V_DEFERRED },
-	[K_LOGFILE_TIME_FORMAT] = { "logfile_time_format", V_TIMEFMT },
-	[K_OAUTH2_PROVIDER] = { "oauth2_provider", V_PROVIDER },
-	[K_OAUTH2_TOKEN_ENDPOINT] = { "oauth2_token_endpoint", V_URL },
-	[K_OAUTH2_DEVICE_ENDPOINT] = { "oauth2_device_endpoint", V_URL },
-	[K_OAUTH2_AUTH_ENDPOINT] = { "oauth2_auth_endpoint", V_URL },
-	[K_OAUTH2_SCOPE] = { "oauth2_scope", V_STRING },
-	[K_OAUTH2_CLIENT_ID] = { "oauth2_client_id", V_STRING },
-	[K_OAUTH2_CLIENT_SECRET] = { "oauth2_client_secret", V_STRING },
-	[K_OAUTH2_CLIENT_SECRETEVAL] = { "oauth2_client_secreteval", V_STRING },
-	[K_OAUTH2_TENANT] = { "oauth2_tenant", V_STRING },
-	[K_OAUTH2_GRANT] = { "oauth2_grant", V_GRANT },
-	[K_OAUTH2_REDIRECT_PORT] = { "oauth2_redirect_port", V_PORT },
-};
-
-/* msmtp keys we read past with a warning rather than an error. */
-static const char *const msmtp_only_keys[] = {
-	"add_missing_date_header", "add_missing_from_header", "auto_from",
-	"eval", "keepbcc", "ntlmdomain", "protocol",
-	"socket", "tls_crl_file", "tls_force_sslv3", "tls_host_override",
-	"tls_min_dh_prime_bits", "tls_nocertcheck", "tls_priorities",
-	"undisclosed_recipients", NULL
-};
-
-static const struct {
-	const char	*name;
-	int		 facility;
-} facilities[] = {
-	{ "LOG_MAIL", LOG_MAIL }, { "LOG_USER", LOG_USER },
-	{ "LOG_LOCAL0", LOG_LOCAL0 }, { "LOG_LOCAL1", LOG_LOCAL1 },
-	{ "LOG_LOCAL2", LOG_LOCAL2 }, { "LOG_LOCAL3", LOG_LOCAL3 },
-	{ "LOG_LOCAL4", LOG_LOCAL4 }, { "LOG_LOCAL5", LOG_LOCAL5 },
-	{ "LOG_LOCAL6", LOG_LOCAL6 }, { "LOG_LOCAL7", LOG_LOCAL7 },
-};
-
-const char *
-key_name(enum key k)
-{
-	return keys[k].name;
-}
-
-static int
-key_lookup(const char *name)
-{
-	int k;
-
-	for (k = 0; k < KEY_COUNT; k++)
-		if (strcmp(keys[k].name, name) == 0)
-			return k;
-	return -1;
-}
-
-static bool
-word_in(const char *v, const char *const *words)
-{
-	for (; *words != NULL; words++)
-		if (strcasecmp(v, *words) == 0)
-			return true;
-	return false;
-}
-
-static int
-syslog_facility(const char *v)
-{
-	size_t i;
-
-	if (strcasecmp(v, "on") == 0)
-		return LOG_MAIL;
-	if (strcasecmp(v, "off") == 0)
-		return -1;
-	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (strcasecmp(v, facilities[i].name) == 0)
-			return facilities[i].facility;
-	return -2;
-}
-
-/* "never" or any subset of success,failure,delay. */
-static const char *
-check_notify(const char *v)
-{
-	static const char *const words[] = { "success", "failure", "delay",
-	    NULL };
-	char copy[64], *w, *save;
-
-	if (strcasecmp(v, "never") == 0)
-		return NULL;
-	if (strlcpy(copy, v, sizeof(copy)) >= sizeof(copy) || *v == '\0')
-		return "must be never or a list of success, failure, delay";
-	for (w = strtok_r(copy, ",", &save); w != NULL;
-	    w = strtok_r(NULL, ",", &save))
-		if (!word_in(w, words))
-			return "must be never or a list of success, failure, "
-			    "delay";
-	return NULL;
-}
-
-/* 32 hex pairs with colons: the certificate's SHA-256 as msmtp writes it. */
-static const char *
-check_fingerprint(const char *v)
-{
-	int i;
-
-	if (strlen(v) != 95)
-		return "must be a SHA-256 fingerprint, 32 hex pairs separated "
-		    "by colons";
-	for (i = 0; i < 95; i++)
-		if ((i % 3 == 2) ? v[i] != ':' : !isxdigit((unsigned char)v[i]))
-			return "must be a SHA-256 fingerprint, 32 hex pairs "
-			    "separated by colons";
-	return NULL;
-}
-
-static const char *
-check_number(const char *v, long long lo, long long hi, const char *what)
-{
-	const char *errstr;
-
-	strtonum(v, lo, hi, &errstr);
-	return errstr != NULL ? what : NULL;
-}
-
-/* "a.example b.example": tried in order (CONTRACT section 5). */
-static const char *
-check_hosts(const char *v)
-{
-	char copy[1024], *w, *save;
-	int n = 0;
-
-	if (*v == '\0' || strlcpy(copy, v, sizeof(copy)) >= sizeof(copy))
-		return "must be one host name or several separated by spaces";
-	for (w = strtok_r(copy, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save), n++)
-		if (strpbrk(w, "/%@?#\\,;") != NULL || n >= HOSTS_MAX)
-			return "must be one host name or several separated by "
-			    "spaces (at most 8)";
-	return n == 0 ? "must be a host name" : NULL;
-}
-
-static const char *
-check_address(const char *v)
-{
-	static char why[160];
-
-	if (*v == '\0')
-		return NULL;
-	return addr_check(v, why, sizeof(why)) == -1 ? why : NULL;
-}
-
-/* https only; http for a loopback test server, checked where it is
- * used. No blanks: it is one URL. */
-static const char *
-check_url(const char *v)
-{
-	return (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) ==
-	    0) && strpbrk(v, " \t") == NULL ? NULL : "must be an https:// URL";
-}
-
-
-/*
- * A strftime format and nothing else: its output lands in the log file's
- * bytes, so a file that is read as code (a .php in a web root) must never
- * get markup from it. Conversions (no %n or %t: one line per entry) and
- * letters, digits, space and -:/.,_+[] as literal text; 64 bytes at most.
- */
-static const char *
-check_time_format(const char *v)
-{
-	static const char conversions[] = "aAbBcCdDeFgGhHIjklmMpPrRsSTuUVwWxXyYzZ%";
-	const char *why = "must be a strftime format: % conversions, letters, "
-	    "digits, spaces and -:/.,_+[] only";
-
-	if (strlen(v) > 64)
-		return why;
-	for (; *v != '\0'; v++) {
-		if (*v == '%') {
-			if (v[1] == 'E' || v[1] == 'O')
-				v++;
-			if (v[1] == '\0' || strchr(conversions, v[1]) == NULL)
-				return why;
-			v++;
-		} else if (!isalnum((unsigned char)*v) &&
-		    strchr(" -:/.,_+[]", *v) == NULL)
-			return why;
-	}
-	return NULL;
-}
-
-const char *
-key_check(enum key k, const char *v)
-{
-	static const char *const onoff[] = { "on", "off", NULL };
-	static const char *const onoffauto[] = { "on", "off", "auto", NULL };
-	static const char *const autooff[] = { "auto", "off", NULL };
-	static const char *const auths[] = { "on", "off", "plain", "login",
-	    "cram-md5", "xoauth2", "oauthbearer", "external", NULL };
-	static const char *const returns[] = { "full", "hdrs", "headers",
-	    NULL };
-	static const char *const providers[] = { "microsoft", "google", NULL };
-	static const char *const grants[] = { "device", "authcode",
-	    "client_credentials", NULL };
-
-	if (has_control(v, strlen(v)))
-		return "control character in value";
-	switch (keys[k].type) {
-	case V_STRING:	return NULL;
-	case V_FROM:	return check_address(v);
-	case V_HOST:
-		/* Also what libcurl would read as URL syntax: "x%20y" would
-		 * reach EHLO as "x y". */
-		return *v == '\0' || strpbrk(v, " \t/%@?#\\,;") != NULL ?
-		    "must be a host name" : NULL;
-	case V_PORT:
-		return check_number(v, 1, 65535, "must be a port, 1 to 65535");
-	case V_SECONDS:
-		return check_number(v, 1, 86400,
-		    "must be a number of seconds, 1 to 86400");
-	case V_BOOL:
-		return word_in(v, onoff) ? NULL : "must be on or off";
-	case V_ONOFF_AUTO:
-		return word_in(v, onoffauto) ? NULL : "must be auto, on or off";
-	case V_AUTO_OFF:
-		return word_in(v, autooff) ? NULL : "must be auto or off";
-	case V_AUTH:
-		return word_in(v, auths) ? NULL : "must be on, off, plain, "
-		    "login, cram-md5, xoauth2, oauthbearer or external";
-	case V_NOTIFY:	return check_notify(v);
-	case V_RETURN:
-		return word_in(v, returns) ? NULL : "must be full or hdrs";
-	case V_SYSLOG:
-		return syslog_facility(v) == -2 ? "must be on, off or a "
-		    "facility such as LOG_MAIL" : NULL;
-	case V_FINGERPRINT: return check_fingerprint(v);
-	case V_HOSTS:	return check_hosts(v);
-	case V_PROVIDER:
-		return word_in(v, providers) ? NULL : "must be microsoft or "
-		    "google";
-	case V_GRANT:
-		return word_in(v, grants) ? NULL : "must be device, authcode "
-		    "or client_credentials";
-	case V_URL:	return check_url(v);
-	case V_TIMEFMT:	return check_time_format(v);
-	case V_DEFERRED:
-		return strcmp(v, "0") == 0 || strcmp(v, "75") == 0 ? NULL :
-		    "must be 0 or 75";
-	}
-	return NULL;
-}
 
 /* Parsing state for one file. */
 struct parser {
@@ -486,13 +199,14 @@ set_home_path(struct parser *p, struct account *a, int k, const char *rest)
 	char *v;
 
 	if (home == NULL) {
-		perr(p, "%s: ~/ but no home directory is known", keys[k].name);
+		perr(p, "%s: ~/ but no home directory is known", key_name((enum key)k));
 		return 0;
 	}
 	if (asprintf(&v, "%s%s", home, rest) == -1)
 		return -1;
 	free(a->value[k]);
-	a->value[k] = v;
+	a->value[k] = v;	/* the account's: account_clear frees it */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): see above */
 	a->origin[k] = p->path;
 	return 0;
 }
@@ -503,11 +217,11 @@ set_value(struct parser *p, int k, const char *value)
 	struct account *a = p->cur != NULL ? p->cur : &p->defaults;
 	const char *why;
 
-	if (*value == '\0' && (keys[k].type == V_BOOL))
+	if (*value == '\0' && (key_is_bool((enum key)k)))
 		value = "on";
 	if ((why = key_check((enum key)k, value)) != NULL) {
 		fprintf(p->errs, "smtpsend: %s:%d: %s: %s\n", p->path, p->line,
-		    keys[k].name, why);
+		    key_name((enum key)k), why);
 		p->errors++;
 		return 0;
 	}
@@ -519,11 +233,11 @@ set_value(struct parser *p, int k, const char *value)
 		/* What the file is said to hold: what it holds. */
 		if (p->secret_words == NULL || k == K_PASSWORD)
 			p->secret_words = k == K_PASSWORD ? "a password" :
-			    keys[k].name;
+			    key_name((enum key)k);
 	}
 	if ((k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL ||
 	    k == K_LOGFILE || k == K_OUTBOX) && p->writes == NULL)
-		p->writes = keys[k].name;
+		p->writes = key_name((enum key)k);
 	free(a->value[k]);
 	a->origin[k] = p->path;
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
@@ -540,8 +254,8 @@ unknown_key(struct parser *p, const char *key)
 
 	suggest_init(&sg, key, strlen(key));
 	for (i = 0; i < KEY_COUNT; i++)
-		if (keys[i].name != NULL)
-			suggest_try(&sg, keys[i].name);
+		if (key_name((enum key)i) != NULL)
+			suggest_try(&sg, key_name((enum key)i));
 	if ((meant = suggest_best(&sg)) == NULL) {
 		perr(p, "unknown key %.64s", key);
 		return;
@@ -577,9 +291,11 @@ parse_line(struct parser *p, char *line)
 		perr(p, "%s: unterminated quoted value", key);
 		return 0;
 	}
-	if ((k = key_lookup(key)) >= 0)
+	/* key_lookup gives -1 or a key below KEY_COUNT; the bound is for the
+	 * analyzer, which cannot see into config_keys.c. */
+	if ((k = key_lookup(key)) >= 0 && k < KEY_COUNT)
 		return set_value(p, k, value);
-	if (word_in(key, msmtp_only_keys)) {
+	if (key_is_msmtp_only(key)) {
 		fprintf(p->errs, "smtpsend: %s:%d: warning: msmtp key %s is not "
 		    "supported and is ignored\n", p->path, p->line, key);
 	} else
@@ -859,258 +575,4 @@ config_match_from(const struct config *c, const char *address)
 			return &c->accounts[i];
 	}
 	return NULL;
-}
-
-static bool
-is_on(const char *v, bool unset)
-{
-	return v == NULL ? unset : strcasecmp(v, "on") == 0;
-}
-
-static enum header_policy
-policy(const char *v)
-{
-	if (v == NULL || strcasecmp(v, "auto") == 0)
-		return HEADER_AUTO;
-	return strcasecmp(v, "on") == 0 ? HEADER_ON : HEADER_OFF;
-}
-
-static enum auth_mode
-auth_mode(const char *v, bool have_user)
-{
-	static const char *const names[] = { "off", "on", "plain", "login",
-	    "cram-md5", "xoauth2", "oauthbearer", "external" };
-	size_t i;
-
-	if (v == NULL)
-		return have_user ? AUTH_AUTO : AUTH_OFF;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(v, names[i]) == 0)
-			return (enum auth_mode)i;
-	return AUTH_AUTO;
-}
-
-/* localhost, 127.0.0.0/8 or ::1, written as an address (not a name). */
-static bool
-is_loopback(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (strcmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &a6) == 1 &&
-	    IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-static bool
-all_loopback(const char *hosts)
-{
-	char host[256];
-	int i;
-
-	for (i = 0; settings_host_at(hosts, i, host, sizeof(host)) == 0; i++)
-		if (!is_loopback(host))
-			return false;
-	return true;
-}
-
-int
-settings_host_at(const char *hosts, int i, char *dst, size_t size)
-{
-	const char *p = hosts;
-	size_t n;
-
-	for (;;) {
-		p += strspn(p, " \t");
-		n = strcspn(p, " \t");
-		if (n == 0)
-			return -1;
-		if (i-- == 0)
-			break;
-		p += n;
-	}
-	if (n >= size)
-		return -1;
-	memcpy(dst, p, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-/* Combinations that no single value shows wrong. */
-static int
-settings_check(const struct settings *s, struct failure *f)
-{
-	if (s->host == NULL) {
-		char user[8300];
-
-		if (config_user_candidates(user, sizeof(user)) == -1)
-			strlcpy(user, "~/.config/smtpsend/config",
-			    sizeof(user));
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no smarthost: write "
-		    "host (and from, user) in %.*s (see smtpsend(1), "
-		    "CONFIGURATION); searched %s, then %s, or the file of -C",
-		    (int)strcspn(user, ","), user, config_system_path, user);
-		return -1;
-	}
-	if (s->auth != AUTH_OFF && s->auth != AUTH_EXTERNAL &&
-	    s->user == NULL) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "auth is on but no user "
-		    "is set");
-		return -1;
-	}
-	if (s->auth != AUTH_OFF && !s->tls && (!all_loopback(s->host) ||
-	    (s->proxy_host != NULL && !is_loopback(s->proxy_host)))) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "refusing to send "
-		    "credentials to %s without TLS (tls is off)", s->host);
-		return -1;
-	}
-	if ((s->key_file != NULL) != (s->cert_file != NULL)) {
-		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "tls_cert_file and "
-		    "tls_key_file go together");
-		return -1;
-	}
-	return 0;
-}
-
-/* The OAuth2 keys (CONTRACT section 11), as they are. */
-static void
-settings_oauth2(struct settings *s, const char *const v[KEY_COUNT])
-{
-	s->oauth2_provider = v[K_OAUTH2_PROVIDER];
-	s->oauth2_token_endpoint = v[K_OAUTH2_TOKEN_ENDPOINT];
-	s->oauth2_device_endpoint = v[K_OAUTH2_DEVICE_ENDPOINT];
-	s->oauth2_auth_endpoint = v[K_OAUTH2_AUTH_ENDPOINT];
-	s->oauth2_scope = v[K_OAUTH2_SCOPE];
-	s->oauth2_client_id = v[K_OAUTH2_CLIENT_ID];
-	s->oauth2_client_secret = v[K_OAUTH2_CLIENT_SECRET];
-	s->oauth2_client_secreteval = v[K_OAUTH2_CLIENT_SECRETEVAL];
-	s->oauth2_tenant = v[K_OAUTH2_TENANT];
-	s->oauth2_grant = v[K_OAUTH2_GRANT];
-	/* Checked as a port when read: strtonum cannot fail here. */
-	s->oauth2_redirect_port = v[K_OAUTH2_REDIRECT_PORT] != NULL ?
-	    (unsigned)strtonum(v[K_OAUTH2_REDIRECT_PORT], 1, 65535, NULL) : 0;
-}
-
-int
-settings_resolve(struct settings *s, const struct account *a,
-    char *const over[KEY_COUNT], struct failure *f)
-{
-	const char *v[KEY_COUNT];
-	const char *errstr;
-	int k;
-
-	for (k = 0; k < KEY_COUNT; k++)
-		v[k] = over[k] != NULL ? over[k] :
-		    a != NULL ? a->value[k] : NULL;
-	memset(s, 0, sizeof(*s));
-	s->account = a != NULL ? a->name : NULL;
-	s->host = v[K_HOST];
-	s->tls = is_on(v[K_TLS], true);
-	s->starttls = is_on(v[K_TLS_STARTTLS], true);
-	s->port = v[K_PORT] != NULL ? (unsigned)strtonum(v[K_PORT], 1, 65535,
-	    &errstr) : s->tls && !s->starttls ? 465 : 587;
-	s->certcheck = is_on(v[K_TLS_CERTCHECK], true);
-	s->trust_file = v[K_TLS_TRUST_FILE] != NULL &&
-	    strcmp(v[K_TLS_TRUST_FILE], "system") != 0 &&
-	    *v[K_TLS_TRUST_FILE] != '\0' ? v[K_TLS_TRUST_FILE] : NULL;
-	s->fingerprint = v[K_TLS_FINGERPRINT];
-	s->cert_file = v[K_TLS_CERT_FILE];
-	s->key_file = v[K_TLS_KEY_FILE];
-	s->user = v[K_USER];
-	s->auth = auth_mode(v[K_AUTH], s->user != NULL);
-	s->password = v[K_PASSWORD];
-	s->passwordeval = v[K_PASSWORDEVAL];
-	s->from = v[K_FROM];
-	s->from_full_name = v[K_FROM_FULL_NAME];
-	s->allow_from_override = is_on(v[K_ALLOW_FROM_OVERRIDE], true);
-	s->domain = v[K_DOMAIN];
-	s->timeout = v[K_TIMEOUT] != NULL ? (int)strtonum(v[K_TIMEOUT], 1,
-	    86400, &errstr) : -1;
-	s->dsn_notify = v[K_DSN_NOTIFY];
-	s->dsn_return = v[K_DSN_RETURN];
-	s->set_from_header = policy(v[K_SET_FROM_HEADER]);
-	s->set_date_header = policy(v[K_SET_DATE_HEADER]);
-	s->set_msgid_header = policy(v[K_SET_MSGID_HEADER]);
-	s->remove_bcc_headers = is_on(v[K_REMOVE_BCC_HEADERS], true);
-	s->aliases = v[K_ALIASES];
-	s->maildomain = v[K_MAILDOMAIN];
-	s->logfile = v[K_LOGFILE];
-	s->syslog_facility = v[K_SYSLOG] != NULL ?
-	    syslog_facility(v[K_SYSLOG]) : LOG_MAIL;
-	s->source_ip = v[K_SOURCE_IP];
-	s->proxy_host = v[K_PROXY_HOST];
-	s->proxy_port = v[K_PROXY_PORT] != NULL ? (unsigned)strtonum(
-	    v[K_PROXY_PORT], 1, 65535, &errstr) : 1080;
-	s->outbox = v[K_OUTBOX];
-	s->partial_delivery = is_on(v[K_PARTIAL_DELIVERY], false);
-	s->deferred_status = v[K_DEFERRED_STATUS] != NULL ?
-	    atoi(v[K_DEFERRED_STATUS]) : -1;
-	s->logfile_time_format = v[K_LOGFILE_TIME_FORMAT];
-	settings_oauth2(s, v);
-	return settings_check(s, f);
-}
-
-/* Where credentials go: change any of these and they go elsewhere. */
-static const enum key destination_keys[] = {
-	K_HOST, K_PORT, K_TLS, K_TLS_STARTTLS, K_TLS_TRUST_FILE,
-	K_TLS_FINGERPRINT, K_TLS_CERTCHECK, K_AUTH, K_PROXY_HOST, K_PROXY_PORT,
-	K_OAUTH2_TOKEN_ENDPOINT, K_OAUTH2_PROVIDER, K_OAUTH2_TENANT
-};
-
-static int
-origin_refused(struct failure *f, const struct account *a, enum key k,
-    bool option)
-{
-	char name[64], *p;
-
-	/* The option is the key with '-' for '_': --tls-certcheck. */
-	snprintf(name, sizeof(name), "%s%s", option ? "--" : "", key_name(k));
-	for (p = name; option && *p != '\0'; p++)
-		if (*p == '_')
-			*p = '-';
-	fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "%s would send the stored "
-	    "credentials of account %s elsewhere; refused (set it in the file "
-	    "that holds them, or use -a with an account for that host)", name,
-	    a->name != NULL ? a->name : "(defaults)");
-	return -1;
-}
-
-int
-config_check_origins(const struct account *a, char *const over[KEY_COUNT],
-    bool person, struct failure *f)
-{
-	const char *home = NULL;
-	size_t i;
-
-	if (a == NULL)
-		return 0;
-	if (a->value[K_PASSWORD] != NULL)
-		home = a->origin[K_PASSWORD];
-	else if (a->value[K_PASSWORDEVAL] != NULL)
-		home = a->origin[K_PASSWORDEVAL];
-	else if (a->value[K_OAUTH2_CLIENT_SECRET] != NULL)
-		home = a->origin[K_OAUTH2_CLIENT_SECRET];
-	else if (a->value[K_OAUTH2_CLIENT_SECRETEVAL] != NULL)
-		home = a->origin[K_OAUTH2_CLIENT_SECRETEVAL];
-	else if (a->value[K_OAUTH2_CLIENT_ID] != NULL)
-		/* Its secret is a stored token: guarded the same way. */
-		home = a->origin[K_OAUTH2_CLIENT_ID];
-	if (home == NULL)
-		return 0;
-	for (i = 0; i < sizeof(destination_keys) /
-	    sizeof(destination_keys[0]); i++) {
-		enum key k = destination_keys[i];
-
-		if (over[k] != NULL && !person)
-			return origin_refused(f, a, k, true);
-		/* The system file is trusted more than the one with the
-		 * secret: its host is the administrator's choice. */
-		if (a->value[k] != NULL && a->origin[k] != home &&
-		    strcmp(a->origin[k], config_system_path) != 0)
-			return origin_refused(f, a, k, false);
-	}
-	return 0;
 }

@@ -110,6 +110,14 @@ int	settings_host_at(const char *hosts, int i, char *dst, size_t size);
 const char *key_name(enum key);
 /* Check a value for a key; NULL when fine, else a reason. */
 const char *key_check(enum key, const char *value);
+/* The key of a name, or -1. */
+int	key_lookup(const char *name);
+/* An on/off key (an empty value means on). */
+bool	key_is_bool(enum key);
+/* A key msmtp has and smtpsend reads past with a warning. */
+bool	key_is_msmtp_only(const char *name);
+/* The facility of "LOG_MAIL" ("on": LOG_MAIL), -1 for "off", -2 unknown. */
+int	syslog_facility(const char *v);
 
 /*
  * Read the system file and the user file (or `cfile` instead of the user
