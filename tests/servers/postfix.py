@@ -300,10 +300,13 @@ postlog    unix-dgram n - n - 1 postlogd
             # The master signals its children and exits without waiting for
             # them (under Debian 13's Postfix 3.10 one outlived it): only
             # what is still there after a grace is left behind.
+            # Those are Postfix's, not smtpsend's: killed and noted, and
+            # only a process that will not die is a failure.
             common.wait_namespace_empty(self.ns_id, 5)
             left = common.kill_namespace(self.ns_id)
             if left:
-                problems.append('processes left after the master stopped: %s' % left)
+                print('note: Postfix processes left after the master '
+                      'stopped, killed: %s' % left)
             if common.pids_in_namespace(self.ns_id):
                 problems.append('processes would not die: %s'
                                 % common.pids_in_namespace(self.ns_id))
