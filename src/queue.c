@@ -12,6 +12,7 @@
 #include "queue.h"
 #include "secret.h"
 #include "session.h"
+#include "sessions.h"
 #include "submitlog.h"
 
 /* One pass over one directory of entries. */
@@ -22,6 +23,7 @@ struct pass {
 	const char		*dir;
 	uid_t			 owner;		/* of the entries; -1: any */
 	int			 sent, left;
+	struct sessions		 open;		/* one connection an account */
 };
 
 /* Settings for an account name (NULL: the default one). */
@@ -66,26 +68,48 @@ record(const struct pass *p, struct outbox_entry *x, const struct failure *f)
 	return x->state != OUTBOX_PERMANENT;
 }
 
+/*
+ * The connection this entry's account already has in this run, else a new
+ * session for it: the entries of one account go over one connection, AUTH
+ * once (CONTRACT section 5). NULL with f set when the account's settings
+ * or secret cannot be had.
+ */
+static struct session *
+session_for_entry(struct pass *p, const struct outbox_entry *x,
+    struct failure *f)
+{
+	struct session *se = sessions_find(&p->open, x->account);
+	struct settings s;
+	struct buf pw = BUF_INIT;
+
+	if (se != NULL)
+		return se;
+	if (settings_for(p->c, x->account, p->o, &s, f) == 0 &&
+	    secret_obtain(&s, &pw, p->o->verbose, f) == 0)
+		se = sessions_add(&p->open, &s, &pw, NULL, f);
+	buf_free_secret(&pw);
+	return se;
+}
+
 /* One attempt at one entry; true when it is still to be delivered. */
 static bool
 retry(struct pass *p, struct outbox_entry *x)
 {
 	struct failure f = { 0 };
 	struct session_report rep;
-	struct settings s;
-	struct buf pw = BUF_INIT;
+	struct session *se;
 
 	memset(&rep, 0, sizeof(rep));
-	if (settings_for(p->c, x->account, p->o, &s, &f) == -1 ||
-	    secret_obtain(&s, &pw, p->o->verbose, &f) == -1) {
+	if ((se = session_for_entry(p, x, &f)) == NULL) {
 		/* A configuration problem is not the message's: no attempt. */
 		fprintf(stderr, "smtpsend: %s: kept, not tried now: %s\n", x->id,
 		    f.text);
 		return true;
 	}
-	session_submit(&s, pw.data, &x->env, &x->msg, p->o->verbose, &rep, &f);
-	buf_free_secret(&pw);
-	submitlog_write(&s, &x->env, message_size(&x->msg), &rep, &f);
+	/* Removed (or updated) as soon as its own end of data is answered:
+	 * a connection lost at the next one duplicates nothing. */
+	session_send(se, &x->env, &x->msg, &rep, &f);
+	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f);
 	if (rep.delivered && rep.deferred.n > 0) {
 		/* Some got it; the entry goes on for the deferred ones only. */
 		addrlist_free(&x->env.rcpts);
@@ -161,7 +185,8 @@ static int
 queue_pass(const struct config *c, const struct options *o, int dirfd,
     const char *dir, uid_t owner, int *sent, int *left, struct failure *f)
 {
-	struct pass p = { c, o, dirfd, dir, owner, 0, 0 };
+	struct pass p = { c, o, dirfd, dir, owner, 0, 0,
+	    SESSIONS_INIT(o->verbose) };
 	char **ids;
 	size_t n, i;
 
@@ -176,6 +201,7 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 		free(ids[i]);
 	}
 	free(ids);
+	sessions_end(&p.open);	/* QUIT */
 	*sent += p.sent;
 	*left += p.left;
 	return 0;
