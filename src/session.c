@@ -449,7 +449,7 @@ session_connect(struct session *se, const struct envelope *e,
 /* The message as this server can take it: 7-bit, A-labels, SIZE. */
 static int
 fit_message(struct session *se, const struct envelope **e,
-    const struct message **m, struct envelope *ascii,
+    const struct message **m, struct envelope *ascii, struct message *hm,
     struct message *encoded, struct failure *f)
 {
 	if (se->authenticated && !se->ehlo_twice &&
@@ -458,9 +458,19 @@ fit_message(struct session *se, const struct envelope **e,
 		if (auth_ehlo_again(&se->conn, f) == -1)
 			return -1;
 	}
+	/* Without SMTPUTF8, domains go as A-labels (xn--), in the address
+	 * fields and Message-ID as in the envelope. */
+	if (!se->conn.caps.smtputf8) {
+		switch (idna_headers(*m, hm, f)) {
+		case -1:
+			return -1;
+		case 1:
+			*m = hm;
+			break;
+		}
+	}
 	if (prepare_body(&se->conn, *m, encoded, m, f) == -1)
 		return -1;
-	/* Without SMTPUTF8, domains go as A-labels (xn--). */
 	if ((*e)->smtputf8 && !se->conn.caps.smtputf8) {
 		if (idna_envelope(*e, ascii, f) == -1)
 			return -1;
@@ -542,7 +552,7 @@ static int
 send_once(struct session *se, const struct envelope *e,
     const struct message *m, struct session_report *rep, struct failure *f)
 {
-	struct message encoded;
+	struct message encoded, hm;
 	struct envelope ascii;
 	struct txn t;
 	size_t before = 0;
@@ -552,12 +562,13 @@ send_once(struct session *se, const struct envelope *e,
 
 	memset(&t, 0, sizeof(t));
 	memset(&ascii, 0, sizeof(ascii));
+	memset(&hm, 0, sizeof(hm));
 	message_init(&encoded);
 	if (!se->open && session_connect(se, e, m, rep, f) == -1)
 		goto out;
 	rep->authenticated = se->authenticated;
 	t_open = conn_elapsed(&se->conn);
-	if (fit_message(se, &e, &m, &ascii, &encoded, f) == -1)
+	if (fit_message(se, &e, &m, &ascii, &hm, &encoded, f) == -1)
 		goto out;
 	se->conn.progress_total = se->conn.progress_sent = 0;
 	if (isatty(STDERR_FILENO) && message_size(m) > PROGRESS_MIN) {
@@ -580,6 +591,7 @@ out:
 	after_message(se, &t, ran, rep, f);
 	txn_free(&t);
 	envelope_free(&ascii);
+	idna_headers_free(&hm);
 	message_free(&encoded);
 	return r == 0 && !failed(f) ? 0 : -1;
 }

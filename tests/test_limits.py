@@ -89,5 +89,33 @@ def refused_second_ehlo_names_the_extension_truly_needed():
     expect_eq(len(srv.sessions[0].messages), 0, 'nothing sent')
 
 
+def idn_from(srv):
+    cfg = account(srv.port).replace('from sender@example.org',
+                                    'from sender@b\u00fccher.example')
+    r = run(['--subject', 'idn', '--body', 'hello', 'a@m\u00fcnchen.example'],
+            config=cfg)
+    srv.stop()
+    expect_eq(r.rc, 0, 'sent %r' % r)
+    return srv.sessions[0].messages[0]
+
+
+@test
+def headers_smtpsend_writes_carry_a_labels_without_smtputf8():
+    m = idn_from(server(hide='SMTPUTF8'))
+    head = m['data'].split(b'\r\n\r\n')[0]
+    expect_eq(m['mail_from'], 'sender@xn--bcher-kva.example', 'envelope')
+    for name in (b'From:', b'Message-ID:'):
+        line = [l for l in head.split(b'\r\n') if l.startswith(name)]
+        expect(line and b'@xn--' in line[0], '%s as A-label: %r' % (name, line))
+    expect(not any(b >= 0x80 for b in head), '7-bit header: %r' % head)
+
+
+@test
+def headers_keep_utf8_with_smtputf8():
+    m = idn_from(server())
+    head = m['data'].split(b'\r\n\r\n')[0]
+    expect_in('b\u00fccher.example'.encode(), head, 'as written')
+
+
 if __name__ == '__main__':
     main()
