@@ -5,6 +5,7 @@
 #include "sessions.h"
 
 struct pooled {
+	struct pooled	*next;
 	char		*account;	/* "" for the default */
 	struct config	 cfg;		/* what `set` points into, or empty */
 	struct settings	 set;
@@ -21,11 +22,11 @@ key(const char *account)
 struct session *
 sessions_find(struct sessions *p, const char *account)
 {
-	size_t i;
+	struct pooled *x;
 
-	for (i = 0; i < p->n; i++)
-		if (strcmp(p->v[i]->account, key(account)) == 0)
-			return &p->v[i]->se;
+	for (x = p->first; x != NULL; x = x->next)
+		if (strcmp(x->account, key(account)) == 0)
+			return &x->se;
 	return NULL;
 }
 
@@ -33,20 +34,16 @@ struct session *
 sessions_add(struct sessions *p, const struct settings *s,
     struct buf *password, struct config *cfg, struct failure *f)
 {
-	struct pooled *x, **v;
+	struct pooled *x;
 
-	/* Each apart: a session's connection points at its settings. */
 	if ((x = calloc(1, sizeof(*x))) == NULL ||
-	    (x->account = strdup(key(s->account))) == NULL ||
-	    (v = reallocarray(p->v, p->n + 1, sizeof(*v))) == NULL) {
-		if (x != NULL)
-			free(x->account);
+	    (x->account = strdup(key(s->account))) == NULL) {
 		free(x);
 		fail_errno(f, CAUSE_OSERR, "out of memory");
 		return NULL;
 	}
-	p->v = v;
-	p->v[p->n++] = x;
+	x->next = p->first;
+	p->first = x;
 	if (cfg != NULL) {
 		x->cfg = *cfg;
 		memset(cfg, 0, sizeof(*cfg));
@@ -61,16 +58,14 @@ sessions_add(struct sessions *p, const struct settings *s,
 void
 sessions_end(struct sessions *p)
 {
-	size_t i;
+	struct pooled *x;
 
-	for (i = 0; i < p->n; i++) {
-		session_end(&p->v[i]->se);
-		buf_free_secret(&p->v[i]->password);
-		config_free(&p->v[i]->cfg);
-		free(p->v[i]->account);
-		free(p->v[i]);
+	while ((x = p->first) != NULL) {
+		p->first = x->next;
+		session_end(&x->se);
+		buf_free_secret(&x->password);
+		config_free(&x->cfg);
+		free(x->account);
+		free(x);
 	}
-	free(p->v);
-	p->v = NULL;
-	p->n = 0;
 }

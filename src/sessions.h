@@ -16,12 +16,12 @@
 struct pooled;
 
 struct sessions {
-	struct pooled	**v;
-	size_t		  n;
-	int		  verbose;
+	struct pooled	*first;		/* each apart: a session's connection
+					 * points at its settings */
+	int		 verbose;
 };
 
-#define SESSIONS_INIT(verbose)	{ NULL, 0, verbose }
+#define SESSIONS_INIT(verbose)	{ NULL, verbose }
 
 /* The session of this account (NULL: the default one), or NULL. */
 struct session *sessions_find(struct sessions *, const char *account);

@@ -160,7 +160,7 @@ submitlog_warn(const struct settings *s, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	va_end(ap);
 	fprintf(stderr, "smtpsend: warning: %s\n", text);
 	if (s->syslog_facility >= 0) {
