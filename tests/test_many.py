@@ -101,6 +101,29 @@ def q_421_gets_a_new_connection_for_the_rest():
 
 
 @test
+def q_each_entry_removed_at_its_own_end_of_data():
+    # The second message's end of data gets 421 and the connection ends:
+    # the first entry is gone already, the second kept, the third goes
+    # over a new connection; nobody gets a message twice.
+    box = kept(3)
+    srv = server(replies={'BDAT': ['250 2.0.0 Ok: queued',
+                                   '421 4.3.0 shutting down']})
+    r = q(box, srv)
+    srv.wait(count=2)
+    expect_eq(r.rc, 75, 'one left for later %r' % r)
+    expect_eq(len(srv.sessions), 2, 'a new connection after the 421')
+    got = [m['rcpts'][0] for s in srv.sessions for m in s.messages]
+    expect_eq(len(got), 2, 'two delivered %r' % got)
+    expect_eq(len(set(got)), 2, 'none twice')
+    left = entries(box)
+    expect_eq(len(left), 1, 'one kept %r' % left)
+    with open(os.path.join(box, left[0]), 'rb') as f:
+        text = f.read()
+    expect(not any(b'recipient: ' + g.encode() in text for g in got),
+           'the one kept is the one not delivered')
+
+
+@test
 def q_a_server_that_takes_nothing_is_tried_once():
     box = kept(3)
     srv = server(replies={'greeting': '421 4.3.2 busy'})
