@@ -523,8 +523,9 @@ after_message(struct session *se, const struct txn *t, bool ran,
 		return;
 	if (rep->delivered)
 		se->carried++;
-	/* Refused credentials: never a message without them (the server
-	 * may relay anyway), never another login this run. */
+	/* Refused credentials: no next message on this connection without
+	 * them (the server may relay anyway); when they were refused and
+	 * nothing was taken, no other login this run. */
 	if (se->s.auth != AUTH_OFF && !se->authenticated && !rep->authenticated)
 		next = TXN_NEXT_CLOSE;
 	if (failed(f) && f->stage == STAGE_AUTH) {
