@@ -73,6 +73,9 @@ bool	conn_speaks(const struct conn *);
  * QUIT would be read as its bytes, so only the close ends it, undelivered.
  */
 void	conn_abandon(struct conn *);
+/* Before an idle connection carries the next message: false when the
+ * server closed it or said something unasked (a 421 before closing). */
+bool	conn_idle_ok(struct conn *);
 /* QUIT, without waiting for its reply (it changes nothing). */
 void	conn_quit(struct conn *);
 void	conn_close(struct conn *);

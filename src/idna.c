@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "escape.h"
 #include "idna.h"
 
@@ -68,4 +69,94 @@ idna_envelope(const struct envelope *e, struct envelope *a,
 	if (e->envid != NULL && (a->envid = strdup(e->envid)) == NULL)
 		return fail_errno(f, CAUSE_OSERR, "out of memory"), -1;
 	return 0;
+}
+
+static const char *const address_fields[] = { "From", "Sender", "Reply-To",
+	"To", "Cc", "Message-ID" };
+
+static bool
+address_field(const struct header *h)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(address_fields) / sizeof(address_fields[0]); i++)
+		if (header_is(h, address_fields[i], strlen(address_fields[i])))
+			return true;
+	return false;
+}
+
+/* The field with every non-ASCII domain after an '@' as its A-label; a
+ * domain IDNA 2008 refuses stays as written. NULL when out of memory. */
+static char *
+alabel_domains(const char *text)
+{
+	struct buf b = BUF_INIT;
+	const char *p = text, *at;
+	char *dom, *alabel;
+	size_t n;
+
+	while ((at = strchr(p, '@')) != NULL) {
+		n = strcspn(at + 1, " \t\r\n<>,;()\"[]");
+		buf_add(&b, p, (size_t)(at + 1 - p));
+		alabel = NULL;
+		if (has_8bit(at + 1, n) && (dom = strndup(at + 1, n)) != NULL) {
+			if (idn2_to_ascii_8z(dom, &alabel, IDN2_NFC_INPUT |
+			    IDN2_NONTRANSITIONAL) != IDN2_OK)
+				alabel = NULL;
+			free(dom);
+		}
+		if (alabel != NULL)
+			buf_addstr(&b, alabel);
+		else
+			buf_add(&b, at + 1, n);
+		idn2_free(alabel);
+		p = at + 1 + n;
+	}
+	buf_addstr(&b, p);
+	return b.data;
+}
+
+int
+idna_headers(const struct message *m, struct message *a, struct failure *f)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (address_field(&m->headers[i]) &&
+		    has_8bit(m->headers[i].text, strlen(m->headers[i].text)))
+			n++;
+	if (n == 0)
+		return 0;
+	*a = *m;
+	if ((a->headers = calloc(m->nheaders, sizeof(*a->headers))) == NULL)
+		goto nomem;
+	for (i = 0; i < m->nheaders; i++) {
+		a->headers[i].namelen = m->headers[i].namelen;
+		a->headers[i].text = address_field(&m->headers[i]) ?
+		    alabel_domains(m->headers[i].text) :
+		    strdup(m->headers[i].text);
+		if (a->headers[i].text == NULL) {
+			idna_headers_free(a);
+			goto nomem;
+		}
+	}
+	a->longest_line = m->longest_line;
+	message_analyse_headers(a);
+	return 1;
+nomem:
+	fail_errno(f, CAUSE_OSERR, "out of memory");
+	return -1;
+}
+
+void
+idna_headers_free(struct message *a)
+{
+	size_t i;
+
+	if (a->headers != NULL)
+		for (i = 0; i < a->nheaders; i++)
+			free(a->headers[i].text);
+	free(a->headers);
+	a->headers = NULL;
+	a->nheaders = 0;
 }

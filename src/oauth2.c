@@ -3,8 +3,9 @@
  * OAuth2 for SMTP (CONTRACT section 11): the provider presets, the
  * access token of a submission (cached, refreshed or fetched with the
  * client's own credentials) and `smtpsend --authorize`. The requests are
- * in oauth2_http.c, the token file in oauth2_store.c, the two interactive
- * flows in oauth2_device.c and oauth2_authcode.c.
+ * in oauth2_http.c, the token file in oauth2_store.c, the client's
+ * identity in a form in oauth2_client.c, the two interactive flows in
+ * oauth2_device.c and oauth2_authcode.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include <unistd.h>
 
 #include "harden.h"
-#include "eval.h"
 #include "oauth2.h"
 #include "oauth2_int.h"
 
@@ -174,45 +174,6 @@ void
 oauth2_conf_free(struct oauth2_conf *c)
 {
 	buf_free_secret(&c->secret);
-}
-
-const char *
-oauth2_conf_secret(struct oauth2_conf *c, struct failure *f)
-{
-	const struct settings *s = c->s;
-
-	if (!c->secret_done) {
-		if (s->oauth2_client_secret != NULL) {
-			if (buf_addstr(&c->secret, s->oauth2_client_secret)) {
-				fail_errno(f, CAUSE_OSERR, "oauth2");
-				return NULL;
-			}
-		} else if (s->oauth2_client_secreteval != NULL &&
-		    eval_first_line("oauth2_client_secreteval",
-		    s->oauth2_client_secreteval, &c->secret,
-		    f) == -1) {
-			return NULL;
-		}
-		c->secret_done = true;
-	}
-	return c->secret.data != NULL ? c->secret.data : "";
-}
-
-/* client_id, and the secret of a confidential client. */
-int
-oauth2_add_client(struct buf *form, struct oauth2_conf *c, struct failure *f)
-{
-	const char *secret = oauth2_conf_secret(c, f);
-
-	if (secret == NULL)
-		return -1;
-	if (oauth2_form_add(form, "client_id", c->s->oauth2_client_id) == -1 ||
-	    (*secret != '\0' &&
-	    oauth2_form_add(form, "client_secret", secret) == -1)) {
-		fail(f, STAGE_NONE, CAUSE_OSERR, 0, "oauth2: out of memory");
-		return -1;
-	}
-	return 0;
 }
 
 /* The refresh or client_credentials grant: the form for it. */

@@ -40,7 +40,8 @@ struct oauth2_conf {
 int	oauth2_conf_init(struct oauth2_conf *, const struct settings *,
 	    struct failure *);
 void	oauth2_conf_free(struct oauth2_conf *);
-/* client_id and, for a confidential client, client_secret to a form. */
+/* oauth2_client.c: client_id and, for a confidential client,
+ * client_secret to a form. */
 int	oauth2_add_client(struct buf *form, struct oauth2_conf *,
 	    struct failure *);
 /* The client secret (oauth2_client_secret or its eval), or "" if none. */

@@ -17,6 +17,7 @@
 #include "queue.h"
 #include "secret.h"
 #include "session.h"
+#include "sessions.h"
 #include "submitlog.h"
 
 /* One pass over one directory of entries. */
@@ -30,6 +31,7 @@ struct pass {
 	int			 sent, left;
 	int			 other;		/* of other configurations */
 	int			 named;		/* -qI: entries it matched */
+	struct sessions		 open;		/* one connection an account */
 };
 
 /* Settings for an account name (NULL: the default one). */
@@ -115,14 +117,31 @@ resolve(const struct pass *p, struct outbox_entry *x, struct settings *s,
 	return 0;
 }
 
-/* The settings to send the entry with; resolved first if it must be. */
-static int
-prepare(const struct pass *p, struct outbox_entry *x, struct settings *s,
-    struct failure *f)
+/*
+ * The connection this entry's account already has in this run, else a new
+ * session for it: the entries of one account go over one connection, AUTH
+ * once (CONTRACT section 5). NULL with f set when the account's settings
+ * or secret cannot be had.
+ */
+static struct session *
+session_for_entry(struct pass *p, struct outbox_entry *x, struct failure *f)
 {
-	if (x->env.sender == NULL)
-		return resolve(p, x, s, f);
-	return settings_for(p->c, x->account, p->o, s, f);
+	bool resolved = x->env.sender == NULL;
+	struct session *se;
+	struct settings s;
+	struct buf pw = BUF_INIT;
+
+	/* An entry kept before its envelope was known: its account is
+	 * known once it is resolved. */
+	if (resolved && resolve(p, x, &s, f) == -1)
+		return NULL;
+	if ((se = sessions_find(&p->open, x->account)) != NULL)
+		return se;
+	if ((resolved || settings_for(p->c, x->account, p->o, &s, f) == 0) &&
+	    secret_obtain(&s, &pw, p->o->verbose, f) == 0)
+		se = sessions_add(&p->open, &s, &pw, NULL, f);
+	buf_free_secret(&pw);
+	return se;
 }
 
 /* One attempt at one entry; true when it is still to be delivered. */
@@ -131,21 +150,21 @@ retry(struct pass *p, struct outbox_entry *x)
 {
 	struct failure f = { 0 };
 	struct session_report rep;
-	struct settings s;
-	struct buf pw = BUF_INIT;
+	struct session *se;
 
 	memset(&rep, 0, sizeof(rep));
-	if (prepare(p, x, &s, &f) == -1 && !status_setup(&f))
-		return record(p, x, &f);	/* the message's own fault */
-	if (failed(&f) || secret_obtain(&s, &pw, p->o->verbose, &f) == -1) {
+	if ((se = session_for_entry(p, x, &f)) == NULL) {
+		if (interrupt_signal() == 0 && !status_setup(&f))
+			return record(p, x, &f);	/* the message's own fault */
 		/* A configuration problem is not the message's: no attempt. */
 		fprintf(stderr, "smtpsend: %s: kept, not tried now: %s\n", x->id,
 		    f.text);
 		return true;
 	}
-	session_submit(&s, pw.data, &x->env, &x->msg, p->o->verbose, &rep, &f);
-	buf_free_secret(&pw);
-	submitlog_write(&s, &x->env, message_size(&x->msg), &rep, &f);
+	/* Removed (or updated) as soon as its own end of data is answered:
+	 * a connection lost at the next one duplicates nothing. */
+	session_send(se, &x->env, &x->msg, &rep, &f);
+	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f);
 	/* The set-up's fault (535, no such host) waits for its fix. */
 	if (failed(&f) && !rep.delivered && status_setup(&f))
 		f.cause = CAUSE_TEMPORARY;
@@ -300,7 +319,8 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 {
 	char config[4096];
 	struct pass p = { c, o, dirfd, dir, owner, outbox_config_path(
-	    o->config_file, config, sizeof(config)), 0, 0, 0, 0 };
+	    o->config_file, config, sizeof(config)), 0, 0, 0, 0,
+	    SESSIONS_INIT(o->verbose) };
 	char **ids;
 	size_t n, i;
 
@@ -315,6 +335,7 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 		free(ids[i]);
 	}
 	free(ids);
+	sessions_end(&p.open);	/* QUIT */
 	t->sent += p.sent;
 	t->left += p.left;
 	t->other += p.other;

@@ -19,6 +19,7 @@
 #include "run.h"
 #include "secret.h"
 #include "session.h"
+#include "sessions.h"
 #include "submitlog.h"
 
 /* Everything one submission holds, freed in one place. */
@@ -494,12 +495,41 @@ run_submit(const struct options *o, int fd, struct failure *f)
 {
 	struct session_report rep;
 
-	return run_message(o, fd, &rep, f);
+	return run_message(o, fd, NULL, &rep, f);
+}
+
+/*
+ * Over the connection this account already has in the pool (-bs), else
+ * a new one; alone when there is no pool.
+ */
+static void
+submit(struct job *j, const struct options *o, struct sessions *pool,
+    struct session_report *rep, struct failure *f)
+{
+	struct session *se = pool ? sessions_find(pool, j->set.account) : NULL;
+
+	if (se == NULL && secret_obtain(&j->set, &j->password, o->verbose, f)
+	    == -1) {
+		stopped(f);	/* a signal, not the configuration, stopped it */
+		return;
+	}
+	if (stopped(f))
+		return;
+	if (pool == NULL) {
+		session_submit(&j->set, j->password.data, &j->env, &j->msg,
+		    o->verbose, rep, f);
+		return;
+	}
+	/* The pool keeps the configuration the settings point into. */
+	if (se == NULL && (se = sessions_add(pool, &j->set, &j->password,
+	    &j->cfg, f)) == NULL)
+		return;
+	session_send(se, &j->env, &j->msg, rep, f);
 }
 
 int
-run_message(const struct options *o, int fd, struct session_report *out,
-    struct failure *f)
+run_message(const struct options *o, int fd, struct sessions *pool,
+    struct session_report *out, struct failure *f)
 {
 	struct session_report rep;
 	struct job j;
@@ -518,10 +548,8 @@ run_message(const struct options *o, int fd, struct session_report *out,
 	}
 	say_configuration(&j.cfg, j.set_ok ? j.set.account : NULL, o);
 	say_mapping(&j, o);
-	if (secret_obtain(&j.set, &j.password, o->verbose, f) == -1)
-		stopped(f);	/* a signal, not the configuration, stopped it */
-	else if (!stopped(f) && session_submit(&j.set, j.password.data,
-	    &j.env, &j.msg, o->verbose, &rep, f) == 0 && !failed(f))
+	submit(&j, o, pool, &rep, f);
+	if (!failed(f))
 		say_sent(&j, o, &rep);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
 	j.logged = true;

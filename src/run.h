@@ -8,9 +8,13 @@
 
 /* Read, resolve, and submit (or show, with --pretend). */
 int	run_submit(const struct options *, int input_fd, struct failure *f);
-/* The same, with the session's report (for -bs, which answers with it). */
+/*
+ * The same, with the session's report (for -bs, which answers with it),
+ * over the connection the pool keeps for the account (NULL: alone).
+ */
 struct session_report;
-int	run_message(const struct options *, int input_fd,
+struct sessions;
+int	run_message(const struct options *, int input_fd, struct sessions *,
 	    struct session_report *, struct failure *f);
 /* --authorize (OAuth2), at a terminal */
 int	run_authorize(const struct options *, struct failure *f);

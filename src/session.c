@@ -5,24 +5,21 @@
  * transaction driven by its state machine (src/txn.c), QUIT, and the next
  * host of a list when one cannot be reached.
  */
-#include <idn2.h>
-#include <json-c/json_c_version.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "conn.h"
 #include "encode.h"
-#include "escape.h"
 #include "idna.h"
 #include "interrupt.h"
 #include "reply.h"
-#include "sasl.h"
 #include "session.h"
 #include "smtpcmd.h"
+#include "submitlog.h"
 #include "tlspin.h"
 #include "txn.h"
 
@@ -42,123 +39,6 @@ open_conn(struct conn *ss, struct session_report *rep, struct failure *f)
 	rep->greeted = ss->stage != STAGE_NONE;
 	rep->tls = ss->tls_used;
 	return r;
-}
-
-/* -v shows "AUTH PLAIN <redacted>": the mechanism, never the secret. */
-static void
-trace_secret(const struct conn *ss, const struct buf *b, bool command)
-{
-	char shown[64];
-	const char *sp = command ? memchr(b->data + 5, ' ', b->len - 5) : NULL;
-
-	snprintf(shown, sizeof(shown), "%.*s%s", command ? (int)((sp ?
-	    sp : b->data + b->len - 2) - b->data) : 0, b->data,
-	    !command || sp ? (command ? " <redacted>" : "<redacted>") : "");
-	conn_trace(ss, ">", shown, strlen(shown));
-}
-
-/* An AUTH line or a response: on the wire, never in -v. */
-static int
-send_secret(struct conn *ss, const struct buf *b, bool command,
-    struct failure *f)
-{
-	if (ss->verbose)
-		trace_secret(ss, b, command);
-	return conn_send(ss, b->data, b->len, STAGE_AUTH, f);
-}
-
-static int
-auth_refused(struct conn *ss, const struct reply *r, const char *said,
-    struct failure *f)
-{
-	char text[600];
-
-	escape_line(text, sizeof(text), r->text, r->textlen);
-	fail(f, STAGE_AUTH, CAUSE_REPLY, r->code, "authentication refused by "
-	    "%s: %d %s%s%s%s", ss->s->host, r->code, text, said ? " (the "
-	    "server said: " : "", said ? said : "", said ? ")" : "");
-	return -1;
-}
-
-static int
-no_mechanism(struct conn *ss, struct failure *f)
-{
-	if (!ss->caps.auth)
-		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "%s does not offer "
-		    "AUTH, and credentials are configured; nothing was sent",
-		    ss->s->host);
-	else
-		fail(f, STAGE_AUTH, CAUSE_UNAVAILABLE, 0, "no authentication "
-		    "method in common with the server (it offers: %s)",
-		    ss->caps.auth_mechs);
-	return -1;
-}
-
-/* The challenges and answers until 235, or the refusal. */
-static int
-auth_exchange(struct conn *ss, struct sasl *sa, struct buf *b,
-    struct failure *f)
-{
-	char *said = NULL;
-	struct reply r;
-	int rc = -1;
-
-	while (conn_read_reply(ss, &r, STAGE_AUTH, conn_timeout(ss->s), f) == 0) {
-		if (r.code == 235) {
-			rc = 0;
-			break;
-		}
-		if (r.code != 334 || sa->round > 4) {
-			auth_refused(ss, &r, said, f);
-			break;
-		}
-		if (sa->round > 0 && said == NULL)
-			said = sasl_decode(r.text);	/* an error status */
-		buf_reset(b);
-		if (sasl_step(sa, r.text, b) == -1 ||
-		    send_secret(ss, b, false, f) == -1) {
-			if (!failed(f))
-				fail(f, STAGE_AUTH, CAUSE_PROTOCOL, r.code, "%s "
-				    "sent an AUTH challenge that cannot be "
-				    "answered", ss->s->host);
-			break;
-		}
-	}
-	free(said);
-	return rc;
-}
-
-/* The mechanism this account and server have in common, ready to start. */
-static struct sasl
-sasl_for(const struct conn *ss, const char *password)
-{
-	struct sasl sa = { SASL_NONE, ss->s->user ? ss->s->user : "",
-	    password ? password : "", ss->s->host, ss->s->port, 0, false };
-
-	if (ss->caps.auth)
-		sa.mech = sasl_choose(ss->s->auth, ss->caps.auth_mechs);
-	return sa;
-}
-
-/*
- * AUTH ourselves, not libcurl: every reply is ours to see, so a refusal
- * is followed by QUIT and reported with what the server said.
- */
-static int
-authenticate(struct conn *ss, const char *password, struct failure *f)
-{
-	struct sasl sa = sasl_for(ss, password);
-	struct buf b = BUF_INIT;
-	int rc = -1;
-
-	if (sa.mech == SASL_NONE)
-		return no_mechanism(ss, f);
-	if (sasl_start(&sa, &b) == -1)
-		fail_errno(f, CAUSE_OSERR, "out of memory");
-	else if (send_secret(ss, &b, true, f) == 0)
-		rc = auth_exchange(ss, &sa, &b, f);
-	buf_free_secret(&b);
-	return rc;
 }
 
 #define PROGRESS_MIN	(1024 * 1024)
@@ -240,6 +120,7 @@ static enum stage
 txn_stage(const struct txn *t)
 {
 	switch (t->state) {
+	case TXN_RSET:
 	case TXN_MAIL:	return STAGE_MAIL;
 	case TXN_RCPT:	return STAGE_RCPT;
 	case TXN_DATA:	return STAGE_DATA;
@@ -310,7 +191,7 @@ send_step(struct conn *ss, struct txn *t, enum txn_step st,
 	int r = -1;
 
 	if (ss->verbose && auth != NULL)
-		trace_secret(ss, auth, true);
+		auth_trace(ss, auth, true);
 	if (ss->verbose)
 		conn_trace_commands(ss, t->out.data, t->out.len);
 	if (auth != NULL) {
@@ -333,41 +214,36 @@ out:
 /*
  * The AUTH that went ahead of the transaction was refused, and the
  * commands after it reached a server that may take mail without AUTH
- * (mynetworks): their replies say whether it did. Nothing more is sent.
+ * (mynetworks): their replies say whether it did. No new command is sent;
+ * after a 354 to the DATA that went with them the server reads data, so
+ * the message follows (a command there would be taken as its text), and
+ * a message delivered so is reported so, never kept (CONTRACT section 8).
  */
 static bool
-taken_anyway(struct conn *ss, struct txn *t, const struct failure *f)
+taken_anyway(struct conn *ss, struct txn *t, const struct message *m,
+    const struct failure *f)
 {
 	enum txn_step st = TXN_READ;
 	struct failure ignored = { 0 };
 	struct reply r;
 	bool all;
 
-	while (st == TXN_READ && txn_read(ss, t, &r, &ignored) == 0)
+	for (;;) {
+		if (st == TXN_SEND_BODY && !t->bdat &&
+		    send_step(ss, t, st, m, NULL, &ignored) == 0)
+			st = TXN_READ;
+		if (st != TXN_READ || txn_read(ss, t, &r, &ignored) == -1)
+			break;
 		st = txn_reply(t, &r);
-	if (st == TXN_SEND_BODY && !t->bdat)
-		conn_abandon(ss);	/* after 354: closed, not delivered */
+	}
+	if (t->data_open)
+		conn_abandon(ss);	/* the body could not go: close */
 	all = st == TXN_DONE && !failed(&t->f);
 	if (all || t->delivered.n > 0)
-		fprintf(stderr, "smtpsend: warning: %s; %s took the message "
-		    "without authentication%s: check user and password\n",
-		    f->text, ss->s->host, all ? "" : " for some recipients");
+		submitlog_warn(ss->s, "%s; %s took the message without "
+		    "authentication%s: check user and password", f->text,
+		    ss->s->host, all ? "" : " for some recipients");
 	return all;
-}
-
-/* The reply to an early AUTH: 0 on 235, else -1 with f set. */
-static int
-early_auth_reply(struct conn *ss, int seconds, struct session_report *rep,
-    struct failure *f)
-{
-	struct reply r;
-
-	if (conn_read_reply(ss, &r, STAGE_AUTH, seconds, f) == -1)
-		return -1;
-	if (r.code != 235)
-		return auth_refused(ss, &r, NULL, f);
-	rep->authenticated = true;
-	return 0;
 }
 
 /*
@@ -380,7 +256,7 @@ lost_send(struct conn *ss, struct txn *t, const struct buf *auth,
 {
 	struct failure af = { 0 };
 
-	if (auth != NULL && early_auth_reply(ss, 2, rep, &af) == -1) {
+	if (auth != NULL && auth_early_reply(ss, 2, rep, &af) == -1) {
 		if (af.cause == CAUSE_REPLY)
 			*f = af;
 		return;
@@ -400,8 +276,14 @@ drain_unanswered(struct conn *ss, struct txn *t)
 	struct reply r;
 
 	while (t->unanswered > 0 &&
-	    conn_read_reply(ss, &r, txn_stage(t), 2, &ignored) == 0)
+	    conn_read_reply(ss, &r, txn_stage(t), 2, &ignored) == 0) {
 		t->unanswered--;
+		if (r.code == 354) {
+			/* Reading data now: QUIT or RSET would be data. */
+			t->data_open = true;
+			conn_abandon(ss);
+		}
+	}
 }
 
 static void
@@ -423,11 +305,12 @@ report_txn(const struct txn *t, struct session_report *rep,
  */
 static int
 transaction(struct conn *ss, struct txn *t, const struct envelope *e,
-    const struct message *m, const struct buf *auth,
+    const struct message *m, const struct buf *auth, bool rset, bool resume,
     struct session_report *rep, struct failure *f)
 {
-	enum txn_step st = txn_init(t, e, &ss->caps, message_size(m),
-	    ss->s->partial_delivery, ss->s->host);
+	enum txn_step st = resume ? txn_resume(t, &ss->caps) : txn_init(t, e,
+	    &ss->caps, message_size(m), ss->s->partial_delivery, ss->s->host,
+	    rset);
 	struct reply r;
 
 	while (st != TXN_DONE && st != TXN_FAILED) {
@@ -438,10 +321,10 @@ transaction(struct conn *ss, struct txn *t, const struct envelope *e,
 		}
 		if (auth != NULL) {	/* its reply comes first */
 			auth = NULL;
-			if (early_auth_reply(ss, reply_wait(ss, t), rep, f) ==
+			if (auth_early_reply(ss, reply_wait(ss, t), rep, f) ==
 			    -1) {
 				if (f->cause == CAUSE_REPLY &&
-				    taken_anyway(ss, t, f))
+				    taken_anyway(ss, t, m, f))
 					st = TXN_DONE;
 				break;
 			}
@@ -457,46 +340,6 @@ transaction(struct conn *ss, struct txn *t, const struct envelope *e,
 	report_txn(t, rep, f);
 	return failed(f) ? -1 : 0;
 }
-
-/* An extension this message needs that the first EHLO lacked. */
-static bool
-needs_more(const struct caps *c, const struct envelope *e,
-    const struct message *m)
-{
-	return ((e->notify || e->ret || e->envid) && !c->dsn) ||
-	    (e->smtputf8 && !c->smtputf8) || (m->eight_bit &&
-	    !c->eightbitmime) || (c->size_max > 0 &&
-	    (unsigned long long)message_size(m) > c->size_max);
-}
-
-/*
- * Some servers (Dovecot's submission) offer more once the client has
- * authenticated: ask again before giving up (CONTRACT section 5).
- */
-static int
-ehlo_again(struct conn *ss, struct failure *f)
-{
-	struct buf b = BUF_INIT;
-	char name[300];
-	struct reply r;
-	int rc = -1;
-
-	conn_ehlo_name(ss->s, name, sizeof(name));
-	if (buf_printf(&b, "EHLO %s\r\n", name) == -1)
-		fail_errno(f, CAUSE_OSERR, "out of memory");
-	else if (conn_send_commands(ss, &b, STAGE_EHLO, f) == 0 &&
-	    conn_read_reply(ss, &r, STAGE_EHLO, conn_timeout(ss->s), f) == 0) {
-		if (r.code / 100 == 2) {
-			caps_parse(&ss->caps, &r);
-			rc = 0;
-		} else
-			fail(f, STAGE_EHLO, CAUSE_REPLY, r.code, "EHLO after "
-			    "AUTH refused by %s: %d", ss->s->host, r.code);
-	}
-	buf_free(&b);
-	return rc;
-}
-
 
 /* -v's closing line: only the phases that happened (CONTRACT 9). */
 static void
@@ -544,51 +387,6 @@ prepare_body(struct conn *ss, const struct message *m,
 
 
 
-/* AUTH in a round trip of its own, then EHLO again if need be. */
-static int
-auth_alone(struct conn *ss, const char *password,
-    const struct envelope *e, const struct message *m,
-    struct session_report *rep, struct failure *f)
-{
-	double t = conn_elapsed(ss);
-	int r = authenticate(ss, password, f);
-
-	rep->t_auth += conn_elapsed(ss) - t;	/* refused too: it happened */
-	if (r == -1)
-		return -1;
-	rep->authenticated = true;
-	if (e != NULL && m != NULL && needs_more(&ss->caps, e, m))
-		return ehlo_again(ss, f);
-	return 0;
-}
-
-/*
- * RFC 4954 section 4: PLAIN with its initial response ends in one
- * exchange and sets up no security layer, so with PIPELINING the
- * transaction may share its write: one round trip less. Only to a peer
- * TLS verified (or loopback, the one place auth goes without TLS), and
- * not when the message needs what a server may offer only after AUTH.
- * True with the AUTH line in `line`.
- */
-static bool
-auth_early(struct conn *ss, const char *password,
-    const struct envelope *e, const struct message *m, struct buf *line)
-{
-	const struct settings *s = ss->s;
-	struct sasl sa = sasl_for(ss, password);
-
-	if (!ss->caps.pipelining || sa.mech != SASL_PLAIN ||
-	    (s->tls && !s->certcheck && s->fingerprint == NULL) ||
-	    needs_more(&ss->caps, e, m))
-		return false;
-	/* Without its initial response PLAIN takes two exchanges. */
-	if (sasl_start(&sa, line) == -1 || line->len <= strlen("AUTH PLAIN\r\n")) {
-		buf_free_secret(line);
-		return false;
-	}
-	return true;
-}
-
 /* Connected and, unless AUTH goes with the transaction, authenticated. */
 static int
 submit_start(struct conn *ss, const char *password,
@@ -604,64 +402,20 @@ submit_start(struct conn *ss, const char *password,
 	}
 	if (ss->s->auth == AUTH_OFF || auth_early(ss, password, e, m, auth))
 		return 0;
-	return auth_alone(ss, password, e, m, rep, f);
+	return auth_alone(ss, password, e, NULL, rep, f);	/* EHLO again: fit_message */
 }
 
-static int
-submit_to(const struct settings *s, const char *password,
-    const struct envelope *e, const struct message *m, int verbose,
-    struct session_report *rep, struct failure *f)
+/* QUIT when it still speaks SMTP, and close. */
+static void
+session_close(struct session *se)
 {
-	struct conn ss;
-	struct message encoded;
-	struct envelope ascii;
-	struct buf auth = BUF_INIT;
-	const struct message *use;
-	struct txn t;
-	double t_open;
-	int r = -1;
-
-	memset(&t, 0, sizeof(t));
-	memset(&ascii, 0, sizeof(ascii));
-	memset(rep, 0, sizeof(*rep));
-	message_init(&encoded);
-	conn_init(&ss, s, verbose);
-	if (submit_start(&ss, password, e, m, &auth, rep, f) == -1)
-		goto out;
-	t_open = conn_elapsed(&ss);
-	if (prepare_body(&ss, m, &encoded, &use, f) == -1)
-		goto out;
-	/* Without SMTPUTF8, domains go as A-labels (xn--). */
-	if (e->smtputf8 && !ss.caps.smtputf8) {
-		if (idna_envelope(e, &ascii, f) == -1)
-			goto out;
-		e = &ascii;
-	}
-	if (smtpcmd_check(e, &ss.caps, message_size(use), f) == -1)
-		goto out;
-	if (isatty(STDERR_FILENO) && message_size(use) > PROGRESS_MIN) {
-		ss.progress_total = message_size(use);
-		ss.progress_start = ss.progress_at = conn_elapsed(&ss);
-	}
-	r = transaction(&ss, &t, e, use, auth.len > 0 ? &auth : NULL, rep, f);
-	/* A progress line left open: the error goes on a line of its own. */
-	if (r == -1 && ss.progress_at > ss.progress_start &&
-	    ss.progress_sent < ss.progress_total)
-		fputc('\n', stderr);
-	if (r == -1)
-		conn_interrupted(f);
-	rep->t_transfer = conn_elapsed(&ss) - t_open;
-out:
-	if (conn_speaks(&ss))
-		conn_quit(&ss);
-	conn_close(&ss);
-	buf_free_secret(&auth);
-	txn_free(&t);
-	envelope_free(&ascii);
-	message_free(&encoded);
-	if (verbose)
-		print_timings(rep, f);
-	return r == 0 && !failed(f) ? 0 : -1;
+	if (se->open && conn_speaks(&se->conn))
+		conn_quit(&se->conn);
+	if (se->open)
+		conn_close(&se->conn);
+	se->open = se->rset = se->authenticated = se->ehlo_twice = false;
+	se->carried = 0;
+	buf_free_secret(&se->auth);
 }
 
 /*
@@ -679,124 +433,274 @@ worth_next(const struct failure *f)
 	return f->cause == CAUSE_TEMPORARY || f->cause == CAUSE_NOHOST;
 }
 
+/* A new connection, to the first host of the list that answers. */
+static int
+session_connect(struct session *se, const struct envelope *e,
+    const struct message *m, struct session_report *rep, struct failure *f)
+{
+	int i, r = -1;
+
+	for (i = 0; settings_host_at(se->given->host, i, se->host,
+	    sizeof(se->host)) == 0; i++) {
+		if (i > 0 && se->verbose)
+			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
+			    se->host);
+		memset(f, 0, sizeof(*f));
+		se->s.host = se->host;
+		conn_init(&se->conn, &se->s, se->verbose);
+		se->open = true;
+		r = submit_start(&se->conn, se->password, e, m, &se->auth, rep,
+		    f);
+		if (r == 0)
+			break;
+		session_close(se);
+		if (!worth_next(f))
+			break;
+	}
+	strlcpy(rep->host, se->host, sizeof(rep->host));
+	se->authenticated = rep->authenticated;
+	/* A server that takes nothing gets no second try this run. */
+	if (r == -1 && f->cause != CAUSE_OSERR) {
+		se->dead = true;
+		se->why = *f;
+	}
+	return r;
+}
+
+/* The message as this server can take it: 7-bit, A-labels, SIZE. */
+static int
+fit_message(struct session *se, const struct envelope **e,
+    const struct message **m, struct envelope *ascii, struct message *hm,
+    struct message *encoded, struct failure *f)
+{
+	if (se->authenticated && !se->ehlo_twice &&
+	    auth_needs_more(&se->conn.caps, *e, *m)) {
+		se->ehlo_twice = true;
+		if (auth_ehlo_again(&se->conn, f) == -1)
+			return -1;
+	}
+	/* Without SMTPUTF8, domains go as A-labels (xn--), in the address
+	 * fields and Message-ID as in the envelope. */
+	if (!se->conn.caps.smtputf8) {
+		switch (idna_headers(*m, hm, f)) {
+		case -1:
+			return -1;
+		case 1:
+			*m = hm;
+			break;
+		}
+	}
+	if (prepare_body(&se->conn, *m, encoded, m, f) == -1)
+		return -1;
+	if ((*e)->smtputf8 && !se->conn.caps.smtputf8) {
+		if (idna_envelope(*e, ascii, f) == -1)
+			return -1;
+		*e = ascii;
+	}
+	return smtpcmd_check(*e, &se->conn.caps, message_size(*m), f);
+}
+
+/*
+ * A per-connection recipient cap: the rest over a new connection, if
+ * this one took something (a fresh connection that takes no recipient
+ * at all would take none the next time either).
+ */
+static bool
+capped_again(struct session *se, struct txn *t, size_t before,
+    const struct envelope *e, const struct message *m,
+    struct session_report *rep, struct failure *f)
+{
+	struct session_report ignored;
+
+	if (!t->capped || (t->delivered.n == before && se->carried == 0))
+		return false;
+	if (se->verbose)
+		fprintf(stderr, "smtpsend: %s; the rest over a new "
+		    "connection\n", f->text);
+	session_close(se);
+	memset(&ignored, 0, sizeof(ignored));
+	if (session_connect(se, e, m, &ignored, f) == -1)
+		return false;
+	rep->authenticated = se->authenticated;
+	memset(f, 0, sizeof(*f));
+	return true;
+}
+
+/*
+ * After a message: keep the connection for the next one (RSET first if a
+ * transaction may be open: txn_next decides), or QUIT and close it.
+ */
+static void
+after_message(struct session *se, const struct txn *t, bool ran,
+    const struct session_report *rep, const struct failure *f)
+{
+	bool lost = f->cause == CAUSE_TEMPORARY || f->cause ==
+	    CAUSE_PROTOCOL || f->cause == CAUSE_POSSIBLY_SENT ||
+	    (f->cause == CAUSE_REPLY && f->code == 421);
+	enum txn_next next = ran ? txn_next(t, failed(f) ? TXN_FAILED :
+	    TXN_DONE) : lost ? TXN_NEXT_CLOSE : TXN_NEXT_CLEAN;
+
+	if (!se->open)
+		return;
+	if (rep->delivered)
+		se->carried++;
+	/* Refused credentials: no next message on this connection without
+	 * them (the server may relay anyway); when they were refused and
+	 * nothing was taken, no other login this run. */
+	if (se->s.auth != AUTH_OFF && !se->authenticated && !rep->authenticated)
+		next = TXN_NEXT_CLOSE;
+	if (failed(f) && f->stage == STAGE_AUTH) {
+		se->dead = true;
+		se->why = *f;
+	}
+	se->authenticated |= rep->authenticated;
+	if (interrupt_signal() != 0 || !conn_speaks(&se->conn))
+		next = TXN_NEXT_CLOSE;
+	if (next == TXN_NEXT_CLOSE) {
+		/* A fresh connection lost before it carried anything: the
+		 * server takes nothing now; no new try this run. */
+		if (lost && se->carried == 0 && !se->dead && !rep->delivered) {
+			se->dead = true;
+			se->why = *f;
+		}
+		session_close(se);
+		return;
+	}
+	se->rset = next == TXN_NEXT_RSET;
+}
+
+/* One message over the session's connection, opening it if need be. */
+static int
+send_once(struct session *se, const struct envelope *e,
+    const struct message *m, struct session_report *rep, struct failure *f)
+{
+	struct message encoded, hm;
+	struct envelope ascii;
+	struct txn t;
+	size_t before = 0;
+	double t_open;
+	int r = -1;
+	bool resume = false, ran = false;
+
+	memset(&t, 0, sizeof(t));
+	memset(&ascii, 0, sizeof(ascii));
+	memset(&hm, 0, sizeof(hm));
+	message_init(&encoded);
+	if (!se->open && session_connect(se, e, m, rep, f) == -1)
+		goto out;
+	rep->authenticated = se->authenticated;
+	t_open = conn_elapsed(&se->conn);
+	if (fit_message(se, &e, &m, &ascii, &hm, &encoded, f) == -1)
+		goto out;
+	se->conn.progress_total = se->conn.progress_sent = 0;
+	if (isatty(STDERR_FILENO) && message_size(m) > PROGRESS_MIN) {
+		se->conn.progress_total = message_size(m);
+		se->conn.progress_start = se->conn.progress_at = t_open;
+	}
+	do {
+		ran = true;
+		before = t.delivered.n;
+		r = transaction(&se->conn, &t, e, m, se->auth.len > 0 ?
+		    &se->auth : NULL, se->rset, resume, rep, f);
+		buf_free_secret(&se->auth);	/* sent once */
+		resume = true;
+	} while (r == -1 && capped_again(se, &t, before, e, m, rep, f));
+	/* A progress line left open: the error goes on a line of its own. */
+	if (r == -1 && se->conn.progress_at > se->conn.progress_start &&
+	    se->conn.progress_sent < se->conn.progress_total)
+		fputc('\n', stderr);
+	if (r == -1)
+		conn_interrupted(f);
+	if (se->open)
+		rep->t_transfer = conn_elapsed(&se->conn) - t_open;
+out:
+	after_message(se, &t, ran, rep, f);
+	txn_free(&t);
+	envelope_free(&ascii);
+	idna_headers_free(&hm);
+	message_free(&encoded);
+	return r == 0 && !failed(f) ? 0 : -1;
+}
+/* Lost before MAIL was answered, on a connection that carried mail: the
+ * server ended it (421, "too many messages", an idle timeout). */
+static bool
+dropped_early(const struct failure *f)
+{
+	if (f->stage > STAGE_MAIL || f->stage < STAGE_AUTH ||
+	    interrupt_signal() != 0)
+		return false;
+	return f->cause == CAUSE_TEMPORARY ||
+	    (f->cause == CAUSE_REPLY && f->code == 421);
+}
+
+void
+session_begin(struct session *se, const struct settings *s,
+    const char *password, int verbose)
+{
+	memset(se, 0, sizeof(*se));
+	se->given = s;
+	se->s = *s;
+	se->password = password;
+	se->verbose = verbose;
+	se->auth = (struct buf)BUF_INIT;
+}
+
+int
+session_send(struct session *se, const struct envelope *e,
+    const struct message *m, struct session_report *rep, struct failure *f)
+{
+	bool reused;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(f, 0, sizeof(*f));
+	if (se->dead) {
+		*f = se->why;	/* tried already in this run */
+		strlcpy(rep->host, se->host, sizeof(rep->host));
+		return -1;
+	}
+	if (se->open && !conn_idle_ok(&se->conn)) {
+		if (se->verbose)
+			fprintf(stderr, "smtpsend: %s closed the idle "
+			    "connection; connecting again\n", se->host);
+		session_close(se);
+	}
+	reused = se->open;
+	r = send_once(se, e, m, rep, f);
+	if (r == -1 && reused && !se->open && !rep->delivered &&
+	    dropped_early(f) && !se->dead) {
+		if (se->verbose)
+			fprintf(stderr, "smtpsend: %s; connecting again\n",
+			    f->text);
+		memset(rep, 0, sizeof(*rep));
+		memset(f, 0, sizeof(*f));
+		r = send_once(se, e, m, rep, f);
+	}
+	strlcpy(rep->host, se->host, sizeof(rep->host));
+	if (se->verbose)
+		print_timings(rep, f);
+	if (se->verbose && r == 0)
+		fprintf(stderr, "smtpsend: %s took the message\n", rep->host);
+	return r;
+}
+
+void
+session_end(struct session *se)
+{
+	session_close(se);
+}
+
 int
 session_submit(const struct settings *s, const char *password,
     const struct envelope *e, const struct message *m, int verbose,
     struct session_report *rep, struct failure *f)
 {
-	struct settings one = *s;
-	char host[256];
-	int i, r = -1;
+	struct session se;
+	int r;
 
-	for (i = 0; settings_host_at(s->host, i, host, sizeof(host)) == 0;
-	    i++) {
-		if (i > 0 && verbose)
-			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
-			    host);
-		memset(f, 0, sizeof(*f));
-		one.host = host;
-		r = submit_to(&one, password, e, m, verbose, rep, f);
-		strlcpy(rep->host, host, sizeof(rep->host));
-		if (r == 0 || !worth_next(f))
-			break;
-	}
-	if (verbose && r == 0)
-		fprintf(stderr, "smtpsend: %s took the message\n", rep->host);
-	return r;
-}
-
-/* The libraries that matter to mail, not every protocol curl knows. */
-const char *
-session_library(void)
-{
-	static char text[256];
-
-	snprintf(text, sizeof(text), "%s, libidn2 %s, json-c %s",
-	    conn_library(), idn2_check_version(NULL), json_c_version());
-	return text;
-}
-
-/* SIZE in the units people read. */
-static void
-human_size(char *dst, size_t size, unsigned long long n)
-{
-	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 3) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(dst, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-static void
-print_extensions(FILE *out, const struct conn *ss)
-{
-	const char *line = strchr(ss->ehlo.text, '\n'), *nl;
-	char human[32], shown[600];
-
-	fprintf(out, "extensions:\n");
-	for (; line != NULL; line = nl) {
-		line++;
-		nl = strchr(line, '\n');
-		escape_line(shown, sizeof(shown), line, nl ? (size_t)(nl -
-		    line) : strlen(line));
-		fprintf(out, "    %s", shown);
-		if (strncasecmp(line, "SIZE ", 5) == 0 && ss->caps.size_max) {
-			human_size(human, sizeof(human), ss->caps.size_max);
-			fprintf(out, " (%s)", human);
-		}
-		fputc('\n', out);
-	}
-	escape_line(shown, sizeof(shown), ss->caps.auth_mechs,
-	    strlen(ss->caps.auth_mechs));
-	fprintf(out, "AUTH mechanisms: %s\n", ss->caps.auth ? shown :
-	    "none offered");
-}
-
-static void
-print_tls(FILE *out, const struct conn *ss)
-{
-	/* CURLINFO_TLS_SSL_PTR is NULL after a CONNECT_ONLY perform on
-	 * 7.88: the SSL is taken from the handshake instead. */
-	if (!ss->s->tls || tls_captured() == NULL) {
-		fprintf(out, "TLS: none\n");
-		return;
-	}
-	tls_describe(out, tls_captured());
-}
-
-int
-session_serverinfo(const struct settings *s, int verbose, FILE *out,
-    struct failure *f)
-{
-	struct settings noauth = *s;
-	struct session_report rep;
-	struct conn ss;
-	char text[600], host[256];
-	int r = -1;
-
-	/* What the server is, not who we are: no credentials are sent. The
-	 * first host of a list. */
-	noauth.auth = AUTH_OFF;
-	if (settings_host_at(s->host, 0, host, sizeof(host)) == 0)
-		noauth.host = host;
-	memset(&rep, 0, sizeof(rep));
-	conn_init(&ss, &noauth, verbose);
-	if (open_conn(&ss, &rep, f) == -1)
-		goto out;
-	escape_line(text, sizeof(text), ss.greeting.text, ss.greeting.textlen);
-	fprintf(out, "server: %s port %u (%s)\ngreeting: %d %s\n", noauth.host,
-	    s->port, !s->tls ? "no TLS" : s->starttls ? "STARTTLS" :
-	    "implicit TLS", ss.greeting.code, text);
-	print_extensions(out, &ss);
-	print_tls(out, &ss);
-	conn_quit(&ss);
-	r = fflush(out) == 0 ? 0 : -1;
-out:
-	conn_close(&ss);
+	session_begin(&se, s, password, verbose);
+	r = session_send(&se, e, m, rep, f);
+	session_end(&se);
 	return r;
 }
 
@@ -816,7 +720,7 @@ check_one(const struct settings *s, const char *password, int verbose,
 		strlcpy(tls, rep->tls && tls_captured() != NULL ?
 		    tls_version(tls_captured()) : "no TLS", tlssize);
 		strlcpy(mech, s->auth == AUTH_OFF ? "none" :
-		    sasl_name(sasl_for(&ss, password).mech), mechsize);
+		    auth_mech_name(&ss, password), mechsize);
 		r = s->auth == AUTH_OFF ? 0 : auth_alone(&ss, password, NULL,
 		    NULL, rep, f);
 		if (r == -1)

@@ -12,7 +12,9 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
+#include "conn.h"
 #include "envelope.h"
 #include "message.h"
 #include "status.h"
@@ -37,6 +39,43 @@ struct session_report {
 	char	 host[256];	/* the host of the list that was tried last */
 };
 
+/*
+ * Several messages over one connection (CONTRACT section 5: -q, -bs): the
+ * first message opens it (the first host of the list that answers) and
+ * authenticates; each next one follows at once, or after RSET when the
+ * last transaction may still be open (src/txn.c decides); an idle
+ * connection the server dropped, or one it ends before MAIL is answered,
+ * is opened again. A server that takes nothing (no connection, refused
+ * credentials, lost at once) gets no new try: session_send fails with
+ * the same reason for every later message. settings and password must
+ * outlive the session.
+ */
+struct session {
+	const struct settings	*given;
+	struct settings		 s;		/* with the host in use */
+	char			 host[256];
+	const char		*password;
+	int			 verbose;
+	struct conn		 conn;
+	bool			 open;
+	bool			 authenticated;
+	bool			 ehlo_twice;	/* asked again after AUTH */
+	bool			 rset;		/* before the next MAIL */
+	int			 carried;	/* messages on this connection */
+	bool			 dead;		/* no new try this run */
+	struct failure		 why;
+	struct buf		 auth;		/* AUTH to go with the first */
+};
+
+void	session_begin(struct session *, const struct settings *,
+	    const char *password, int verbose);
+int	session_send(struct session *, const struct envelope *,
+	    const struct message *, struct session_report *,
+	    struct failure *f);
+/* QUIT and close. */
+void	session_end(struct session *);
+
+/* One message alone: begin, send, end. */
 int	session_submit(const struct settings *, const char *password,
 	    const struct envelope *, const struct message *, int verbose,
 	    struct session_report *, struct failure *f);

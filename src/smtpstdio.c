@@ -18,6 +18,7 @@
 #include "outbox.h"
 #include "run.h"
 #include "session.h"
+#include "sessions.h"
 #include "smtpstdio.h"
 #include "spool.h"
 
@@ -45,6 +46,7 @@ struct conv {
 	char		*envid;
 	bool		 body8;
 	const struct options *base;
+	struct sessions	 pool;		/* the smarthost connections */
 };
 
 /* One input line; `ending` says how it ended. */
@@ -391,7 +393,7 @@ relay(struct conv *c, int fd)
 	relay_options(c, &o);
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return reply(c, "451 4.3.0 Local error storing the message");
-	run_message(&o, fd, &rep, &f);
+	run_message(&o, fd, &c->pool, &rep, &f);
 	/* rep.text and f.text are escaped already: never twice. */
 	if (!failed(&f))
 		return reply(c, "250 2.0.0 Ok: relayed: %d %.400s", rep.code,
@@ -503,6 +505,7 @@ smtpstdio_serve(const struct options *o, int in, int out, struct failure *f)
 	c.in = in;
 	c.out = out;
 	c.base = o;
+	c.pool = (struct sessions)SESSIONS_INIT(o->verbose);
 	reply(&c, "220 %s ESMTP smtpsend", host_name_or_localhost());
 	while (!c.quit && !failed(f) && interrupt_signal() == 0 &&
 	    read_line(&c, &l, COMMAND_MAX)) {
@@ -511,6 +514,7 @@ smtpstdio_serve(const struct options *o, int in, int out, struct failure *f)
 		dispatch(&c, &l, f);
 	}
 	flush(&c);
+	sessions_end(&c.pool);	/* QUIT to the smarthost */
 	transaction_reset(&c);
 	buf_free(&l.text);
 	buf_free(&c.obuf);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -158,4 +159,21 @@ submitlog_write(const struct settings *s, const struct envelope *e,
 		closelog();
 	}
 	buf_free(&line);
+}
+
+void
+submitlog_warn(const struct settings *s, const char *fmt, ...)
+{
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+	va_end(ap);
+	fprintf(stderr, "smtpsend: warning: %s\n", text);
+	if (s->syslog_facility >= 0) {
+		openlog("smtpsend", LOG_PID, s->syslog_facility);
+		syslog(LOG_WARNING, "warning: %s", text);
+		closelog();
+	}
 }

@@ -13,7 +13,7 @@ txn_too_many(const struct reply *r)
 	if (r->code / 100 != 4)
 		return false;
 	return r->code == 452 || strncmp(r->text, "4.5.3", 5) == 0 ||
-	    strcasestr(r->text, "too many recipients") != NULL;
+	    strcasestr(r->text, "too many recipient") != NULL;
 }
 
 static enum txn_step
@@ -77,6 +77,14 @@ begin(struct txn *t)
 	t->accepted = 0;
 	t->batch_refused = 0;
 	t->data_sent = false;
+	if (t->rset) {
+		/* Pipelined, RSET costs no round trip of its own. */
+		if (buf_addstr(&t->out, "RSET\r\n") == -1)
+			return out_of_memory(t);
+		t->state = TXN_RSET;
+		if (!t->pipelined)
+			return TXN_SEND;
+	}
 	if (smtpcmd_mail(&t->out, t->env, t->caps, t->size) == -1)
 		return out_of_memory(t);
 	if (!t->pipelined)
@@ -100,7 +108,7 @@ begin(struct txn *t)
 
 enum txn_step
 txn_init(struct txn *t, const struct envelope *e, const struct caps *c,
-    off_t size, bool partial, const char *host)
+    off_t size, bool partial, const char *host, bool rset)
 {
 	bool all_or_nothing = !partial && e->rcpts.n > 1;
 
@@ -117,6 +125,20 @@ txn_init(struct txn *t, const struct envelope *e, const struct caps *c,
 	 * the replies, so that a refusal costs one chunk at most. */
 	t->body_early = t->pipelined && !all_or_nothing &&
 	    size <= TXN_EARLY_MAX && batch_end(t) == e->rcpts.n;
+	t->rset = rset;
+	return begin(t);
+}
+
+enum txn_step
+txn_resume(struct txn *t, const struct caps *c)
+{
+	t->caps = c;
+	t->pipelined = c->pipelining;
+	t->bdat = c->chunking;
+	t->body_early = t->body_early && t->pipelined;
+	t->rset = t->capped = t->data_open = t->body_sent = false;
+	t->unanswered = 0;
+	memset(&t->f, 0, sizeof(t->f));
 	return begin(t);
 }
 
@@ -143,6 +165,14 @@ after_rcpts(struct txn *t)
 {
 	bool all_or_nothing = !t->partial && t->env->rcpts.n > 1;
 
+	if (t->accepted == 0 && t->batch_refused == 0) {
+		/* Every one "too many": a cap of the connection, not of this
+		 * transaction; the rest goes over a new one. */
+		t->capped = true;
+		fail(&t->f, STAGE_RCPT, CAUSE_TEMPORARY, 0, "%s takes no more "
+		    "recipients on this connection: %s", t->host, t->cap);
+		return TXN_FAILED;
+	}
 	if (t->accepted == 0 || (all_or_nothing && t->batch_refused > 0))
 		return refusals(t);
 	buf_reset(&t->out);
@@ -174,6 +204,8 @@ rcpt_reply(struct txn *t, const struct reply *r)
 		if (addrlist_add_unique(&t->accepted_now, rcpt) == -1)
 			return out_of_memory(t);
 	} else if (txn_too_many(r)) {
+		snprintf(t->cap, sizeof(t->cap), "%d ", r->code);
+		escape_line(t->cap + 4, sizeof(t->cap) - 4, r->text, r->textlen);
 		if (t->overflow > t->next)
 			t->overflow = t->next;	/* the rest: next time */
 	} else
@@ -224,6 +256,8 @@ txn_sent(struct txn *t, enum txn_step st, bool whole)
 		t->unanswered++;
 	if (st == TXN_SEND_BODY && t->bdat && whole)
 		t->body_sent = true;
+	if (st == TXN_SEND_BODY && !t->bdat && whole)
+		t->data_open = false;
 }
 
 enum txn_step
@@ -232,6 +266,14 @@ txn_reply(struct txn *t, const struct reply *r)
 	if (t->unanswered > 0)
 		t->unanswered--;
 	switch (t->state) {
+	case TXN_RSET:
+		if (r->code / 100 != 2)
+			return failed_with(t, STAGE_MAIL, r);
+		t->rset = false;
+		if (!t->pipelined)
+			return begin(t);
+		t->state = TXN_MAIL;
+		return TXN_READ;
 	case TXN_MAIL:
 		if (r->code / 100 != 2)
 			return failed_with(t, STAGE_MAIL, r);
@@ -246,6 +288,7 @@ txn_reply(struct txn *t, const struct reply *r)
 		if (r->code != 354)
 			return failed_with(t, STAGE_DATA, r);
 		t->state = TXN_EOD;
+		t->data_open = true;
 		buf_reset(&t->out);
 		return TXN_SEND_BODY;
 	case TXN_EOD:
@@ -258,6 +301,25 @@ txn_reply(struct txn *t, const struct reply *r)
 	fail(&t->f, STAGE_NONE, CAUSE_PROTOCOL, r->code, "a reply from %s "
 	    "that nothing asked for", t->host);
 	return TXN_FAILED;
+}
+
+enum txn_next
+txn_next(const struct txn *t, enum txn_step last)
+{
+	/* Replies still due, or the server reading message data: only a
+	 * close ends it (a command would be taken as data). */
+	if (t->unanswered > 0 || t->data_open || t->state == TXN_RSET)
+		return TXN_NEXT_CLOSE;
+	if (last == TXN_DONE || t->state == TXN_END)
+		return TXN_NEXT_CLEAN;
+	if (last != TXN_FAILED || t->f.cause != CAUSE_REPLY ||
+	    t->f.code == 421 || t->capped)
+		return TXN_NEXT_CLOSE;
+	/* A refused MAIL opens nothing; the final dot's reply ends it. */
+	if (t->f.stage == STAGE_MAIL ||
+	    (t->f.stage == STAGE_END_OF_DATA && !t->bdat))
+		return TXN_NEXT_CLEAN;
+	return TXN_NEXT_RSET;
 }
 
 static bool

@@ -32,7 +32,15 @@ enum txn_step {
 	TXN_FAILED	/* f says why; `delivered` recipients got it */
 };
 
-enum txn_state { TXN_MAIL, TXN_RCPT, TXN_DATA, TXN_EOD, TXN_END };
+enum txn_state { TXN_RSET, TXN_MAIL, TXN_RCPT, TXN_DATA, TXN_EOD, TXN_END };
+
+/* What the connection can do after this transaction (txn_next). */
+enum txn_next {
+	TXN_NEXT_CLOSE,	/* nothing more: out of step, inside DATA, 421,
+			 * a lost connection or a per-connection cap */
+	TXN_NEXT_CLEAN,	/* another MAIL may follow at once */
+	TXN_NEXT_RSET	/* a transaction may still be open: RSET first */
+};
 
 struct txn {
 	/* Given. */
@@ -45,6 +53,7 @@ struct txn {
 	bool			 pipelined;
 	bool			 bdat;
 	bool			 body_early;	/* the body goes with the envelope */
+	bool			 rset;		/* RSET goes ahead of MAIL */
 	/* The transaction under way: recipients [first, end). */
 	enum txn_state		 state;
 	size_t			 first, end, next;
@@ -64,12 +73,27 @@ struct txn {
 	struct buf		 out;		/* commands to send */
 	size_t			 unanswered;	/* replies still due */
 	bool			 body_sent;	/* all of it, with BDAT */
+	bool			 data_open;	/* 354 met, the body not sent */
+	bool			 capped;	/* no recipient at all taken on
+						 * this connection any more */
+	char			 cap[300];	/* the reply that said so */
 	struct failure		 f;
 };
 
-/* Start: the first transaction's commands are in `out`. */
+/* Start: the first transaction's commands are in `out`, after RSET when
+ * `rset` (the connection's previous transaction may still be open). */
 enum txn_step txn_init(struct txn *, const struct envelope *,
-	    const struct caps *, off_t size, bool partial, const char *host);
+	    const struct caps *, off_t size, bool partial, const char *host,
+	    bool rset);
+/*
+ * Capped (a per-connection recipient limit: 452 4.5.3 met again in a
+ * later transaction, or Haraka's 450 "too many recipient attempts"): go
+ * on over a new connection with the recipients not yet done.
+ */
+enum txn_step txn_resume(struct txn *, const struct caps *);
+/* After TXN_DONE or TXN_FAILED (and the replies still due drained): may
+ * the connection carry another message, and is RSET needed first? */
+enum txn_next txn_next(const struct txn *, enum txn_step last);
 /* The next reply. */
 enum txn_step txn_reply(struct txn *, const struct reply *);
 /* What the step asked for went out (`whole`: all of it): its replies

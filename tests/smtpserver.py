@@ -230,7 +230,7 @@ class Server:
                  users=DEFAULT_USERS, replies=None, drop_at=None, stall_at=None,
                  starttls_inject=None, require_auth=False, hide=(),
                  hostname=HOSTNAME, timeout=10.0, pipeline_wait=0.005,
-                 ssl_context=None, on_message=None, port=0):
+                 ssl_context=None, on_message=None, port=0, rcpt_limit=None):
         if tls not in (None, 'starttls', 'implicit'):
             raise ValueError('tls must be None, "starttls" or "implicit"')
         for stage in list(replies or {}) + [s for s in (drop_at, stall_at) if s]:
@@ -256,6 +256,10 @@ class Server:
         self.timeout = timeout              # idle timeout for every blocking wait
         self.pipeline_wait = pipeline_wait  # see Session._collect_pending
         self.on_message = on_message        # callback(session, message dict)
+        # (n, reply): a per-connection recipient cap, as smtp-server's or
+        # Haraka's limit plugin: after n accepted RCPTs, every RCPT of the
+        # connection gets `reply`.
+        self.rcpt_limit = rcpt_limit
 
         self.port = port                    # 0: any free port
         self.sessions = []
@@ -412,6 +416,7 @@ class Session:
         self.greeted = False       # EHLO/HELO accepted since connect/STARTTLS
         self.txn = None            # open mail transaction (dict) or None
         self.counts = {}           # replies sent per stage, for list overrides
+        self.rcpts_taken = 0       # on this connection, for rcpt_limit
 
     @property
     def raw(self):
@@ -653,8 +658,12 @@ class Session:
         parsed = _parse_path(arg, 'TO')
         if parsed is None:
             return self._send_plain('501 5.5.4 Syntax: RCPT TO:<address>')
+        limit = self.server.rcpt_limit
+        if limit and self.rcpts_taken >= limit[0]:
+            return self._send_plain(limit[1])
         code, reply = self._prepare('RCPT', '250 2.1.5 Ok')
         if code.startswith('2'):
+            self.rcpts_taken += 1
             self.txn['rcpts'].append(parsed[0])
             self.txn['rcpt_params'].append(parsed[1])
         self._send(reply)

@@ -13,7 +13,7 @@ import time
 
 from servers import common, cases, exim
 from servers.common import test
-from harness import expect, expect_in
+from harness import expect, expect_eq, expect_in
 
 SRV = exim.Exim()
 WATCH = None
@@ -173,6 +173,15 @@ def bs_mode():
 
 
 @test
+def queue_over_one_connection_and_421():
+    # smtp_accept_max_per_connection 3: five kept messages go over two
+    # connections, AUTH once each, the fourth after Exim's 421.
+    err = cases.queue_over_one_connection(T, n=5)
+    expect_eq(err.count('> AUTH PLAIN'), 2, 'AUTH once a connection: %s' % err[-1500:])
+    expect_in('421', err, "Exim's 421 met")
+
+
+@test
 def recipient_limit():
     # recipients_max 20: RCPTs past it get 452.
     cases.recipient_limit(T, 'submission', exim.RCPT_LIMIT + 5, exim.RCPT_LIMIT)
@@ -197,6 +206,10 @@ def start():
 ALLOWED = {
     # 452 for the recipients past recipients_max is the point of the case
     'recipient_limit': [r'too many recipients'],
+    # Exim's 421 to the fourth MAIL (smtp_accept_max_per_connection) is the
+    # point of the case; nothing else may show (no synchronization error)
+    'queue_over_one_connection_and_421': [r'rejected MAIL command .*: too many '
+                                          r'messages in one connection$'],
     # smtpsend hangs up after the 535 without sending QUIT
     'wrong_password_77': [r'unexpected disconnection while reading SMTP command'
                           r'.*(D=|$)', r'authenticator failed'],

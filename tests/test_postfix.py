@@ -133,6 +133,15 @@ def bs_mode():
 
 
 @test
+def queue_over_one_connection():
+    # Five kept messages: one connection, AUTH once, no RSET needed.
+    for port, implicit in (('submission', False), ('smtps', True)):
+        err = cases.queue_over_one_connection(T, port, implicit, n=5)
+        expect_eq(err.count('> AUTH PLAIN'), 1, 'AUTH once: %s' % err[-1500:])
+        expect_eq(err.count('> RSET'), 0, 'no RSET: %s' % err[-1500:])
+
+
+@test
 def recipient_limit():
     # A listener with smtpd_recipient_limit 3 (452 4.5.3 past it).
     cases.recipient_limit(T, 'rcptlimit', 5, postfix.RCPT_LIMIT, tls=False,

@@ -49,6 +49,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -79,6 +80,7 @@ RCPT3 = ["rcpt1@discard.example", "rcpt2@discard.example", "rcpt3@discard.exampl
 DELAY = 0.050                    # per direction in the proxy: RTT = 100 ms
 RTT = 2 * DELAY
 TIME = "/usr/bin/time"
+MANY = 20                        # messages of the -q and -bs scenarios
 
 
 class RigError(Exception):
@@ -253,6 +255,55 @@ def commands(workdir, bin_smtpsend, name, port, mode, rcpts, msg):
     }
 
 
+def many_commands(workdir, bin_smtpsend, port, msg):
+    """The 20-message scenarios on the delayed 587: smtpsend -q over a kept
+    outbox of 20 entries, smtpsend -bs with a 20-message conversation, and
+    msmtp and curl once per message (msmtp has no queue run of its own:
+    msmtpq runs msmtp per message).  Returns ({tool: cmd} for -q, for -bs,
+    and the function that refills the outbox before each -q run)."""
+    box = os.path.join(workdir, "outbox")
+    snap = os.path.join(workdir, "outbox-20")
+    conf = os.path.join(workdir, "smtpsend-many.conf")
+    # The entries are made with this very file (an entry goes with its
+    # configuration), while it points at a port where nothing listens.
+    dead = free_port()
+    write_private(conf, smtpsend_config(dead, "starttls") + f"outbox {box}\n")
+    for i in range(MANY):
+        with open(msg["lf"], "rb") as fin:
+            p = subprocess.run([bin_smtpsend, "-C", conf, RCPT1[0]], stdin=fin,
+                               capture_output=True)
+        if p.returncode != 75:
+            raise RigError(f"could not fill the outbox: {p.stderr.decode()!r}")
+    write_private(conf, smtpsend_config(port, "starttls") + f"outbox {box}\n")
+    shutil.rmtree(snap, ignore_errors=True)
+    shutil.copytree(box, snap)
+
+    def refill(tool):
+        if tool != "smtpsend":
+            return
+        for name in os.listdir(snap):
+            shutil.copy2(os.path.join(snap, name), os.path.join(box, name))
+
+    bs = os.path.join(workdir, "bs-20.smtp")
+    body = open(msg["crlf"], "rb").read().replace(b"\r\n.", b"\r\n..")
+    with open(bs, "wb") as f:
+        f.write(b"EHLO bench.example\r\n")
+        for i in range(MANY):
+            f.write(b"MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n%s.\r\n"
+                    % (SENDER.encode(), RCPT1[0].encode(), body))
+        f.write(b"QUIT\r\n")
+    one = commands(workdir, bin_smtpsend, "loop", port, "starttls", RCPT1, msg)
+    loops = {}
+    for tool in ("msmtp", "curl"):
+        argv, stdin_path = one[tool]
+        line = " ".join("'%s'" % a for a in argv) + (f" < '{stdin_path}'" if stdin_path else "")
+        loops[tool] = (["/bin/sh", "-c", f"for i in $(seq {MANY}); do {line} || exit $?; done"],
+                       None)
+    q = dict(loops, smtpsend=([bin_smtpsend, "-C", conf, "-q"], None))
+    bsc = dict(loops, smtpsend=([bin_smtpsend, "-C", conf, "-bs"], bs))
+    return q, bsc, refill
+
+
 # ---------------------------------------------------------------- messages --
 
 def write_message(workdir, name, size):
@@ -354,8 +405,9 @@ def run_once(workdir, argv, stdin_path, timeout):
 
 class Scenario:
     def __init__(self, key, title, n, cmds, timeout, roundtrips=False, rss_main=False,
-                 sink=False):
+                 sink=False, per=1, prepare=None):
         self.key, self.title, self.n, self.cmds = key, title, n, cmds
+        self.per, self.prepare = per, prepare    # messages a run; before each run
         self.timeout, self.roundtrips, self.rss_main, self.sink = timeout, roundtrips, rss_main, sink
         self.results = {t: [] for t in TOOLS}
         self.warm = []                   # warm-up results (not in the figures)
@@ -386,6 +438,8 @@ def run_scenario(sc, workdir, warmup):
     for i in range(-warmup, sc.n):
         for tool in TOOLS:
             argv, stdin_path = sc.cmds[tool]
+            if sc.prepare:
+                sc.prepare(tool)
             r = run_once(workdir, argv, stdin_path, sc.timeout)
             tag = "warm-up" if i < 0 else f"run {i + 1}"
             if r.rc != 0:
@@ -437,7 +491,7 @@ def table(scenarios):
                 r_cu = fmt_ratio(ratio(m[key], s["curl"][key]))
                 if sc.rss_main:
                     r_ms, r_cu = "rss " + r_ms, "rss " + r_cu
-            rts = f"{m['wall'] / RTT:.2f}" if sc.roundtrips and m["wall"] else ""
+            rts = f"{m['wall'] / RTT / sc.per:.2f}" if sc.roundtrips and m["wall"] else ""
             rows.append((sc.title if j == 0 else "", tool, str(m["runs"]), fmt_ms(m["wall"]),
                          fmt_ms(m["min"]), fmt_ms(m["cpu"]), str(m["rss"] or "-"), exitcol,
                          r_ms, r_cu, rts))
@@ -486,6 +540,10 @@ def targets(scen):
                              ("rt3-587", "587, 3 rcpts", 6.8), ("rt3-465", "465, 3 rcpts", 5.2)):
         w = get(key, "smtpsend")
         add(f"round trips, {desc}", None if w is None else w / RTT, limit, rt)
+    # Issue 24: 20 messages over one connection, a round trip each or so.
+    for key, desc in (("q20-587", "-q of 20, a message"), ("bs20-587", "-bs of 20, a message")):
+        w = get(key, "smtpsend")
+        add(f"round trips, {desc}", None if w is None else w / RTT / MANY, 1.3, rt)
     mib = lambda v: f"{v:.1f}"  # noqa: E731
     for key, desc in (("10m", "10 MB"), ("200m", "200 MB")):
         add(f"{desc}: wall vs curl", ratio(get(key, "smtpsend"), get(key, "curl")), 1.1, x)
@@ -541,7 +599,7 @@ def main():
                     help="untimed rounds before each scenario (default 1)")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                     help="comma-separated scenario keys: version,1k-587,1k-465,"
-                         "rt1-587,rt3-587,rt1-465,rt3-465,10m,200m")
+                         "rt1-587,rt3-587,rt1-465,rt3-465,q20-587,bs20-587,10m,200m")
     args = ap.parse_args()
     bin_smtpsend = os.path.abspath(args.smtpsend)
     workdir = args.workdir
@@ -596,6 +654,14 @@ def main():
             Scenario("rt3-465", "RTT 100ms, 465, 3 rcpts", ns,
                      c("rt3-465", px465, "smtps", RCPT3, msgs["1k"]), 60, roundtrips=True),
         ]
+        if want("q20-587") or want("bs20-587"):
+            q20, bs20, refill = many_commands(workdir, bin_smtpsend, px587, msgs["1k"])
+            scenarios += [
+                Scenario("q20-587", f"RTT 100ms, 587, -q of {MANY} (RTs a message)", ns, q20,
+                         300, roundtrips=True, per=MANY, prepare=refill),
+                Scenario("bs20-587", f"RTT 100ms, 587, -bs of {MANY} (RTs a message)", ns, bs20,
+                         300, roundtrips=True, per=MANY),
+            ]
         if "10m" in msgs:
             scenarios.append(Scenario("10m", "10 MiB plain, smtp-sink", nb,
                                       c("10m", sink, "plain", RCPT1, msgs["10m"]), 120, sink=True))
@@ -648,6 +714,8 @@ def main():
         "peak RSS: highest run (/usr/bin/time %M);",
         "/msmtp, /curl: smtpsend's median wall divided by theirs (200 MiB: peak RSS, wall below)",
         "smtpsend and msmtp read the message on stdin (LF); curl --upload-file (same message, CRLF)",
+        f"-q / -bs of {MANY}: smtpsend over one connection; msmtp and curl once per message "
+        "(msmtpq runs msmtp per message); RTs: per message",
         sink_note,
     ]
     body = table(scenarios)

@@ -26,7 +26,7 @@
 #   BENCH_N_BIG=3     runs per tool: 10 MiB and 200 MiB
 #   BENCH_WARMUP=1    untimed rounds before each scenario
 #   BENCH_ONLY=...    comma-separated scenario keys: version 1k-587 1k-465
-#                     rt1-587 rt3-587 rt1-465 rt3-465 10m 200m
+#                     rt1-587 rt3-587 rt1-465 rt3-465 q20-587 bs20-587 10m 200m
 #   BENCH_KEEP=1      keep the temporary directory (messages, configs)
 #   BENCH_NICE=-10    run bench.py, the tools, smtp-sink and the proxies at
 #                     this nice level (negative needs root): less noise when

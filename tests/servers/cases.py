@@ -334,6 +334,47 @@ def bs_mode(t, port='submission', implicit=False):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def queue_over_one_connection(t, port='submission', implicit=False, n=5):
+    """n messages kept (the server unreachable), then `smtpsend -q` with the
+    same configuration file: every one delivered once, AUTH once a
+    connection, the outbox empty.  A server that limits the messages of a
+    connection (Exim's smtp_accept_max_per_connection: 421 to MAIL) gets a
+    new connection for the rest."""
+    toks = [token() for _ in range(n)]
+    d = tempfile.mkdtemp(prefix='smtpsend-interop-q-')
+    try:
+        path = os.path.join(d, 'config')
+        env = {'PATH': '/usr/bin:/bin', 'HOME': d, 'LC_ALL': 'C'}
+
+        def write(cfg):
+            with open(path, 'w') as f:
+                f.write(cfg + 'outbox %s/outbox\n' % d)
+            os.chmod(path, 0o600)
+        dead = dict(t.ports)
+        dead[port] = common.free_ports(1)[0]
+
+        class Dead:
+            ca, ports = t.ca, dead
+        write(config(Dead, port, implicit))
+        for tok in toks:
+            p = subprocess.run(wrapped([BINARY, '-C', path, 'tester@test.example']),
+                               input=b'Subject: ' + tok.encode() + b'\n\nkept\n',
+                               env=env, capture_output=True, timeout=60)
+            expect_eq(p.returncode, 75, 'kept while the server is away: %r' % p.stderr)
+        write(config(t, port, implicit))
+        p = subprocess.run(wrapped([BINARY, '-C', path, '-q', '-v']), env=env,
+                           capture_output=True, timeout=120)
+        err = p.stderr.decode(errors='replace')
+        expect_eq(p.returncode, 0, '-q exit (stderr %r)' % err[-800:])
+        for tok in toks:
+            expect_eq(len(t.delivered(tok)), 1, 'one delivery of %s' % tok)
+        left = [x for x in os.listdir(os.path.join(d, 'outbox')) if not x.startswith('.')]
+        expect_eq(left, [], 'every entry removed')
+        return err
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def recipient_limit(t, port, n, limit, implicit=False, tls=True, auth=True):
     """More recipients than the server takes in one transaction.  Passes
     when every recipient gets the message; when smtpsend exits non-zero,

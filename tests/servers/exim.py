@@ -135,6 +135,8 @@ domainlist local_domains = test.example : localhost : exim.test.example
 
 message_size_limit = {self.size_limit}
 recipients_max = {RCPT_LIMIT}
+# Three messages a connection, then 421 to MAIL: -q goes on over a new one.
+smtp_accept_max_per_connection = 3
 smtp_enforce_sync = true
 pipelining_advertise_hosts = *
 chunking_advertise_hosts = *

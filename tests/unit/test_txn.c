@@ -25,7 +25,14 @@ struct scenario {
 	const struct exchange	 steps[24];
 	int			 delivered;	/* recipients delivered at the end */
 	int			 remaining;	/* what -q would retry */
+	bool			 rset;		/* RSET ahead of MAIL */
+	int			 next;		/* 1 + txn_next at the end;
+						 * 0: not checked */
 };
+
+#define CLOSE	(1 + TXN_NEXT_CLOSE)
+#define CLEAN	(1 + TXN_NEXT_CLEAN)
+#define RSET	(1 + TXN_NEXT_RSET)
 
 static const struct scenario scenarios[] = {
 	{ "one recipient, pipelined, BDAT in the first flight", 1, true, true,
@@ -35,7 +42,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "queued", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 1, 0 },
+		{ -1, NULL, 0, NULL } }, 1, 0, false, 0 },
 	{ "two recipients, all or nothing: DATA waits for RCPT", 2, true,
 	  false, false, 0, {
 		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
@@ -45,13 +52,13 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_SEND, "DATA\r\n" },
 		{ 354, "go", TXN_SEND_BODY, NULL },
 		{ 250, "queued", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 2, 0 },
+		{ -1, NULL, 0, NULL } }, 2, 0, false, 0 },
 	{ "one refusal stops all: nothing delivered", 2, true, false, false, 0, {
 		{ 0, NULL, TXN_SEND, NULL },
 		{ 250, "ok", TXN_READ, NULL },
 		{ 550, "5.1.1 no", TXN_READ, NULL },
 		{ 250, "ok", TXN_FAILED, NULL },
-		{ -1, NULL, 0, NULL } }, 0, 1 },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, 0 },
 	{ "452 too many: the rest in a second transaction", 3, true, true,
 	  false, 0, {
 		{ 0, NULL, TXN_SEND, NULL },
@@ -65,7 +72,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "ok", TXN_SEND_BODY, "BDAT 10 LAST\r\n" },
 		{ 250, "queued 2", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 3, 0 },
+		{ -1, NULL, 0, NULL } }, 3, 0, false, 0 },
 	{ "LIMITS RCPTMAX=2: batches of two, never more", 5, true, true, false,
 	  2, {
 		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
@@ -83,7 +90,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "ok", TXN_SEND_BODY, NULL },
 		{ 250, "q3", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 5, 0 },
+		{ -1, NULL, 0, NULL } }, 5, 0, false, 0 },
 	{ "second batch deferred: the first batch is not sent again", 4, true,
 	  true, false, 2, {
 		{ 0, NULL, TXN_SEND, NULL },
@@ -94,7 +101,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "ok", TXN_READ, NULL },
 		{ 450, "4.2.0 greylisted", TXN_FAILED, NULL },
-		{ -1, NULL, 0, NULL } }, 2, 2 },
+		{ -1, NULL, 0, NULL } }, 2, 2, false, 0 },
 	{ "no PIPELINING: one command per reply, DATA", 2, false, false, false,
 	  0, {
 		{ 0, NULL, TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n" },
@@ -103,7 +110,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_SEND, "DATA\r\n" },
 		{ 354, "go", TXN_SEND_BODY, NULL },
 		{ 250, "queued", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 2, 0 },
+		{ -1, NULL, 0, NULL } }, 2, 0, false, 0 },
 	{ "no PIPELINING, 452 at the second: the rest next time", 3, false,
 	  false, false, 0, {
 		{ 0, NULL, TXN_SEND, NULL },
@@ -117,7 +124,7 @@ static const struct scenario scenarios[] = {
 		{ 250, "ok", TXN_SEND, "DATA\r\n" },
 		{ 354, "go", TXN_SEND_BODY, NULL },
 		{ 250, "q2", TXN_DONE, NULL },
-		{ -1, NULL, 0, NULL } }, 3, 0 },
+		{ -1, NULL, 0, NULL } }, 3, 0, false, 0 },
 	{ "partial delivery: the refused one is named, the rest delivered", 2,
 	  true, true, true, 0, {
 		{ 0, NULL, TXN_SEND_BODY, NULL },
@@ -125,11 +132,77 @@ static const struct scenario scenarios[] = {
 		{ 550, "5.1.1 unknown", TXN_READ, NULL },
 		{ 250, "ok", TXN_READ, NULL },
 		{ 250, "queued", TXN_FAILED, NULL },
-		{ -1, NULL, 0, NULL } }, 1, 0 },
+		{ -1, NULL, 0, NULL } }, 1, 0, false, 0 },
 	{ "MAIL refused", 1, true, true, false, 0, {
 		{ 0, NULL, TXN_SEND_BODY, NULL },
 		{ 553, "5.7.1 sender rejected", TXN_FAILED, NULL },
-		{ -1, NULL, 0, NULL } }, 0, 1 },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, 0 },
+	{ "the next message: RSET in the same write as MAIL", 1, true, true,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, "RSET\r\nMAIL FROM:<s@x.org> "
+		    "SIZE=10\r\nRCPT TO:<r0@y.org>\r\nBDAT 10 LAST\r\n" },
+		{ 250, "reset", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "queued", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 1, 0, true, CLEAN },
+	{ "without PIPELINING, RSET alone, then MAIL", 1, false, false,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND, "RSET\r\n" },
+		{ 250, "reset", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n" },
+		{ 250, "ok", TXN_SEND, "RCPT TO:<r0@y.org>\r\n" },
+		{ 250, "ok", TXN_SEND, "DATA\r\n" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 250, "queued", TXN_DONE, NULL },
+		{ -1, NULL, 0, NULL } }, 1, 0, true, CLEAN },
+	{ "a refused RSET: the connection is not trusted again", 1, true,
+	  true, false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, "RSET\r\n" },
+		{ 500, "what", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, true, CLOSE },
+	{ "a refused recipient leaves MAIL open: RSET before the next", 2,
+	  true, false, false, 0, {
+		{ 0, NULL, TXN_SEND, "MAIL" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 550, "5.1.1 no", TXN_READ, NULL },
+		{ 250, "ok", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, RSET },
+	{ "a refused MAIL opens nothing: the next goes at once", 1, false,
+	  false, false, 0, {
+		{ 0, NULL, TXN_SEND, "MAIL" },
+		{ 553, "5.7.1 sender rejected", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, CLEAN },
+	{ "a refused final dot ends the transaction", 1, false, false,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND, "MAIL" },
+		{ 250, "ok", TXN_SEND, "RCPT" },
+		{ 250, "ok", TXN_SEND, "DATA" },
+		{ 354, "go", TXN_SEND_BODY, NULL },
+		{ 554, "5.7.1 spam", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, CLEAN },
+	{ "421 to MAIL: the server is closing", 1, true, true, false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, "MAIL" },
+		{ 421, "4.7.0 too many messages", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, CLOSE },
+	{ "per-connection cap: 452 again in the second transaction", 3, true,
+	  true, false, 0, {
+		{ 0, NULL, TXN_SEND, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 452, "4.5.3 Too many recipients", TXN_SEND_BODY,
+		    "BDAT 10 LAST\r\n" },
+		{ 250, "queued 1", TXN_SEND, "MAIL FROM:<s@x.org> SIZE=10\r\n"
+		    "RCPT TO:<r2@y.org>\r\n" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 452, "4.5.3 Too many recipients", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 2, 1, false, CLOSE },
+	{ "Haraka's limit: 450 Too many recipient attempts", 1, true, true,
+	  false, 0, {
+		{ 0, NULL, TXN_SEND_BODY, "MAIL" },
+		{ 250, "ok", TXN_READ, NULL },
+		{ 450, "Too many recipient attempts", TXN_FAILED, NULL },
+		{ -1, NULL, 0, NULL } }, 0, 1, false, CLOSE },
 };
 
 static void
@@ -169,7 +242,8 @@ run(const struct scenario *sc)
 
 		snprintf(ctx, sizeof(ctx), "%s, step %d", sc->name, i);
 		if (x->code == 0)
-			st = txn_init(&t, &e, &c, 10, sc->partial, "mx.test");
+			st = txn_init(&t, &e, &c, 10, sc->partial, "mx.test",
+			    sc->rset);
 		else {
 			memset(&r, 0, sizeof(r));
 			r.code = x->code;
@@ -177,6 +251,8 @@ run(const struct scenario *sc)
 			st = txn_reply(&t, &r);
 		}
 		CHECK_INT(st, x->want, ctx);
+		if (st == TXN_SEND || st == TXN_SEND_BODY)
+			txn_sent(&t, st, true);
 		if (x->sent != NULL) {
 			CHECK(t.out.data != NULL && strncmp(t.out.data, x->sent,
 			    strlen(x->sent)) == 0, ctx);
@@ -190,6 +266,17 @@ run(const struct scenario *sc)
 	if (st == TXN_FAILED) {
 		snprintf(ctx, sizeof(ctx), "%s: failure text", sc->name);
 		CHECK(t.f.text[0] != '\0' && strchr(t.f.text, '\n') == NULL, ctx);
+		/* Never "refused: " naming nobody, never a bare protocol
+		 * error for a cap. */
+		snprintf(ctx, sizeof(ctx), "%s: names what failed", sc->name);
+		CHECK(strstr(t.f.text, "refused: ") == NULL ||
+		    t.refused.len > 0, ctx);
+		CHECK(t.f.cause != CAUSE_PROTOCOL, ctx);
+	}
+	if (sc->next != 0) {
+		snprintf(ctx, sizeof(ctx), "%s: what the connection does next",
+		    sc->name);
+		CHECK_INT(txn_next(&t, st), sc->next - 1, ctx);
 	}
 	addrlist_free(&left);
 	txn_free(&t);
@@ -245,7 +332,7 @@ test_unanswered(void)
 	make_envelope(&e, 1);
 	memset(&c, 0, sizeof(c));
 	c.pipelining = c.chunking = true;
-	st = txn_init(&t, &e, &c, 10, false, "mx.test");
+	st = txn_init(&t, &e, &c, 10, false, "mx.test", false);
 	txn_sent(&t, st, true);
 	CHECK_INT(t.unanswered, 3, "MAIL, RCPT and BDAT due");
 	CHECK(t.body_sent, "all of it went with BDAT LAST");
@@ -256,7 +343,7 @@ test_unanswered(void)
 
 	make_envelope(&e, 2);
 	c.chunking = false;
-	st = txn_init(&t, &e, &c, 10, false, "mx.test");
+	st = txn_init(&t, &e, &c, 10, false, "mx.test", false);
 	txn_sent(&t, st, true);
 	CHECK_INT(t.unanswered, 3, "MAIL and two RCPT due");
 	CHECK(!t.body_sent, "nothing of the body yet");
@@ -267,10 +354,52 @@ test_unanswered(void)
 	CHECK_INT(t.unanswered, 1, "DATA due");
 	st = feed(&t, 354);
 	CHECK_INT(st, TXN_SEND_BODY, "354");
+	CHECK_INT(txn_next(&t, TXN_FAILED), TXN_NEXT_CLOSE, "after 354, the "
+	    "body or a close, never a command");
 	txn_sent(&t, st, true);
 	CHECK_INT(t.unanswered, 1, "the final dot's reply due");
 	CHECK_INT(feed(&t, 250), TXN_DONE, "delivered");
 	CHECK_INT(t.unanswered, 0, "nothing due");
+	txn_free(&t);
+	envelope_free(&e);
+}
+
+/* A cap: the rest over a new connection, only the recipients not done. */
+static void
+test_resume(void)
+{
+	struct envelope e;
+	struct caps c;
+	struct txn t;
+	enum txn_step st;
+
+	make_envelope(&e, 3);
+	memset(&c, 0, sizeof(c));
+	c.pipelining = c.chunking = true;
+	st = txn_init(&t, &e, &c, 10, false, "mx.test", false);
+	CHECK_INT(st, TXN_SEND, "three recipients");
+	feed(&t, 250);
+	feed(&t, 250);
+	feed(&t, 250);
+	st = feed(&t, 452);
+	CHECK_INT(st, TXN_SEND_BODY, "two of three");
+	st = feed(&t, 250);
+	CHECK_INT(st, TXN_SEND, "the third in a second transaction");
+	feed(&t, 250);
+	CHECK_INT(feed(&t, 452), TXN_FAILED, "capped");
+	CHECK(t.capped, "capped");
+	CHECK_INT(t.f.cause, CAUSE_TEMPORARY, "a cap is temporary, not 76");
+	CHECK(strstr(t.f.text, ": 452 x") != NULL, t.f.text);
+	st = txn_resume(&t, &c);
+	CHECK_INT(st, TXN_SEND, "resumed");
+	CHECK(strstr(t.out.data, "RCPT TO:<r2@y.org>") != NULL &&
+	    strstr(t.out.data, "r0@") == NULL && strstr(t.out.data, "r1@") ==
+	    NULL, "only the third");
+	feed(&t, 250);
+	st = feed(&t, 250);
+	CHECK_INT(st, TXN_SEND_BODY, "its data");
+	CHECK_INT(feed(&t, 250), TXN_DONE, "all three delivered");
+	CHECK_INT(t.delivered.n, 3, "three delivered");
 	txn_free(&t);
 	envelope_free(&e);
 }
@@ -284,5 +413,6 @@ main(void)
 		run(&scenarios[i]);
 	test_too_many();
 	test_unanswered();
+	test_resume();
 	return check_summary();
 }
