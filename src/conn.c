@@ -350,8 +350,11 @@ setup_network(struct conn *ss)
 		rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	if (rc == CURLE_OK && s->source_ip != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_INTERFACE, s->source_ip);
-	if (rc == CURLE_OK && s->proxy_host != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_PROXY, s->proxy_host);
+	/* Only the configured proxy: "" keeps libcurl from taking one from
+	 * all_proxy or smtp_proxy, which no binding of a secret names. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(h, CURLOPT_PROXY, s->proxy_host != NULL ?
+		    s->proxy_host : "");
 	if (rc == CURLE_OK && s->proxy_host != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_PROXYPORT, (long)s->proxy_port);
 	if (rc == CURLE_OK && s->proxy_host != NULL)

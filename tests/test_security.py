@@ -48,6 +48,31 @@ def injected_options_refused():
 
 
 @test
+def proxy_only_from_the_configuration():
+    """The binding of stored credentials names the proxy (CONTRACT 8): a
+    proxy libcurl would take from the environment (all_proxy, smtp_proxy)
+    is not one the configuration chose, and is not used."""
+    srv = server()
+    hole = socket.socket()
+    hole.bind(('127.0.0.1', 0))
+    hole.listen(1)
+    proxy = 'socks5h://127.0.0.1:%d' % hole.getsockname()[1]
+    r = run(['a@example.net'], stdin=MAIL, config=account(srv.port),
+            env={'all_proxy': proxy, 'smtp_proxy': proxy,
+                 'ALL_PROXY': proxy}, timeout=30)
+    srv.stop()
+    hole.settimeout(0.1)
+    try:
+        hole.accept()[0].close()
+        reached = True
+    except OSError:
+        reached = False
+    hole.close()
+    expect_eq(r.rc, 0, 'sent directly %r' % r)
+    expect(not reached, 'the proxy of the environment was not contacted')
+
+
+@test
 def cleartext_credentials_only_to_loopback_addresses():
     for host, want in (('127.mail.example.com', 78), ('::1', 0),
                        ('127.0.0.2', 0), ('localhost', 0)):
