@@ -154,3 +154,50 @@ def normalise(data):
     if out and not out.endswith(b'\r\n'):
         out += b'\r\n'
     return bytes(out)
+
+
+class BsClient:
+    """Talks to `smtpsend -bs` over its pipes, one reply at a time
+    (tests/test_bs.py, tests/test_many.py)."""
+
+    def __init__(self, cfg):
+        self.p = subprocess.Popen([BINARY, '-C', write_config(cfg), '-bs'],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+
+    def reply(self):
+        lines = []
+        while True:
+            line = self.p.stdout.readline().decode()
+            if not line:
+                return lines
+            lines.append(line.rstrip('\r\n'))
+            if len(line) < 4 or line[3] != '-':
+                return lines
+
+    def cmd(self, text):
+        self.p.stdin.write(text.encode() + b'\r\n')
+        self.p.stdin.flush()
+        return self.reply()
+
+    def code(self, text):
+        r = self.cmd(text)
+        return int(r[-1][:3]) if r else 0
+
+    def message(self, rcpt, body):
+        """MAIL, RCPT for each of `rcpt` (a comma list), DATA, the body:
+        the last line of the reply to the end of data."""
+        self.cmd('MAIL FROM:<sender@example.org>')
+        for one in rcpt.split(','):
+            self.cmd('RCPT TO:<%s>' % one)
+        self.cmd('DATA')
+        self.p.stdin.write(body + b'\r\n.\r\n')
+        self.p.stdin.flush()
+        return self.reply()[-1]
+
+    def close(self, quit=False):
+        if quit:
+            self.cmd('QUIT')
+        self.p.stdin.close()
+        rc = self.p.wait(timeout=30)
+        return rc, self.p.stderr.read().decode()

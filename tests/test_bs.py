@@ -4,40 +4,7 @@
 import subprocess
 
 from harness import test, expect, expect_eq, expect_in, main
-from e2e import BINARY, account, server, write_config
-
-
-class Client:
-    """Talks to `smtpsend -bs` over its pipes, one reply at a time."""
-
-    def __init__(self, cfg):
-        self.p = subprocess.Popen([BINARY, '-C', write_config(cfg), '-bs'],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-
-    def reply(self):
-        lines = []
-        while True:
-            line = self.p.stdout.readline().decode()
-            if not line:
-                return lines
-            lines.append(line.rstrip('\r\n'))
-            if len(line) < 4 or line[3] != '-':
-                return lines
-
-    def cmd(self, text):
-        self.p.stdin.write(text.encode() + b'\r\n')
-        self.p.stdin.flush()
-        return self.reply()
-
-    def code(self, text):
-        r = self.cmd(text)
-        return int(r[-1][:3]) if r else 0
-
-    def close(self):
-        self.p.stdin.close()
-        rc = self.p.wait(timeout=30)
-        return rc, self.p.stderr.read().decode()
+from e2e import BINARY, BsClient as Client, account, server, write_config
 
 
 def transaction(c, data=b'Subject: bs\r\n\r\nhello\r\n'):

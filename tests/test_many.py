@@ -6,12 +6,11 @@ session; RSET only where a transaction may be open; a server that ends the
 connection gets a new one for the rest, one that takes nothing no more."""
 import os
 import re
-import subprocess
 import tempfile
 import time
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, main
-from e2e import run, account, server, write_config, BINARY
+from e2e import run, account, server, BsClient
 
 
 def kept(n, **kw):
@@ -134,46 +133,16 @@ def q_a_server_that_takes_nothing_is_tried_once():
     expect_eq(r.err.count('busy'), 3, 'each entry says why %r' % r.err)
 
 
-class Bs:
-    """smtpsend -bs over its pipes."""
+class Bs(BsClient):
+    """smtpsend -bs, greeted and past EHLO."""
 
     def __init__(self, cfg):
-        self.p = subprocess.Popen([BINARY, '-C', write_config(cfg), '-bs'],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
+        super().__init__(cfg)
         self.reply()
         self.cmd('EHLO client.example')
 
-    def reply(self):
-        lines = []
-        while True:
-            line = self.p.stdout.readline().decode()
-            if not line:
-                return lines
-            lines.append(line.rstrip('\r\n'))
-            if len(line) < 4 or line[3] != '-':
-                return lines
-
-    def cmd(self, text):
-        self.p.stdin.write(text.encode() + b'\r\n')
-        self.p.stdin.flush()
-        return self.reply()
-
-    def message(self, rcpt, body):
-        self.cmd('MAIL FROM:<sender@example.org>')
-        for one in rcpt.split(','):
-            self.cmd('RCPT TO:<%s>' % one)
-        self.cmd('DATA')
-        self.p.stdin.write(body + b'\r\n.\r\n')
-        self.p.stdin.flush()
-        return self.reply()[-1]
-
     def close(self, quit=True):
-        if quit:
-            self.cmd('QUIT')
-        self.p.stdin.close()
-        rc = self.p.wait(timeout=30)
-        return rc, self.p.stderr.read().decode()
+        return super().close(quit)
 
 
 @test
