@@ -31,7 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed\s*$', re.M)
 
-# name: (host name, the name /etc/hosts gives 127.0.1.1 or None)
+# name: (host name, the names /etc/hosts gives 127.0.1.1)
 HOSTS = {
     'dotless': ('box', 'box'),                   # `hostname` "box", no domain
     'dotted': ('mx1.hoststate.example', 'mx1.hoststate.example mx1'),

@@ -881,9 +881,31 @@ def pids_in_namespace(ns):
     return [pid for pid in _proc_pids() if mount_ns(pid) == ns]
 
 
+_PINNED = {}     # mount namespace id -> an open descriptor of it
+
+
+def pin_mount_ns(pid):
+    """The id of pid's mount namespace, pinned for the life of this program.
+    A namespace's id is an inode number the kernel gives to the next
+    namespace made on the machine once this one is freed; without the pin,
+    kill_namespace() and the reaper would signal the processes of that
+    namespace (another suite's, seen while two ran at once). An open
+    descriptor of it keeps it from being freed."""
+    try:
+        fd = os.open('/proc/%d/ns/mnt' % pid, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    ns = _readlink('/proc/self/fd/%d' % fd)
+    if ns is None or ns in _PINNED:
+        os.close(fd)
+    else:
+        _PINNED[ns] = fd
+    return ns
+
+
 def namespace_of(proc, timeout=10.0):
     """The mount namespace of a process started through Namespace.popen,
-    once unshare has made it (None if the process ended first)."""
+    once unshare has made it (None if the process ended first), pinned."""
     mine = mount_ns()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -891,7 +913,7 @@ def namespace_of(proc, timeout=10.0):
         if ns is None or proc.poll() is not None:
             return None
         if ns != mine:
-            return ns
+            return pin_mount_ns(proc.pid)
         time.sleep(0.01)
     return None
 
@@ -988,11 +1010,13 @@ def start_reaper(ns, workdir, parent=None):
     parent = parent or os.getpid()
     with open('/proc/%d/stat' % parent) as f:
         start = f.read().rsplit(')', 1)[1].split()[19]
+    pin = _PINNED.get(ns)     # the reaper holds the namespace too
     return subprocess.Popen([sys.executable, '-c', _REAPER, str(parent), start,
                              ns, workdir if not KEEP else '-'],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True,
-                            close_fds=True)
+                            close_fds=True,
+                            pass_fds=(pin,) if pin is not None else ())
 
 
 def stop_reaper(p):

@@ -133,7 +133,7 @@ class Postfix:
         pidfile = os.path.join(self.queue, 'pid', 'master.pid')
         with open(pidfile) as f:
             self.master = int(f.read().split()[0])
-        self.ns_id = common.mount_ns(self.master)
+        self.ns_id = common.pin_mount_ns(self.master)
         if self.want_reaper:
             self.reaper = common.start_reaper(self.ns_id, self.workdir, self.watch)
         for name, port in self.ports.items():
