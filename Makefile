@@ -210,7 +210,8 @@ deb:
 # The packages lintian-clean (no error, no warning), piuparts-clean (install,
 # remove, purge in a fresh Debian 12 chroot), then installed over Postfix in
 # a private Debian 12 chroot (tests/test_package.py).
-DEBIAN_MIRROR ?= http://deb.debian.org/debian
+# The archive the machine's apt uses (tests/debian-mirror.sh).
+DEBIAN_MIRROR ?= $(shell sh tests/debian-mirror.sh)
 check-deb: deb
 	lintian --fail-on error,warning $(B)/deb/*.deb
 	piuparts --log-level=info -d bookworm -m $(DEBIAN_MIRROR) $(B)/deb/*.deb

@@ -25,7 +25,9 @@ from harness import (test, expect, expect_eq, expect_in, expect_not_in, skip,
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, '..', 'build')
 BASE = os.path.join(BUILD, 'debian12-minbase.tar')
-MIRROR = os.environ.get('DEBIAN_MIRROR', 'http://deb.debian.org/debian')
+MIRROR = os.environ.get('DEBIAN_MIRROR') or subprocess.run(
+    ['sh', os.path.join(HERE, 'debian-mirror.sh')], capture_output=True,
+    text=True).stdout.strip()
 DEBS = os.environ.get('SMTPSEND_DEBS')
 # Every package that provides mail-transport-agent in Debian 12.
 MTAS = ('postfix', 'exim4-daemon-light', 'exim4-daemon-heavy', 'exim4-base',

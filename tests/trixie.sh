@@ -12,7 +12,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SUITE=${TRIXIE_SUITE:-trixie}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR=$(sh tests/debian-mirror.sh)	# the machine's own archive
 ROOT=${TRIXIE_ROOT:-$PWD/build/$SUITE}
 
 if [ "$(id -u)" -ne 0 ]; then
