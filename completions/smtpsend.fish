@@ -19,7 +19,7 @@ function __smtpsend_accounts
                 break
             case -C
                 set want_file 1
-            case '-C?*'
+            case '-C*'	# -C alone: above (fish 4 has no ? wildcard)
                 set cfile (string sub -s 3 -- $tok)
         end
     end
@@ -48,7 +48,7 @@ function __smtpsend_ids
         switch $tokens[$i]
             case -C -a
                 set -a args $tokens[$i] $tokens[(math $i + 1)]
-            case '-C?*' '-a?*' '--account=*'
+            case '-C*' '-a*' '--account=*'	# -C and -a alone: above
                 set -a args $tokens[$i]
         end
         set i (math $i + 1)
@@ -104,7 +104,7 @@ function __smtpsend_options_allowed
                 --to --cc --bcc --subject --body --attach --header
                 set skip 1
             case '--*'
-            case '-?*'
+            case '-*'	# not '-?*': fish 4 has no ? wildcard
                 # The first letter that takes a value ends the word; if it
                 # is the last one, the value is the next word.
                 set -l letters (string split '' -- (string sub -s 2 -- $tok))
