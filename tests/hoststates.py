@@ -184,7 +184,7 @@ def main(argv):
         print('hoststates: the machine\'s /etc/mailname, /etc/hosts, '
               'sendmail or host name changed', file=sys.stderr)
         bad += 1
-    print('%d states, %d failed; %.0fs in all (logs in %s)' % (
+    print('%d runs, %d failed; %.0fs in all (logs in %s)' % (
         len(results), bad, sum(r[3] for r in results), logdir))
     return 1 if bad else 0
 
