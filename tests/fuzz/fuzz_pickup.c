@@ -135,8 +135,20 @@ write_entry(const uint8_t *data, size_t size)
 	close(fd);
 }
 
+/*
+ * A copy of a permanent failure stays a person's (CONTRACT 6): permanent in
+ * root's outbox too, and only when the user's entry said so.
+ */
+FUZZ_NOCOV static bool
+said_permanent(const uint8_t *data, size_t size)
+{
+	static const char line[] = "\nstate: permanent\n";
+
+	return memmem(data, size, line, sizeof(line) - 1) != NULL;
+}
+
 FUZZ_NOCOV static void
-check_sendable(const char *id)
+check_sendable(const char *id, bool permanent)
 {
 	struct outbox_entry x;
 	struct failure f;
@@ -151,7 +163,8 @@ check_sendable(const char *id)
 	FUZZ_CHECK("pickup-sendable", ok);
 	if (!ok)
 		return;
-	FUZZ_CHECK("pickup-sendable", x.state == OUTBOX_TEMPORARY);
+	FUZZ_CHECK("pickup-sendable", x.state == OUTBOX_TEMPORARY ||
+	    (permanent && x.state == OUTBOX_PERMANENT));
 	FUZZ_CHECK("pickup-sendable", x.env.sender != NULL &&
 	    (*x.env.sender == '\0' ||
 	    addr_check(x.env.sender, why, sizeof(why)) == 0));
@@ -184,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nkept = list_dir(box, kept, 4);
 	naside = list_dir(drop, aside, 4);
 	for (i = 0; i < nkept && i < 4; i++)
-		check_sendable(kept[i]);
+		check_sendable(kept[i], said_permanent(data, size));
 	empty_dir(box, boxfd);
 	empty_dir(drop, dropfd);
 	FUZZ_CHECK("pickup-decided", gone);
