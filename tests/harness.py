@@ -55,6 +55,19 @@ def expect_not_in(needle, haystack, what):
         raise Failure('%s: did not expect %r in %r' % (what, needle, haystack))
 
 
+def read_pty(master):
+    """What a pty's other side wrote until it closed (EIO or EOF)."""
+    out = b''
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
 def main():
     only = sys.argv[1:]
     passed = failed = skipped = 0

@@ -12,7 +12,8 @@ import tempfile
 import threading
 import time
 
-from harness import test, expect, expect_eq, expect_in, expect_not_in, main
+from harness import (test, expect, expect_eq, expect_in, expect_not_in, main,
+                     read_pty)
 from e2e import BINARY, run, account, server, write_config
 
 MAIL = b'Subject: s\n\nbody\n'
@@ -796,15 +797,7 @@ def progress_line_on_a_terminal_only():
         p = subprocess.Popen([BINARY, '-C', cfg, 'a@example.net'],
                              stdin=stdin, stdout=slave, stderr=slave)
         os.close(slave)
-        out = b''
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+        out = read_pty(master)
         p.wait(timeout=60)
     os.close(master)
     expect_eq(p.returncode, 0, 'sent')

@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import test, expect, expect_eq, expect_in, expect_not_in, main
+from harness import (test, expect, expect_eq, expect_in, expect_not_in, main,
+                     read_pty)
 from e2e import BINARY, run, account, server, write_config
 
 UTF8 = {'LANG': 'C.UTF-8'}
@@ -194,15 +195,7 @@ def type_the_message_once():
     os.close(slave)
     time.sleep(0.5)
     os.write(master, b'Subject: typed\n\nhello\n\x04')
-    out = b''
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_pty(master)
     p.wait(timeout=30)
     srv.stop()
     expect_eq(p.returncode, 0, 'sent %r' % out)
