@@ -87,6 +87,15 @@ class System:
     def maildrop(self):
         return os.path.join(self.spool, 'smtpsend', 'maildrop')
 
+    def leave(self, name, data, uid):
+        """An entry a user left in the maildrop (0600, theirs): its path."""
+        path = os.path.join(self.maildrop(), name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        os.chown(path, uid, uid)
+        os.chmod(path, 0o600)
+        return path
+
     def root_outbox(self):
         return os.path.join(self.spool, 'smtpsend')
 

@@ -42,12 +42,7 @@ def entry(sender=b'www-data', rcpts=(b'a@example.net',), state=b'temporary',
 
 
 def drop(s, name, data, uid=WWW):
-    path = os.path.join(s.maildrop(), name)
-    with open(path, 'wb') as f:
-        f.write(data)
-    os.chown(path, uid, uid)
-    os.chmod(path, 0o600)
-    return path
+    return s.leave(name, data, uid)
 
 
 def left(s):

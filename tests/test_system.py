@@ -285,12 +285,7 @@ def a_user_who_cannot_read_the_credentials_uses_the_maildrop():
 
 
 def hostile(s, name, data=b'', uid=WWW):
-    path = os.path.join(s.maildrop(), name)
-    with open(path, 'wb') as f:
-        f.write(data)
-    os.chown(path, uid, uid)
-    os.chmod(path, 0o600)
-    return path
+    return s.leave(name, data, uid)
 
 
 ENTRY = (b'smtpsend-outbox: 1\ncreated: 1\nattempts: 0\nlast-attempt: 0\n'
