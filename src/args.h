@@ -22,6 +22,8 @@ enum mode {
 	MODE_AUTHORIZE,		/* --authorize: OAuth2, at a terminal */
 	MODE_CHECK		/* --check: connect, TLS, AUTH, QUIT */
 };
+/* The last mode: a new one goes before this line and moves it. */
+#define MODE_LAST MODE_CHECK
 
 /* A repeatable option's values, in order. */
 struct strlist {

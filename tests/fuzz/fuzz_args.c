@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK("args-result", o.dsn_return == NULL ||
 		    key_check(K_DSN_RETURN, o.dsn_return) == NULL);
 		FUZZ_CHECK("args-result", o.mode >= MODE_DELIVER &&
-		    o.mode <= MODE_SERVERINFO);
+		    o.mode <= MODE_LAST);
 	} else {
 		FUZZ_CHECK("args-result", failed(&f) &&
 		    status_exit(&f) == 64 && f.text[0] != '\0');
