@@ -266,10 +266,11 @@ cancelled(const struct options *o)
 	return interrupt_signal() == SIGINT && o->at_terminal;
 }
 
-/* What happens to a kept message next, said where it was kept. */
+/* What happens to a kept message next, said where it was kept; `brief`:
+ * the line said "kept as ID" just before, so no second "kept". */
 static void
 next_step(struct failure *f, const struct options *o, const struct job *j,
-    const struct kept *k, bool temporary, const char *fix)
+    const struct kept *k, bool temporary, const char *fix, bool brief)
 {
 	char tail[4400], q[4200];
 
@@ -285,11 +286,13 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 		    ", smtpsend --remove " : "", o->at_terminal ? k->id : "",
 		    o->at_terminal ? " forgets it" : "");
 	else
-		snprintf(tail, sizeof(tail), "; kept for you, never sent on its "
-		    "own: %s%s-qI %s sends it%s%s", *fix ? fix : "",
+		snprintf(tail, sizeof(tail), "%s, never sent on its "
+		    "own: %s%s-qI %s sends it%s%s%s", brief ? " for you" :
+		    "; kept for you", *fix ? fix : "",
 		    *fix ? ", then smtpsend " : "smtpsend ", k->id,
 		    o->at_terminal ? ", smtpsend --remove " : "",
-		    o->at_terminal ? k->id : "");
+		    o->at_terminal ? k->id : "",
+		    o->at_terminal ? " forgets it" : "");
 	strlcat(f->text, tail, sizeof(f->text));
 }
 
@@ -339,7 +342,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	char text[sizeof(f->text)];
 	const char *fix = status_setup_fix(f);
 	struct kept k;
-	bool dropped, temporary, setup = false, normal = false;
+	bool dropped, temporary, brief, setup = false, normal = false;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
@@ -382,14 +385,15 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	f->detail[0] = '\0';
 	strlcat(f->text, "; ", sizeof(f->text));
 	/* At a terminal the id is enough: -bp shows where and why. */
-	if (r == 0 && !dropped && k.id[0] != '\0' && isatty(STDERR_FILENO) &&
-	    !o->verbose) {
+	brief = r == 0 && !dropped && k.id[0] != '\0' &&
+	    isatty(STDERR_FILENO) && !o->verbose;
+	if (brief) {
 		strlcat(f->text, "kept as ", sizeof(f->text));
 		strlcat(f->text, k.id, sizeof(f->text));
 	} else
 		strlcat(f->text, k.note, sizeof(f->text));
 	if (r == 0)
-		next_step(f, o, j, &k, temporary, fix);
+		next_step(f, o, j, &k, temporary, fix, brief);
 	/* The log has no stderr above it: the configuration's own errors
 	 * rather than their count. */
 	if (r == 0 && setup)
@@ -648,6 +652,10 @@ run_check(const struct options *o, struct failure *f)
 	    config_check_origins(a, o->over, o->at_terminal, f) == 0) {
 		say_configuration(&c, s.account, o);
 		r = check_account(&s, o, f);
+		if (r != 0 && *status_setup_fix(f) != '\0') {
+			strlcat(f->text, "; ", sizeof(f->text));
+			strlcat(f->text, status_setup_fix(f), sizeof(f->text));
+		}
 	}
 	config_free(&c);
 	return r;
