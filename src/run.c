@@ -641,15 +641,13 @@ check_account(const struct settings *s, const struct options *o,
 int
 run_check(const struct options *o, struct failure *f)
 {
-	const struct account *a;
 	struct settings s;
 	struct config c;
 	int r = -1;
 
 	if (config_load(&c, o->config_file, stderr, f) == 0 &&
-	    envelope_account(&c, o->account, o->sender, &a, f) == 0 &&
-	    settings_resolve(&s, a, o->over, f) == 0 &&
-	    config_check_origins(a, o->over, o->at_terminal, f) == 0) {
+	    envelope_settings(&c, o->account, o->sender, o->over,
+	    o->at_terminal, &s, f) == 0) {
 		say_configuration(&c, s.account, o);
 		r = check_account(&s, o, f);
 		if (r != 0 && *status_setup_fix(f) != '\0') {
@@ -664,7 +662,6 @@ run_check(const struct options *o, struct failure *f)
 int
 run_authorize(const struct options *o, struct failure *f)
 {
-	const struct account *a;
 	struct settings s;
 	struct config c;
 	int r = -1;
@@ -675,8 +672,7 @@ run_authorize(const struct options *o, struct failure *f)
 		return -1;
 	}
 	if (config_load(&c, o->config_file, stderr, f) == 0 &&
-	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
-	    settings_resolve(&s, a, o->over, f) == 0)
+	    envelope_settings(&c, o->account, NULL, o->over, true, &s, f) == 0)
 		r = oauth2_authorize(&s, stdin, stderr, f);
 	config_free(&c);
 	return r;
