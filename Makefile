@@ -207,16 +207,25 @@ uninstall-sendmail:
 deb:
 	sh cmd/debian/build.sh $(B)/deb
 
-# The packages lintian-clean (no error, no warning), piuparts-clean (install,
-# remove, purge in a fresh Debian 12 chroot), then installed over Postfix in
-# a private Debian 12 chroot (tests/test_package.py).
+# The packages lintian-clean (no error, no warning), then, in private Debian
+# 12 chroots (tests/test_package.py), piuparts-clean (install, remove, purge
+# in a bare chroot, and over Postfix) and installed over Postfix.
 # The archive the machine's apt uses (tests/debian-mirror.sh).
 DEBIAN_MIRROR ?= $(shell sh tests/debian-mirror.sh)
 check-deb: deb
 	lintian --fail-on error,warning $(B)/deb/*.deb
-	piuparts --log-level=info -d bookworm -m $(DEBIAN_MIRROR) $(B)/deb/*.deb
 	SMTPSEND_DEBS=$(CURDIR)/$(B)/deb DEBIAN_MIRROR=$(DEBIAN_MIRROR) \
 	    $(PYTHON) tests/test_package.py
+
+# The same on Debian 13: the packages built and lintian-checked in the
+# chroot of check-trixie (tests/trixie.sh deb), then tested as above.
+TRIXIE_ROOT ?= $(CURDIR)/build/trixie
+check-deb-trixie:
+	TRIXIE_ROOT=$(TRIXIE_ROOT) sh tests/trixie.sh deb
+	SMTPSEND_SUITE=trixie SMTPSEND_DEBS=$(TRIXIE_ROOT)/src/build/deb \
+	    DEBIAN_MIRROR=$(DEBIAN_MIRROR) $(PYTHON) tests/test_package.py
+
+.PHONY: check-deb-trixie
 
 clean:
 	rm -rf build build-asan

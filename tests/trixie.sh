@@ -9,8 +9,14 @@
 # time. TRIXIE_TESTS="test_dovecot ..." runs only those programs of the suite
 # there. Everything is mounted inside a private mount namespace (unshare -m),
 # so nothing stays mounted when this ends, however it ends.
+#
+# `tests/trixie.sh deb` (make check-deb-trixie) runs `make deb` there instead,
+# built against Debian 13's libraries, and Debian 13's lintian on the
+# packages; they stay in $TRIXIE_ROOT/src/build/deb for the tests that
+# install them (tests/test_package.py with SMTPSEND_SUITE=trixie).
 set -eu
 cd "$(dirname "$0")/.."
+MODE=${1:-check}
 SUITE=${TRIXIE_SUITE:-trixie}
 MIRROR=$(sh tests/debian-mirror.sh)	# the machine's own archive
 ROOT=${TRIXIE_ROOT:-$PWD/build/$SUITE}
@@ -60,6 +66,23 @@ else
 	make check
 fi
 EOF
+# What `make deb` needs (its build and dpkg's tools), then lintian.
+cat >"$ROOT/root/deb.sh" <<'EOF'
+set -e
+cd /src
+P="build-essential pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev
+ libidn2-dev libjson-c-dev lintian"
+apt-get install -y -q --no-install-recommends $P >/dev/null 2>&1 || {
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends $P >/dev/null
+}
+. /etc/os-release
+echo "$PRETTY_NAME; $(dpkg-query -W -f='libcurl4-openssl-dev ${Version}' \
+    libcurl4-openssl-dev); lintian $(dpkg-query -W -f='${Version}' lintian)"
+make -s deb >/dev/null
+lintian --fail-on error,warning build/deb/*.deb
+echo "lintian: no error, no warning"
+EOF
 
 # / of the chroot a mount point of its own: the suite's
 # `unshare --propagation private` needs one.
@@ -72,5 +95,5 @@ exec unshare -m --propagation private sh -euc '
 	mount -t tmpfs -o mode=0755 tmpfs "$R/run"
 	exec chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 	    HOME=/root LANG=C.UTF-8 CI="${CI:-}" TESTS="${TRIXIE_TESTS:-}" \
-	    DEBIAN_FRONTEND=noninteractive /bin/sh /root/check.sh
-' sh "$ROOT"
+	    DEBIAN_FRONTEND=noninteractive /bin/sh "/root/$2.sh"
+' sh "$ROOT" "$MODE"

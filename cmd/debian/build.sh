@@ -23,7 +23,7 @@ $MAKE -s B="$OUT/obj" CFLAGS="$(dpkg-buildflags --get CFLAGS)" \
     LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" all
 $MAKE -s B="$OUT/obj" DESTDIR="$A" PREFIX=/usr \
     ZSHCOMPDIR=/usr/share/zsh/vendor-completions install
-$MAKE -s DESTDIR="$M" BINDIR=/usr/bin UNITDIR=/lib/systemd/system \
+$MAKE -s DESTDIR="$M" BINDIR=/usr/bin UNITDIR=/usr/lib/systemd/system \
     CROND=/etc/cron.d install-units install-cron
 
 # smtpsend: the program (stripped, as dh_strip does), the manual, the
