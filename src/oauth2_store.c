@@ -168,6 +168,9 @@ parse_line(struct oauth2_tokens *t, const char *line, size_t len,
 	*why = "a key appears twice";
 	if (*dst != NULL)
 		return -1;
+	*why = "a value is too long";
+	if (vlen > OAUTH2_VALUE_MAX)	/* as in an endpoint's answer */
+		return -1;
 	*why = "a token holds a space";
 	if (keys[i].token && memchr(v, ' ', vlen) != NULL)
 		return -1;
