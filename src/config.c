@@ -42,6 +42,7 @@ struct parser {
 	struct account	*cur;		/* NULL: the defaults section */
 	size_t		 first;		/* index of this file's first account */
 	bool		 has_secret;
+	bool		 named;		/* given with -C */
 	const char	*writes;	/* a key that writes or runs, or NULL */
 	const char	*secret_words;	/* "a password", "passwordeval", ... */
 };
@@ -225,6 +226,10 @@ set_value(struct parser *p, int k, const char *value)
 		p->errors++;
 		return 0;
 	}
+	/* Before the ~/ branch returns: `logfile ~/x` writes a file too. */
+	if ((k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL ||
+	    k == K_LOGFILE || k == K_OUTBOX) && p->writes == NULL)
+		p->writes = key_name((enum key)k);
 	if (is_file_key(k) && strncmp(value, "~/", 2) == 0)
 		return set_home_path(p, a, k, value + 1);
 	if (is_secret(k)) {
@@ -235,9 +240,6 @@ set_value(struct parser *p, int k, const char *value)
 			p->secret_words = k == K_PASSWORD ? "a password" :
 			    key_name((enum key)k);
 	}
-	if ((k == K_PASSWORDEVAL || k == K_OAUTH2_CLIENT_SECRETEVAL ||
-	    k == K_LOGFILE || k == K_OUTBOX) && p->writes == NULL)
-		p->writes = key_name((enum key)k);
 	free(a->value[k]);
 	a->origin[k] = p->path;
 	return (a->value[k] = strdup(value)) == NULL ? -1 : 0;
@@ -351,19 +353,24 @@ check_secret_file(struct parser *p, int fd, bool system)
  * root's that others cannot write, or the caller's own inside the
  * caller's home, writable by nobody else. A caller's file in /tmp or an
  * upload directory may hold what a web form put there (CVE-2016-10033).
+ * www-data's home is /var/www, web root and uploads included, and an
+ * upload is 0644: a -C file must also be one only its owner can read.
  */
 static void
 check_writer_file(struct parser *p, const struct stat *st, bool system)
 {
+	mode_t others = p->named ? S_IRWXG | S_IRWXO : S_IWGRP | S_IWOTH;
+
 	if (p->writes == NULL || system ||
 	    (st->st_uid == 0 && !(st->st_mode & S_IWOTH)))
 		return;
 	p->line = 0;
-	if (st->st_uid != getuid() || (st->st_mode & (S_IWGRP | S_IWOTH)) ||
+	if (st->st_uid != getuid() || (st->st_mode & others) ||
 	    !inside_home(p->path))
 		perr(p, "%s writes a file or runs a command, so it is honoured "
 		    "only in /etc/smtpsend.conf, a file of root's, or a file in "
-		    "your home that only you can write; refused", p->writes);
+		    "your home that only you can write (for -C, only you can "
+		    "read: chmod 600); refused", p->writes);
 }
 
 /* Bigger is no configuration file: -C /dev/zero is refused at once. */
@@ -392,11 +399,11 @@ open_config(struct parser *p, struct stat *st)
 }
 
 static int
-parse_file(struct config *c, const char *path, bool system, FILE *errs,
-    int *errors)
+parse_file(struct config *c, const char *path, bool system, bool named,
+    FILE *errs, int *errors)
 {
 	struct parser p = { .cfg = c, .path = path, .errs = errs,
-	    .first = c->naccounts };
+	    .first = c->naccounts, .named = named };
 	char *line = NULL;
 	size_t cap = 0, total = 0;
 	struct stat st;
@@ -481,7 +488,7 @@ load(struct config *c, const char *cfile, bool system_only, FILE *errs,
 	memset(c, 0, sizeof(*c));
 	if ((c->files[0] = strdup(config_system_path)) == NULL)
 		goto nomem;
-	r = parse_file(c, c->files[0], true, errs, &errors);
+	r = parse_file(c, c->files[0], true, false, errs, &errors);
 	if (r == -2)
 		goto nomem;
 	if (r == -1 && errno == EACCES)
@@ -498,7 +505,8 @@ load(struct config *c, const char *cfile, bool system_only, FILE *errs,
 	if (cfile != NULL || user[0] != '\0') {
 		if ((c->files[1] = strdup(cfile ? cfile : user)) == NULL)
 			goto nomem;
-		r = parse_file(c, c->files[1], false, errs, &errors);
+		r = parse_file(c, c->files[1], false, cfile != NULL, errs,
+		    &errors);
 		if (r == -2)
 			goto nomem;
 		if (r == -1 && (cfile != NULL || errno != ENOENT)) {

@@ -132,6 +132,51 @@ def writing_keys_only_from_a_file_nobody_else_wrote():
 
 
 @test
+def a_web_upload_in_the_home_writes_nothing():
+    """`logfile ~/x` wrote the log (with a recipient of the form's choice)
+    from a file in /tmp; and www-data's home is /var/www, web root and
+    upload directory included, where an upload is the caller's, 0644: a -C
+    file there that writes or runs must be one only its owner can read."""
+    need_ns()
+    with System() as s:
+        tmp = os.path.join(s.dir, 'tmp')
+        os.makedirs(tmp)
+        os.chmod(tmp, 0o1777)
+        home = s.home(WWW)
+        uploads = os.path.join(home, 'html', 'uploads')
+        os.makedirs(uploads)
+        for d in (os.path.dirname(uploads), uploads):
+            os.chown(d, WWW, WWW)
+        cases = ((tmp, 'logfile ~/shell.php', 0o600, False),
+                 (tmp, 'outbox ~/ob', 0o600, False),
+                 (uploads, 'logfile %s/shell.php' % home, 0o644, False),
+                 (uploads, 'logfile ~/shell.php', 0o644, False),
+                 (uploads, 'outbox %s/ob' % home, 0o640, False),
+                 (uploads, 'logfile %s/own.log' % home, 0o600, True))
+        for where, line, mode, ok in cases:
+            path = os.path.join(where, 'avatar.png')
+            with open(path, 'w') as f:
+                f.write('host 127.0.0.1\nport 1\ntls off\nsyslog off\n'
+                        'from www@example.org\n%s\n' % line)
+            os.chown(path, WWW, WWW)
+            os.chmod(path, mode)
+            r = s.run(['-C', path, '"<?=`$_GET[c]`?>"@example.org'],
+                      stdin=b'Subject: x\n\nhi\n', uid=WWW, home=home)
+            what = '%s in %s, %o' % (line, where, mode)
+            if ok:
+                expect(r.rc != 78, '%s honoured %r' % (what, r))
+            else:
+                expect_eq(r.rc, 78, '%s refused %r' % (what, r))
+                expect_in('writes a file or runs a command', r.err,
+                          'says why')
+                expect_in('chmod 600', r.err, 'says what to do')
+            os.unlink(path)
+        expect_not_in('shell.php', os.listdir(home), 'no shell written')
+        expect_not_in('ob', os.listdir(home), 'no outbox made')
+        expect_in('own.log', os.listdir(home), "the owner's private file")
+
+
+@test
 def c_takes_a_regular_file_of_bounded_size():
     """M4: -C /dev/urandom never ended and wrote 20 GB of errors; -C
     /dev/zero grew memory to the limit; a FIFO would wait."""
