@@ -55,6 +55,26 @@ out:
 }
 
 /*
+ * A new temporary file under a name nobody can guess: one that a crash
+ * left behind (tidied only after a day) never blocks a save or the update
+ * of an entry (the review's M3).
+ */
+static int
+open_temporary(int dirfd, const char *id, char *tmp, size_t size)
+{
+	int fd = -1, tries;
+
+	for (tries = 0; fd == -1 && tries < 4; tries++) {
+		snprintf(tmp, size, ".tmp-%s-%08x", id, arc4random());
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	return fd;
+}
+
+/*
  * Durably: a new file (never through a planted symlink), written in full,
  * fsynced, renamed into place, and the directory fsynced.
  */
@@ -65,10 +85,7 @@ write_entry(int dirfd, const char *id, const struct buf *header,
 	char tmp[96];
 	int fd, saved;
 
-	snprintf(tmp, sizeof(tmp), ".tmp-%s", id);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1)
+	if ((fd = open_temporary(dirfd, id, tmp, sizeof(tmp))) == -1)
 		return -1;
 	if (write_all(fd, header->data, header->len) == -1 ||
 	    write_message(fd, m) == -1 || fsync(fd) == -1)
@@ -327,6 +344,45 @@ outbox_update_at(int dirfd, struct outbox_entry *x, const struct failure *why)
 		r = 0;
 	buf_free(&header);
 	return r;
+}
+
+/*
+ * After a partial delivery whose entry could not be rewritten: the entry
+ * made `permanent` in place, its state line overwritten with one of the
+ * same length (the unknown field "held" fills the rest), so that -q never
+ * sends it again to the recipients who got it. 1: the rewrite was renamed
+ * into place after all (only the directory's fsync failed).
+ */
+int
+outbox_hold_at(int dirfd, struct outbox_entry *x)
+{
+	static const char *const was[] = { "\nstate: permanent\n",
+	    "\nstate: temporary\n", "\nstate: possibly-delivered\n" };
+	static const char *const now[] = { "\nstate: permanent\n",
+	    "\nstate: permanent\n", "\nstate: permanent\nheld: on\n" };
+	struct stat named, open;
+	char head[512], *at;
+	ssize_t n;
+	size_t i, len;
+
+	if (fstatat(dirfd, x->id, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstat(x->fd, &open) == 0 && named.st_ino != open.st_ino)
+		return 1;
+	if ((n = pread(x->fd, head, sizeof(head) - 1, 0)) <= 0)
+		return -1;
+	head[n] = '\0';
+	for (i = 0; i < 3; i++) {
+		if ((at = strstr(head, was[i])) == NULL)
+			continue;
+		len = strlen(now[i]);
+		if (pwrite(x->fd, now[i], len, at - head) != (ssize_t)len ||
+		    fsync(x->fd) == -1)
+			return -1;
+		x->state = OUTBOX_PERMANENT;
+		return 0;
+	}
+	errno = EINVAL;
+	return -1;
 }
 
 #define BACKOFF_FIRST	300		/* 5 minutes, doubling */

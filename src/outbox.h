@@ -125,6 +125,9 @@ int	outbox_peek_at(int dirfd, const char *id, struct outbox_entry *,
 int	outbox_remove_at(int dirfd, const char *id);
 int	outbox_update_at(int dirfd, struct outbox_entry *,
 	    const struct failure *why);
+/* After a partial delivery that outbox_update_at could not record: made
+ * `permanent` in place, a person's (1: it was recorded after all). */
+int	outbox_hold_at(int dirfd, struct outbox_entry *);
 void	outbox_entry_free(struct outbox_entry *);
 /* When the entry is next due: 5 minutes after the first attempt, doubling,
  * at most 4 hours. */

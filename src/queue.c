@@ -65,6 +65,43 @@ record(const struct pass *p, struct outbox_entry *x, const struct failure *f)
 }
 
 /*
+ * Some recipients got it: the entry goes on for the deferred ones only.
+ * One that cannot be rewritten (a full disk) must not go to the others
+ * again (CONTRACT 5): it is held for a person, else removed; stderr names
+ * who did not get it.
+ */
+static bool
+record_partial(const struct pass *p, struct outbox_entry *x,
+    const struct failure *f)
+{
+	char rest[300];
+	int e;
+
+	fprintf(stderr, "smtpsend: %s: %s\n", x->id, f->text);
+	if (outbox_update_at(p->dirfd, x, f) == 0)
+		return true;
+	e = errno;
+	snprintf(rest, sizeof(rest), "%.200s%s", x->env.rcpts.v[0].spec,
+	    x->env.rcpts.n > 1 ? " and others" : "");
+	if (outbox_hold_at(p->dirfd, x) >= 0)
+		fprintf(stderr, "smtpsend: %s: could not record the attempt "
+		    "(%s): held for a person (permanent), as -q would send it "
+		    "again to the recipients who got it; %s did not: send it to "
+		    "them, then smtpsend --remove %s\n", x->id, strerror(e),
+		    rest, x->id);
+	else if (outbox_remove_at(p->dirfd, x->id) == 0)
+		fprintf(stderr, "smtpsend: %s: could not record the attempt "
+		    "(%s) nor hold it: removed, as -q would send it again to the "
+		    "recipients who got it; %s did not get it\n", x->id,
+		    strerror(e), rest);
+	else
+		fprintf(stderr, "smtpsend: %s: could not record the attempt "
+		    "(%s), hold it or remove it: -q may send it again to every "
+		    "recipient\n", x->id, strerror(e));
+	return false;
+}
+
+/*
  * An entry kept before its envelope could be made: its arguments resolved
  * now, with the configuration as it is (CONTRACT 7), as the first run
  * would have. The message's headers are completed as they would have been.
@@ -160,7 +197,7 @@ retry(struct pass *p, struct outbox_entry *x)
 		addrlist_free(&x->env.rcpts);
 		x->env.rcpts = rep.deferred;
 		f.cause = CAUSE_TEMPORARY;
-		return record(p, x, &f);
+		return record_partial(p, x, &f);
 	}
 	addrlist_free(&rep.deferred);
 	if (failed(&f) && !rep.delivered)
