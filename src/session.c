@@ -457,6 +457,8 @@ session_connect(struct session *se, const struct envelope *e,
 		if (!worth_next(f))
 			break;
 	}
+	if (i == 0)	/* never: check_hosts bounds each name */
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no host to connect to");
 	strlcpy(rep->host, se->host, sizeof(rep->host));
 	se->authenticated = rep->authenticated;
 	/* A server that takes nothing gets no second try this run. */
@@ -758,5 +760,7 @@ session_check(const struct settings *s, const char *password, int verbose,
 		if (r == 0 || !worth_next(f))
 			break;
 	}
+	if (i == 0)	/* never: check_hosts bounds each name */
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no host to connect to");
 	return r;
 }
