@@ -207,6 +207,8 @@ check_hosts(const char *v)
 		if (strpbrk(w, "/%@?#\\,;") != NULL || n >= HOSTS_MAX)
 			return "must be one host name or several separated by "
 			    "spaces (at most 8)";
+		else if (strlen(w) > 253)	/* DNS's limit, RFC 1035 */
+			return "a host name is at most 253 characters";
 	return n == 0 ? "must be a host name" : NULL;
 }
 

@@ -32,6 +32,8 @@ struct pass {
 	int			 other;		/* of other configurations */
 	int			 named;		/* -qI: entries it matched */
 	struct sessions		 open;		/* one connection an account */
+	char		       **only;		/* sorted; NULL: every id */
+	size_t			 nonly;
 };
 
 /* The outbox of the account given with -a, or of the default account. */
@@ -338,13 +340,20 @@ struct totals {
 };
 
 static int
+compare_ids(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
 queue_pass(const struct config *c, const struct options *o, int dirfd,
-    const char *dir, uid_t owner, struct totals *t, struct failure *f)
+    const char *dir, char **only, size_t nonly, struct totals *t,
+    struct failure *f)
 {
 	char config[4096];
-	struct pass p = { c, o, dirfd, dir, owner, outbox_config_path(
+	struct pass p = { c, o, dirfd, dir, geteuid(), outbox_config_path(
 	    o->config_file, config, sizeof(config)), 0, 0, 0, 0,
-	    SESSIONS_INIT(o->verbose) };
+	    SESSIONS_INIT(o->verbose), only, nonly };
 	char **ids;
 	size_t n, i;
 
@@ -352,7 +361,10 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 		return -1;
 	for (i = 0; i < n; i++) {
 		/* A signal stops the run; what is not tried is left. */
-		if (interrupt_signal() != 0)
+		if (only != NULL && bsearch(&ids[i], only, nonly,
+		    sizeof(*only), compare_ids) == NULL)
+			;	/* not among those asked for */
+		else if (interrupt_signal() != 0)
 			p.left++;
 		else
 			run_entry(&p, ids[i], f);
@@ -401,21 +413,23 @@ pass_new(const struct config *c, const struct options *o, int dirfd,
     const char *dir, char **before, size_t nb, char **after, size_t na,
     struct totals *t, struct failure *f)
 {
-	struct options one = *o;
-	size_t i, j = 0;
-	int fresh = 0;
+	char **fresh;
+	size_t i, j = 0, n = 0;
 
+	if ((fresh = calloc(na + 1, sizeof(*fresh))) == NULL)
+		return 0;
 	for (i = 0; i < na; i++) {
 		while (j < nb && strcmp(before[j], after[i]) < 0)
 			j++;
-		if (j < nb && strcmp(before[j], after[i]) == 0)
-			continue;
-		one.queue_select = 'I';
-		one.queue_match = after[i];
-		queue_pass(c, &one, dirfd, dir, geteuid(), t, f);
-		fresh++;
+		if (j >= nb || strcmp(before[j], after[i]) != 0)
+			fresh[n++] = after[i];
 	}
-	return fresh;
+	/* One pass, one connection an account, for all of them; as any
+	 * run's, never a copy kept for a person (CONTRACT 6). */
+	if (n > 0)
+		queue_pass(c, o, dirfd, dir, fresh, n, t, f);
+	free(fresh);
+	return (int)n;
 }
 
 /*
@@ -473,7 +487,7 @@ run_outbox(const struct config *c, const struct options *o, const char *dir,
 		return -1;
 	if ((dirfd = outbox_open_checked(dir, f)) == -1)
 		return failed(f) ? -1 : 0;
-	r = queue_pass(c, o, dirfd, dir, geteuid(), t, f);
+	r = queue_pass(c, o, dirfd, dir, NULL, 0, t, f);
 	/* Not when the system file keeps the maildrop waiting: it would
 	 * again. Nor for -qI, -qR, -qS: a person chose what to send. */
 	if (r == 0 && root && waiting == 0 && o->queue_select == '\0')

@@ -439,9 +439,11 @@ session_connect(struct session *se, const struct envelope *e,
     const struct message *m, struct session_report *rep, struct failure *f)
 {
 	int i, r = -1;
+	bool tried = false;
 
 	for (i = 0; settings_host_at(se->given->host, i, se->host,
 	    sizeof(se->host)) == 0; i++) {
+		tried = true;
 		if (i > 0 && se->verbose)
 			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
 			    se->host);
@@ -457,6 +459,8 @@ session_connect(struct session *se, const struct envelope *e,
 		if (!worth_next(f))
 			break;
 	}
+	if (!tried)	/* never: check_hosts bounds each name */
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no host to connect to");
 	strlcpy(rep->host, se->host, sizeof(rep->host));
 	se->authenticated = rep->authenticated;
 	/* A server that takes nothing gets no second try this run. */
@@ -742,9 +746,11 @@ session_check(const struct settings *s, const char *password, int verbose,
 	struct settings one = *s;
 	char host[256];
 	int i, r = -1;
+	bool tried = false;
 
 	for (i = 0; settings_host_at(s->host, i, host, sizeof(host)) == 0;
 	    i++) {
+		tried = true;
 		if (i > 0 && verbose)
 			fprintf(stderr, "smtpsend: %s; trying %s\n", f->text,
 			    host);
@@ -758,5 +764,7 @@ session_check(const struct settings *s, const char *password, int verbose,
 		if (r == 0 || !worth_next(f))
 			break;
 	}
+	if (!tried)	/* never: check_hosts bounds each name */
+		fail(f, STAGE_NONE, CAUSE_CONFIG, 0, "no host to connect to");
 	return r;
 }

@@ -719,5 +719,29 @@ def a_permanent_failure_in_the_maildrop_stays_a_persons():
         srv.stop()
 
 
+@test
+def a_host_name_too_long_is_an_error_never_a_delivery():
+    """A host word of 256 bytes or more fitted no buffer: nothing was tried,
+    nothing failed, so the message counted as sent (exit 0, nothing kept)
+    and -q removed entries as delivered."""
+    long = 'a' * 300 + '.example'
+    cfg = account(1)
+    outbox = re.search(r'outbox (\S+)', cfg).group(1)
+    r = run(['a@example.net'], stdin=b'Subject: x\n\nhi\n', config=cfg)
+    expect_eq(r.rc, 75, 'kept while the server is down %r' % r)
+    expect_eq(len(entries(outbox)), 1, 'one entry')
+    bad = cfg.replace('host 127.0.0.1', 'host ' + long)
+    r = run(['-q'], config=bad)
+    expect_eq(r.rc, 78, '-q with the long name %r' % r)
+    expect_in('at most 253 characters', r.err, 'says why')
+    expect_eq(len(entries(outbox)), 1, 'the entry stays')
+    r = run(['b@example.net'], stdin=b'Subject: y\n\nhi\n', config=bad)
+    expect_eq(r.rc, 78, 'a send with it %r' % r)
+    expect_in('; message kept in the outbox as ', r.err, 'kept')
+    r = run(['--host=' + long, 'c@example.net'], stdin=b'Subject: z\n\n',
+            config=cfg)
+    expect_eq(r.rc, 64, '--host with it %r' % r)
+
+
 if __name__ == '__main__':
     main()

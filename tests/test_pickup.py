@@ -54,6 +54,43 @@ def delivered(srv):
 
 
 @test
+def a_permanent_entry_that_lands_during_a_run_stays_kept():
+    """Root's -q sends what the maildrop brings during the run; it reused
+    the path of a person's -qI ID for that, which sends a copy kept for a
+    permanent failure: such a copy was sent again on its own."""
+    need_ns()
+    landed = []
+
+    def land(conn, m):
+        if not landed:      # while root's own entry is being sent
+            landed.append(drop(s, 'perm1', entry(
+                rcpts=(b'perm@example.net',), state=b'permanent')))
+            landed.append(drop(s, 'temp1', entry(
+                rcpts=(b'temp@example.net',))))
+    srv = server(users={'tester': 'syspw'}, on_message=land)
+    try:
+        with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+            own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
+            with open(own, 'wb') as f:
+                f.write(entry(sender=b'root@example.org',
+                              rcpts=(b'own@example.net',)))
+            os.chmod(own, 0o600)
+            r = s.run(['-q', '--due'])
+            srv.wait()
+            got = sorted(r for m in delivered(srv) for r in m['rcpts'])
+            expect_eq(len(landed), 2, 'the entries landed during the run')
+            expect_eq(got, ['own@example.net', 'temp@example.net'],
+                      'the temporary one sent, the permanent one not %r' % r)
+            expect_eq([n for n in os.listdir(s.root_outbox())
+                       if n != 'maildrop' and not n.startswith('.')], ['perm1'],
+                      'the permanent copy kept for a person')
+            expect_eq(len(srv.sessions), 2,
+                      'one connection for what landed %r' % srv.sessions)
+    finally:
+        srv.stop()
+
+
+@test
 def an_entry_without_envelope_neither_crashes_nor_blocks_the_run():
     """H1: a 'permanent' entry with no sender and no recipient, named to sort
     first, used to kill root's -q with SIGSEGV on every run."""
