@@ -41,6 +41,7 @@ struct job {
 	char		 config[4096];	/* -C as an absolute path */
 	char		 config_errors[1024];	/* each FILE:LINE: error */
 	bool		 logged;	/* submitlog_write has seen it */
+	bool		 partial;	/* kept for the deferred recipients */
 	char		*hint;
 	struct buf	 password;
 };
@@ -314,7 +315,7 @@ log_setup(const struct job *j, const char *why, const char *rest)
  * path, said calmly; else what failed, and where the message waits. */
 static void
 say_dropped(struct failure *f, const char *text, const struct kept *k,
-    bool normal, bool temporary)
+    bool normal, bool temporary, bool partial)
 {
 	if (normal) {
 		snprintf(f->text, sizeof(f->text), "queued in the system "
@@ -323,6 +324,8 @@ say_dropped(struct failure *f, const char *text, const struct kept *k,
 	}
 	strlcpy(f->text, temporary ? "deferred: " : "", sizeof(f->text));
 	strlcat(f->text, text, sizeof(f->text));
+	if (partial)
+		strlcat(f->text, "; for the deferred recipients", sizeof(f->text));
 	strlcat(f->text, temporary ? "; queued in the system maildrop as " :
 	    "; kept in the system maildrop as ", sizeof(f->text));
 	strlcat(f->text, k->id, sizeof(f->text));
@@ -352,6 +355,8 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		return;
 	if (cancelled(o))
 		why.cause = CAUSE_UNAVAILABLE;	/* kept as permanent */
+	else if (j->partial)
+		why.cause = CAUSE_TEMPORARY;	/* those refused with 4xx */
 	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
 		normal = true;			/* root sends it */
 	else if (status_setup(f) && calling_program(j, o))
@@ -369,7 +374,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
 	if (r == 0 && dropped) {
-		say_dropped(f, text, &k, normal, temporary);
+		say_dropped(f, text, &k, normal, temporary, j->partial);
 		return;
 	}
 	/* Still one line: what failed, where the message is, what next. */
@@ -383,7 +388,8 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		strlcat(f->text, ")", sizeof(f->text));
 	}
 	f->detail[0] = '\0';
-	strlcat(f->text, "; ", sizeof(f->text));
+	strlcat(f->text, j->partial ? "; for the deferred recipients: " : "; ",
+	    sizeof(f->text));
 	/* At a terminal the id is enough: -bp shows where and why. */
 	brief = r == 0 && !dropped && k.id[0] != '\0' &&
 	    isatty(STDERR_FILENO) && !o->verbose;
@@ -415,21 +421,21 @@ stopped(struct failure *f)
 	return true;
 }
 
-/* Delivered to some recipients; those refused with 4xx are kept. */
+/*
+ * Delivered to some recipients; those refused with 4xx are kept as any
+ * deferred message is, in the outbox or else the maildrop (CONTRACT 7),
+ * with only their addresses; the exit and the line follow from that.
+ */
 static void
 keep_deferred(struct job *j, const struct options *o,
     const struct addrlist *deferred, struct failure *f)
 {
-	struct outbox_origin from = origin(j, o);
-	struct envelope partial = j->env;
-	struct failure why = *f;
-	struct kept k;
+	struct addrlist all = j->env.rcpts;
 
-	partial.rcpts = *deferred;
-	why.cause = CAUSE_TEMPORARY;	/* kept for -q to retry */
-	outbox_save(outbox_dir(&j->set), &from, &partial, &j->msg, &why, &k);
-	strlcat(f->text, "; for the deferred recipients: ", sizeof(f->text));
-	strlcat(f->text, k.note, sizeof(f->text));
+	j->env.rcpts = *deferred;
+	j->partial = true;
+	keep(j, o, f);
+	j->env.rcpts = all;
 }
 
 /* -v: which files and account this run uses. */

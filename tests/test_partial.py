@@ -13,12 +13,21 @@ import os
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
 from e2e import certs, server
 from ns import System, available
-from test_pickup import entry
 
 NOBODY = 65534
 WWW = 33
 EID = '20200101T000000Z-000000bb'
 RCPT = {'RCPT': ['250 ok', '451 4.7.1 try later']}
+
+
+def entry(sender, rcpts, state):
+    """An outbox entry as smtpsend writes them (test_pickup.py's)."""
+    body = b'Subject: s\r\n\r\nhi\r\n'
+    return (b'smtpsend-outbox: 1\ncreated: 1\nattempts: 0\nlast-attempt: 0\n'
+            b'state: ' + state + b'\nexit: 75\nerror: x\nsender: ' + sender +
+            b'\n' + b''.join(b'recipient: ' + r + b'\n' for r in rcpts) +
+            b'body-8bitmime: no\neight-bit: no\nlongest-line: 10\n'
+            b'header-bytes: 14\nsize: %d\n\n' % len(body) + body)
 
 
 def need_ns():
@@ -115,6 +124,62 @@ def an_entry_that_cannot_be_rewritten_is_held_not_resent():
         srv.stop()
         expect_eq(rcpts(srv), [['a@example.net']], '%s: a@ once, nothing '
                   'sent again on its own' % was)
+
+
+def maildrop_entries(s):
+    return sorted(n for n in os.listdir(s.maildrop()) if not n.startswith('.'))
+
+
+@test
+def the_deferred_go_to_the_maildrop_when_the_outbox_cannot_take_them():
+    """M5: for www-data with an unwritable home, the recipients refused with
+    4xx after the others got it were lost ('message NOT saved', exit 75);
+    they go to the maildrop, alone, and root's -q sends them there. The exit
+    is that of a kept message: 75 as smtpsend, 0 as sendmail."""
+    need_ns()
+    for argv0, status in ((None, 75), ('sendmail', 0)):
+        srv = server(replies=RCPT)
+        with System(etc={'smtpsend.conf': readable_conf(srv.port)}) as s:
+            home = os.path.join(s.dir, 'www')     # root's: www-data's /var/www
+            os.makedirs(home, mode=0o755)
+            r = s.run(['a@example.net', 'b@example.net'], uid=WWW, home=home,
+                      stdin=b'Subject: partly\n\nhi\n', argv0=argv0)
+            expect_eq(r.rc, status, '%s: the exit of a kept message %r'
+                      % (argv0, r))
+            expect_in('for the deferred recipients; queued in the system '
+                      'maildrop as', r.err, 'said %r' % r.err)
+            expect_not_in('NOT saved', r.err, 'saved')
+            kept = maildrop_entries(s)
+            expect_eq(len(kept), 1, 'one maildrop entry %r' % kept)
+            with open(os.path.join(s.maildrop(), kept[0]), 'rb') as f:
+                text = f.read()
+            expect_in(b'recipient: b@example.net\n', text, 'the deferred')
+            expect_not_in(b'recipient: a@example.net\n', text,
+                          'not the delivered one')
+            q = s.run(['-q'])
+            expect_eq(q.rc, 0, "root's -q %r" % q)
+        srv.stop()
+        expect_eq(rcpts(srv), [['a@example.net'], ['b@example.net']],
+                  '%s: each recipient once' % argv0)
+
+
+@test
+def the_deferred_kept_in_the_outbox_are_said_as_any_kept_message():
+    """M5: the line says deferred:, where, and that -q sends it; as
+    sendmail the exit is 0, as any message kept for a temporary failure."""
+    need_ns()
+    srv = server(replies=RCPT)
+    with System(etc={'smtpsend.conf': readable_conf(srv.port)}) as s:
+        r = s.run(['a@example.net', 'b@example.net'], uid=NOBODY,
+                  stdin=b'Subject: partly\n\nhi\n', argv0='sendmail')
+        expect_eq(r.rc, 0, 'kept, as sendmail %r' % r)
+        expect(r.err.startswith('smtpsend: deferred: recipient refused '
+                                '(delivered to the others)'), 'said %r' % r.err)
+        expect_in('; for the deferred recipients: message kept in the outbox',
+                  r.err, 'where')
+        expect_in('smtpsend -q sends it', r.err, 'what next')
+        expect_eq(maildrop_entries(s), [], 'not in the maildrop')
+    srv.stop()
 
 
 if __name__ == '__main__':
