@@ -319,6 +319,54 @@ check_copy(const struct config *sys, int copy, const char *id, uid_t owner,
 }
 
 /*
+ * Root's outbox already holds an entry of this id, a regular file of
+ * root's: an earlier run saved its copy and stopped (a crash, a kill)
+ * before it removed the user's entry. Taking it again would send it twice.
+ */
+static bool
+moved_before(int outbox_fd, const char *id)
+{
+	struct stat st;
+
+	return fstatat(outbox_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid == geteuid();
+}
+
+/* Root's copy is there already: the user's entry is only removed. */
+static int
+forget_moved(int fd, int src, const char *id)
+{
+	close(src);
+	if (unlinkat(fd, id, 0) == 0)
+		fprintf(stderr, "smtpsend: maildrop: %s was picked up before (a "
+		    "run stopped before it removed it): removed\n", id);
+	return 0;
+}
+
+/*
+ * The user's entry, once root's copy is saved: removed, else root's copy
+ * is (once sent, it would no longer stop the next run from taking the
+ * user's entry again): the entry waits in the maildrop, said each run.
+ */
+static int
+finish_move(int fd, int outbox_fd, const char *id, const char *newid)
+{
+	int e;
+
+	if (unlinkat(fd, id, 0) == 0)
+		return 0;
+	e = errno;
+	if (outbox_remove_at(outbox_fd, newid) == 0)
+		fprintf(stderr, "smtpsend: maildrop: %s: not picked up: it "
+		    "cannot be removed (%s)\n", id, strerror(e));
+	else
+		fprintf(stderr, "smtpsend: maildrop: %s: it cannot be removed "
+		    "(%s), nor root's copy %s: it may be sent twice\n", id,
+		    strerror(e), newid);
+	return -1;
+}
+
+/*
  * One entry: validated completely, in root's copy, before anything is
  * done with it. A damaged entry is set aside; one that the system file
  * or this machine keeps from going (no host, a full disk) waits.
@@ -335,7 +383,9 @@ maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
 	int src = -1, copy, r;
 
 	if ((r = open_user_entry(fd, id, &src, &owner, &why)) == 0 &&
-	    (copy = copy_entry(src, outbox_fd, id, &why)) != -1)
+	    moved_before(outbox_fd, id))
+		return forget_moved(fd, src, id);
+	if (r == 0 && (copy = copy_entry(src, outbox_fd, id, &why)) != -1)
 		account = check_copy(sys, copy, id, owner, &x, &why);
 	if (r == 1 || account == NULL) {
 		if (r == 1)
@@ -359,7 +409,7 @@ maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
 	    *account ? account : NULL, NULL, NULL, id }, &x.env, &x.msg, &kept,
 	    newid, sizeof(newid));
 	if (r == 0)
-		unlinkat(fd, id, 0);
+		r = finish_move(fd, outbox_fd, id, newid);
 	outbox_entry_free(&x);
 	close(src);
 	return r;

@@ -6,6 +6,7 @@ issue 22: H1, M1, M2, L1, L2, L5), each in a private mount namespace
 complete, sendable message is set aside; no entry crashes or stalls the run,
 or keeps the others and root's own outbox from going."""
 import os
+import subprocess
 import time
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
@@ -241,6 +242,58 @@ def roots_copy_is_what_is_sent():
                       "in root's outbox %r" % r)
         expect_in('b@example.net', r.out.decode(), 'the good one is kept')
         expect_not_in('permanent', r.out.decode(), 'the empty one is not')
+
+
+@test
+def an_entry_moved_before_a_crash_is_not_taken_twice():
+    """s27 M2: a run that saved root's copy and stopped (a crash, a kill)
+    before removing the user's entry left it in both places; the next run
+    took it again under a new id and both were sent."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    eid = '20260101T000000Z-0000abcd'
+    with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+        e = entry(rcpts=(b'dup@example.net',))
+        drop(s, eid, e)
+        own = os.path.join(s.root_outbox(), eid)
+        with open(own, 'wb') as f:
+            f.write(e)
+        os.chmod(own, 0o600)
+        r = s.run(['-q', '--due'])
+        expect_eq(r.rc, 0, 'sent %r' % r)
+        expect_in('picked up before', r.err, 'said %r' % r.err)
+        r = s.run(['-q', '--due'])
+        expect_eq(left(s), [], 'the maildrop entry is gone')
+        expect_eq([n for n in os.listdir(s.root_outbox())
+                   if n.startswith('2')], [], "root's outbox is empty")
+    srv.stop()
+    expect_eq([m['rcpts'] for m in delivered(srv)], [['dup@example.net']],
+              'sent once')
+
+
+@test
+def an_entry_that_cannot_be_removed_is_not_sent_again_and_again():
+    """s27 M2: unlinkat's result was ignored; an entry that stays in the
+    maildrop (here immutable) was picked up and sent by every run."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+        p = drop(s, '20260101T000000Z-0000abce',
+                 entry(rcpts=(b'stuck@example.net',)))
+        if subprocess.run(['chattr', '+i', p]).returncode != 0:
+            skip('chattr +i is not supported here')
+        try:
+            r1 = s.run(['-q'])
+            r2 = s.run(['-q'])
+        finally:
+            subprocess.run(['chattr', '-i', p])
+        expect_in('cannot be removed', r1.err, 'said %r' % r1)
+        expect_in('20260101T000000Z-0000abce', left(s), 'it waits there')
+        expect_eq([n for n in os.listdir(s.root_outbox())
+                   if n.startswith('2')], [], "no copy left in root's outbox")
+    srv.stop()
+    expect_eq(delivered(srv), [], 'never sent, so never twice %r %r'
+              % (r1, r2))
 
 
 if __name__ == '__main__':
