@@ -97,6 +97,7 @@ def main():
                 totals[i] += n
     except hygiene.Interrupted as e:
         signum = e.signum
+        totals[1] += 1      # the run did not get to its end
         p = hygiene.CURRENT
         if p and p.returncode is None:
             hygiene.stop(p)
