@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: ISC
 """The suite leaves the host as it found it (tests/hygiene.py): a run of
 tests/run.py that is interrupted (Ctrl-C: SIGINT to its process group; a
-CI time limit: SIGTERM to the runner) leaves no process, mount or
-temporary directory of its programs behind, and a program that leaves
-something behind on a normal end fails the run.
+CI time limit: SIGTERM to the runner, or to `make check`) leaves no
+process, mount or temporary directory of its programs behind, and a
+program that leaves something behind on a normal end fails the run.
 
 The programs run here are stand-ins written for the test (given to
 tests/run.py as $UNITS) that do what the real ones do: a daemon in a
@@ -18,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -68,6 +67,20 @@ def procs_with(word):
         if d.isdigit() and int(d) != os.getpid():
             try:
                 with open('/proc/%s/cmdline' % d, 'rb') as f:
+                    if word.encode() in f.read():
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def procs_with_env(word):
+    """PIDs of the processes whose environment holds `word`."""
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                with open('/proc/%s/environ' % d, 'rb') as f:
                     if word.encode() in f.read():
                         out.append(int(d))
             except OSError:
@@ -202,6 +215,58 @@ def sigterm_to_the_runner_stops_every_process_of_the_program():
 def ctrl_c_stops_every_process_of_the_program():
     """Ctrl-C: SIGINT to the foreground process group."""
     interrupted_fake(signal.SIGINT, group=True)
+
+
+@test
+def sigterm_to_make_check_stops_every_process_of_the_program():
+    """`make check` killed by a CI time limit (SIGTERM to make alone): make
+    passes it on to its recipe's process, which must be run.py itself."""
+    if available():
+        skip(available())
+    tok = 'hygiene-make-%d' % os.getpid()
+    rec = os.path.join(SCRATCH, 'record-make')
+    path = os.path.join(SCRATCH, 'fake_program_make')
+    with open(path, 'w') as f:
+        f.write(FAKE % {'here': HERE})
+    os.chmod(path, 0o755)
+    build = os.path.relpath(os.path.dirname(os.path.abspath(
+        os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
+                                                   'smtpsend'))),
+        os.path.join(HERE, '..'))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
+    env.update(TMPDIR=SCRATCH, HYGIENE_TOKEN=tok, HYGIENE_RECORD=rec)
+    # UNITS: the stand-in runs first; the interrupt comes while it runs.
+    # Its output in a file: what make leaves running may hold a pipe open.
+    log = open(os.path.join(SCRATCH, 'make-check.out'), 'w+b')
+    p = subprocess.Popen(['make', '-s', '-C', os.path.join(HERE, '..'),
+                          'check', 'B=' + build, 'UNITS=' + path], env=env,
+                         stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    made = []
+    try:
+        expect(wait_for(lambda: os.path.exists(rec), 120),
+               'the stand-in program did not start under make check')
+        with open(rec) as f:
+            made = f.read().split('\n')
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=90)
+        time.sleep(1)
+        log.seek(0)
+        out = log.read().decode(errors='replace')
+        expect_eq(procs_with(tok) + procs_with_env(tok), [],
+                  'processes left after SIGTERM to make; it said %r'
+                  % out[-600:])
+        expect_eq([d for d in made if os.path.exists(d)], [],
+                  'temporary directories left')
+    finally:
+        kill_all(procs_with(tok) + procs_with_env(tok))
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        log.close()
+        for d in made:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 @test
