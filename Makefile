@@ -89,7 +89,7 @@ check-trixie:
 HOSTSTATES ?= --ci
 check-hoststates: deps all units
 	@SMTPSEND=$(CURDIR)/$(B)/smtpsend UNITS="$(UNITS)" \
-	    $(PYTHON) tests/hoststates.py $(HOSTSTATES)
+	    exec $(PYTHON) tests/hoststates.py $(HOSTSTATES)
 
 .PHONY: check-trixie check-hoststates
 

@@ -217,36 +217,30 @@ def ctrl_c_stops_every_process_of_the_program():
     interrupted_fake(signal.SIGINT, group=True)
 
 
-@test
-def sigterm_to_make_check_stops_every_process_of_the_program():
-    """`make check` killed by a CI time limit (SIGTERM to make alone): make
-    passes it on to its recipe's process, which must be run.py itself."""
+def sigterm_to_a_caller(name, argv, tok):
+    """SIGTERM to `argv` alone (something that runs tests/run.py; '%s' in
+    its words: the stand-in's path) while the stand-in runs: nothing of it
+    may stay."""
     if available():
         skip(available())
-    tok = 'hygiene-make-%d' % os.getpid()
-    rec = os.path.join(SCRATCH, 'record-make')
-    path = os.path.join(SCRATCH, 'fake_program_make')
+    rec = os.path.join(SCRATCH, 'record-' + name)
+    path = os.path.join(SCRATCH, 'fake_program_' + name)
     with open(path, 'w') as f:
         f.write(FAKE % {'here': HERE})
     os.chmod(path, 0o755)
-    build = os.path.relpath(os.path.dirname(os.path.abspath(
-        os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
-                                                   'smtpsend'))),
-        os.path.join(HERE, '..'))
     env = {k: v for k, v in os.environ.items()
            if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
-    env.update(TMPDIR=SCRATCH, HYGIENE_TOKEN=tok, HYGIENE_RECORD=rec)
-    # UNITS: the stand-in runs first; the interrupt comes while it runs.
-    # Its output in a file: what make leaves running may hold a pipe open.
-    log = open(os.path.join(SCRATCH, 'make-check.out'), 'w+b')
-    p = subprocess.Popen(['make', '-s', '-C', os.path.join(HERE, '..'),
-                          'check', 'B=' + build, 'UNITS=' + path], env=env,
+    env.update(TMPDIR=SCRATCH, HYGIENE_TOKEN=tok, HYGIENE_RECORD=rec,
+               UNITS=path)
+    # Its output in a file: what it leaves running may hold a pipe open.
+    log = open(os.path.join(SCRATCH, name + '.out'), 'w+b')
+    p = subprocess.Popen([a.replace('%s', path) for a in argv], env=env,
                          stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True)
+                         start_new_session=True, cwd=os.path.join(HERE, '..'))
     made = []
     try:
         expect(wait_for(lambda: os.path.exists(rec), 120),
-               'the stand-in program did not start under make check')
+               'the stand-in program did not start under %s' % name)
         with open(rec) as f:
             made = f.read().split('\n')
         p.send_signal(signal.SIGTERM)
@@ -255,10 +249,12 @@ def sigterm_to_make_check_stops_every_process_of_the_program():
         log.seek(0)
         out = log.read().decode(errors='replace')
         expect_eq(procs_with(tok) + procs_with_env(tok), [],
-                  'processes left after SIGTERM to make; it said %r'
-                  % out[-600:])
+                  'processes left after SIGTERM to %s; it said %r'
+                  % (name, out[-600:]))
         expect_eq([d for d in made if os.path.exists(d)], [],
                   'temporary directories left')
+        expect_eq([n for n in os.listdir(SCRATCH)
+                   if n.startswith('smtpsend-')], [], 'left in $TMPDIR')
     finally:
         kill_all(procs_with(tok) + procs_with_env(tok))
         if p.poll() is None:
@@ -267,6 +263,30 @@ def sigterm_to_make_check_stops_every_process_of_the_program():
         log.close()
         for d in made:
             shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def sigterm_to_make_check_stops_every_process_of_the_program():
+    """`make check` killed by a CI time limit (SIGTERM to make alone): make
+    passes it on to its recipe's process, which must be run.py itself."""
+    build = os.path.relpath(os.path.dirname(os.path.abspath(
+        os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
+                                                   'smtpsend'))),
+        os.path.join(HERE, '..'))
+    sigterm_to_a_caller('make', ['make', '-s', '-C', os.path.join(HERE, '..'),
+                                 'check', 'B=' + build, 'UNITS=%s'],
+                        'hygiene-make-%d' % os.getpid())
+
+
+@test
+def sigterm_to_hoststates_stops_every_process_of_the_program():
+    """tests/hoststates.py (make check-hoststates) killed the same way: it
+    passes SIGTERM on to its run.py."""
+    # The last word goes to run.py: only the stand-in runs.
+    sigterm_to_a_caller('hoststates', [
+        '/usr/bin/python3', os.path.join(HERE, 'hoststates.py'), '--states',
+        'dotless+nomailname+nomta', '%s'],
+        'hygiene-hoststates-%d' % os.getpid())
 
 
 @test
