@@ -28,7 +28,7 @@ def available():
     elif not shutil.which('unshare') or not shutil.which('setpriv'):
         WHY_NOT = 'no unshare or setpriv'
     else:
-        t = tempfile.mkdtemp(prefix='smtpsend-ns-probe-')
+        t = tempfile.mkdtemp(prefix='ns-probe-')
         os.makedirs(t + '/u')
         os.makedirs(t + '/w')
         p = subprocess.run(['unshare', '-m', '-u', '--propagation', 'private',
@@ -51,7 +51,7 @@ class System:
     System in `self.spool` (the upper directory)."""
 
     def __init__(self, hostname=None, etc=None, maildrop=True, mailname=None):
-        self.dir = tempfile.mkdtemp(prefix='smtpsend-sys-')
+        self.dir = tempfile.mkdtemp(prefix='sys-')
         os.chmod(self.dir, 0o755)
         os.chmod(os.path.dirname(certs().ca), 0o755)  # for other users
         self.hostname = hostname
@@ -125,7 +125,7 @@ class System:
         """smtpsend (or `shell`, a command line) inside the namespace as
         `uid` (setpriv; 0 stays root)."""
         home = home or (self.home(uid) if uid else
-                        tempfile.mkdtemp(prefix='smtpsend-roothome-'))
+                        tempfile.mkdtemp(prefix='roothome-'))
         e = {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home,
              'LC_ALL': 'C'}
         e.update(env or {})
