@@ -40,7 +40,6 @@ struct job {
 	char		 kept_id[64];	/* deferred and kept as this id */
 	char		 config[4096];	/* -C as an absolute path */
 	char		 config_errors[1024];	/* each FILE:LINE: error */
-	bool		 logged;	/* submitlog_write has seen it */
 	char		*hint;
 	struct buf	 password;
 };
@@ -266,6 +265,15 @@ cancelled(const struct options *o)
 	return interrupt_signal() == SIGINT && o->at_terminal;
 }
 
+/* A failure of the set-up, for a calling program: deferred, not the
+ * message's own failure (CONTRACT 6). */
+static bool
+setup_deferral(const struct job *j, const struct options *o,
+    const struct failure *f)
+{
+	return !cancelled(o) && status_setup(f) && calling_program(j, o);
+}
+
 /* What happens to a kept message next, said where it was kept. */
 static void
 next_step(struct failure *f, const struct options *o, const struct job *j,
@@ -293,17 +301,22 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 	strlcat(f->text, tail, sizeof(f->text));
 }
 
-/* A deferral a person must act on: syslog at LOG_ERR even when the
- * configuration (and its syslog setting) could not be read. */
+/*
+ * A kept message's deferral in syslog, as on stderr but whole (CONTRACT
+ * 6): what failed, where the message waits, what sends it. LOG_ERR for a
+ * failure of the set-up, whose fix the line names (a person must act),
+ * even when the configuration (and its syslog setting) could not be read;
+ * LOG_WARNING otherwise.
+ */
 static void
-log_setup(const struct job *j, const char *why, const char *rest)
+log_kept(const struct job *j, bool setup, const char *line)
 {
 	int facility = j->set_ok ? j->set.syslog_facility : LOG_MAIL;
 
-	if (j->logged || facility < 0)
+	if (facility < 0)
 		return;
 	openlog("smtpsend", LOG_PID, facility);
-	syslog(LOG_ERR, "deferred: %s%s", why, rest);
+	syslog(setup ? LOG_ERR : LOG_WARNING, "%s", line);
 	closelog();
 }
 
@@ -311,7 +324,7 @@ log_setup(const struct job *j, const char *why, const char *rest)
  * path, said calmly; else what failed, and where the message waits. */
 static void
 say_dropped(struct failure *f, const char *text, const struct kept *k,
-    bool normal, bool temporary)
+    bool normal, bool temporary, const char *fix)
 {
 	if (normal) {
 		snprintf(f->text, sizeof(f->text), "queued in the system "
@@ -323,8 +336,34 @@ say_dropped(struct failure *f, const char *text, const struct kept *k,
 	strlcat(f->text, temporary ? "; queued in the system maildrop as " :
 	    "; kept in the system maildrop as ", sizeof(f->text));
 	strlcat(f->text, k->id, sizeof(f->text));
-	strlcat(f->text, temporary ? "; root's smtpsend -q sends it" :
+	if (temporary && *fix != '\0') {	/* the set-up's: root must act */
+		strlcat(f->text, "; ", sizeof(f->text));
+		strlcat(f->text, fix, sizeof(f->text));
+		strlcat(f->text, ", then", sizeof(f->text));
+	} else if (temporary)
+		strlcat(f->text, ";", sizeof(f->text));
+	strlcat(f->text, temporary ? " root's smtpsend -q sends it" :
 	    "; for root, never sent on its own", sizeof(f->text));
+}
+
+/*
+ * Still one line: what failed, where the message is. `whole` for syslog,
+ * -v and a program: the library's words and the full place; at a
+ * terminal the id is enough (-bp shows where and why).
+ */
+static void
+say_kept(char *out, size_t size, const char *text, const char *detail,
+    const struct kept *k, bool deferred, bool whole)
+{
+	bool words = whole && *detail != '\0';
+
+	snprintf(out, size, "%s%s%s%s%s; ", deferred ? "deferred: " : "",
+	    text, words ? " (" : "", words ? detail : "", words ? ")" : "");
+	if (k->id[0] != '\0' && !whole) {
+		strlcat(out, "kept as ", size);
+		strlcat(out, k->id, size);
+	} else
+		strlcat(out, k->note, size);
 }
 
 /*
@@ -336,10 +375,12 @@ static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
 	struct failure why = *f;
-	char text[sizeof(f->text)];
+	char text[sizeof(f->text)], detail[sizeof(f->detail)];
+	char line[sizeof(f->text)];
 	const char *fix = status_setup_fix(f);
 	struct kept k;
 	bool dropped, temporary, setup = false, normal = false;
+	size_t at;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
@@ -351,7 +392,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		why.cause = CAUSE_UNAVAILABLE;	/* kept as permanent */
 	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
 		normal = true;			/* root sends it */
-	else if (status_setup(f) && calling_program(j, o))
+	else if (setup_deferral(j, o, f))
 		setup = true;
 	if (normal || setup)
 		why.cause = f->cause = CAUSE_TEMPORARY;
@@ -366,35 +407,30 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
 	if (r == 0 && dropped) {
-		say_dropped(f, text, &k, normal, temporary);
+		say_dropped(f, text, &k, normal, temporary, fix);
+		if (temporary && !normal) {
+			struct failure whole = why;
+
+			say_dropped(&whole, why.text, &k, false, true, fix);
+			log_kept(j, setup || *fix != '\0', whole.text);
+		}
 		return;
 	}
-	/* Still one line: what failed, where the message is, what next. */
-	if (r == 0 && temporary)
-		strlcpy(f->text, "deferred: ", sizeof(f->text));
-	strlcat(f->text, text, sizeof(f->text));
-	/* The library's words go with the failure, before the note. */
-	if (f->detail[0] != '\0' && (o->verbose || !isatty(STDERR_FILENO))) {
-		strlcat(f->text, " (", sizeof(f->text));
-		strlcat(f->text, f->detail, sizeof(f->text));
-		strlcat(f->text, ")", sizeof(f->text));
-	}
+	strlcpy(detail, f->detail, sizeof(detail));
 	f->detail[0] = '\0';
-	strlcat(f->text, "; ", sizeof(f->text));
-	/* At a terminal the id is enough: -bp shows where and why. */
-	if (r == 0 && !dropped && k.id[0] != '\0' && isatty(STDERR_FILENO) &&
-	    !o->verbose) {
-		strlcat(f->text, "kept as ", sizeof(f->text));
-		strlcat(f->text, k.id, sizeof(f->text));
-	} else
-		strlcat(f->text, k.note, sizeof(f->text));
-	if (r == 0)
-		next_step(f, o, j, &k, temporary, fix);
-	/* The log has no stderr above it: the configuration's own errors
-	 * rather than their count. */
-	if (r == 0 && setup)
-		log_setup(j, why.text, strlen(f->text) > strlen(text) + 10 ?
-		    f->text + strlen(text) + 10 : "");
+	say_kept(f->text, sizeof(f->text), text, detail, &k, r == 0 &&
+	    temporary, o->verbose || !isatty(STDERR_FILENO));
+	if (r != 0)
+		return;
+	at = strlen(f->text);
+	next_step(f, o, j, &k, temporary, fix);
+	/* Syslog has no stderr above it: the configuration's own errors
+	 * rather than their count, the library's words, the full place. */
+	if (temporary) {
+		say_kept(line, sizeof(line), why.text, detail, &k, true, true);
+		strlcat(line, f->text + at, sizeof(line));
+		log_kept(j, setup || *fix != '\0', line);
+	}
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -551,8 +587,8 @@ run_message(const struct options *o, int fd, struct sessions *pool,
 	submit(&j, o, pool, &rep, f);
 	if (!failed(f))
 		say_sent(&j, o, &rep);
-	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
-	j.logged = true;
+	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f,
+	    setup_deferral(&j, o, f));
 out:
 	/* Partial delivery: delivered, though some recipients refused. */
 	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)
