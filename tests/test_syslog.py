@@ -109,19 +109,20 @@ class Syslog:
 def dev_setup(d, log):
     """Shell lines, run inside the namespace: /dev a tmpfs with the
     container devices bound from the machine's, and /dev/log the test's
-    socket. `d` is a directory of the test's for the machine's /dev."""
-    lines = ['mount --rbind /dev %s' % d,
-             'mount -t tmpfs -o mode=0755,nosuid tmpfs /dev']
+    socket. `d` is a directory of the test's for the machine's /dev.
+    mount -n: Debian 13's mount would make /run/mount on the machine."""
+    lines = ['mount -n --rbind /dev %s' % d,
+             'mount -n -t tmpfs -o mode=0755,nosuid tmpfs /dev']
     for n in DEVICES:
-        lines.append('if [ -e %s/%s ]; then : >/dev/%s && mount --bind '
+        lines.append('if [ -e %s/%s ]; then : >/dev/%s && mount -n --bind '
                      '%s/%s /dev/%s; fi' % (d, n, n, d, n, n))
     for n in DEV_DIRS:
-        lines.append('if [ -d %s/%s ]; then mkdir /dev/%s && mount --rbind '
-                     '%s/%s /dev/%s; fi' % (d, n, n, d, n, n))
+        lines.append('if [ -d %s/%s ]; then mkdir /dev/%s && mount -n '
+                     '--rbind %s/%s /dev/%s; fi' % (d, n, n, d, n, n))
     lines += ['ln -s /proc/self/fd /dev/fd']
     lines += ['ln -s /proc/self/fd/%d /dev/%s' % (i, n) for i, n in
               enumerate(('stdin', 'stdout', 'stderr'))]
-    lines += [': >/dev/log', 'mount --bind %s /dev/log' % log]
+    lines += [': >/dev/log', 'mount -n --bind %s /dev/log' % log]
     return lines
 
 
@@ -186,8 +187,10 @@ def config(port, extra='', user='tester', password=PASSWORD):
 
 
 def machine():
-    """What the machine's own /dev and /run hold and what is mounted: the
-    tests must leave all of it as it was."""
+    """What the machine's own /dev and /run hold where this file's
+    namespaces could touch them, and what is mounted there: the tests must
+    leave all of it as it was. (Only there: other programs on the machine
+    may change the rest meanwhile.)"""
     def state(path):
         try:
             st = os.lstat(path)
@@ -196,10 +199,13 @@ def machine():
         return (st.st_mode, st.st_ino, os.readlink(path)
                 if os.path.islink(path) else None)
     with open('/proc/self/mountinfo') as f:
-        mounts = sorted(' '.join(l.split()[3:5]) for l in f)
-    return {'dev': sorted(os.listdir('/dev')), 'run': sorted(os.listdir('/run')),
-            'log': state('/dev/log'), 'journal': state(
-                '/run/systemd/journal/dev-log'), 'mounts': mounts}
+        mounts = sorted(' '.join(l.split()[3:5]) for l in f
+                        if l.split()[4].startswith(('/dev', '/run')))
+    paths = ['/dev', '/dev/log', '/run', '/run/mount', '/run/systemd',
+             '/run/systemd/journal', '/run/systemd/journal/dev-log']
+    paths += ['/dev/' + n for n in DEVICES + DEV_DIRS +
+              ('fd', 'stdin', 'stdout', 'stderr')]
+    return dict([(p, state(p)) for p in paths] + [('mounts', mounts)])
 
 
 BEFORE = machine()
@@ -321,7 +327,8 @@ def deferral_at_warning_with_where_it_waits_and_q_logs_ok():
             expect_eq(state_of(s, ident), 'temporary', what)
             expect_eq(len(r.lines), 2, '%s: two lines %r' % (what, r.lines))
             expect(all(l.level == LOG_WARNING and l.facility == LOG_MAIL
-                       for l in r.lines), '%s: LOG_WARNING %r' % (what, r.lines))
+                       for l in r.lines), '%s: LOG_WARNING %r' % (what,
+                                                                 r.lines))
             msmtp_line(r.lines[0], what, exitcode='EX_TEMPFAIL')
             d = r.lines[1].text
             expect(d.startswith('deferred: cannot connect to 127.0.0.1'),
@@ -379,7 +386,8 @@ def refused_credentials_relayed_anyway_warns_with_data():
 def nsswitch():
     """Host names from /etc/hosts only: an unknown name fails at once."""
     with open('/etc/nsswitch.conf') as f:
-        lines = [l for l in f.read().splitlines() if not l.startswith('hosts:')]
+        lines = [l for l in f.read().splitlines()
+                 if not l.startswith('hosts:')]
     return ('\n'.join(lines + ['hosts: files']) + '\n', 0o644)
 
 
