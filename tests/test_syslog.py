@@ -25,6 +25,7 @@ import time
 
 import harness
 import ns
+import oauth2server
 from harness import test, expect, expect_eq, expect_in, expect_not_in, main
 from harness import skip
 from e2e import certs, server
@@ -39,7 +40,9 @@ MAIL = b'Subject: s\n\nbody\n'
 # The secrets of this file: none may reach syslog, in any form.
 PASSWORD = 'pw-Zq81-never-logged'
 EVAL_PASSWORD = 'ev-Kx42-never-logged'
-SECRETS = (PASSWORD, EVAL_PASSWORD)
+CLIENT_SECRET = 'cs-Vb93-never-logged'
+REFRESH_TOKEN = 'rt-Hn27-never-logged'
+SECRETS = [PASSWORD, EVAL_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN]
 
 # The devices every container gets (the OCI runtime's defaults): what a
 # program may expect in /dev besides /dev/log.
@@ -134,6 +137,9 @@ class Logged(ns.System):
     def __init__(self, **kw):
         super().__init__(**kw)
         os.makedirs(os.path.join(self.dir, 'hostdev'))
+        # Root's OAuth2 token store, /var/lib/smtpsend/oauth2.
+        self.varlib = os.path.join(self.dir, 'varlib')
+        os.makedirs(self.varlib, mode=0o755)
         self.syslog = Syslog(self.dir)
         self.pidfile = os.path.join(self.dir, 'pid')
 
@@ -144,7 +150,17 @@ class Logged(ns.System):
     def _setup(self):
         return (super()._setup() + dev_setup(os.path.join(self.dir, 'hostdev'),
                                              self.syslog.path) +
-                ['echo $$ >%s' % self.pidfile])
+                ['mount -n --bind %s /var/lib' % self.varlib,
+                 'echo $$ >%s' % self.pidfile])
+
+    def tokens(self, account, **kv):
+        """Root's token file for `account`, as --authorize leaves it."""
+        d = os.path.join(self.varlib, 'smtpsend', 'oauth2')
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        path = os.path.join(d, account)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(''.join('%s %s\n' % i for i in kv.items()))
 
     def send(self, args, **kw):
         """Run smtpsend: its result, and the lines it logged."""
@@ -530,6 +546,63 @@ def a_service_account_logs_where_the_maildrop_keeps_it():
         expect_eq('smtpsend: ' + line[0].text, r.err.strip(), 'as on stderr')
     srv.stop()
     hole.close()
+
+
+def oauth2_config(srv, auth, grant):
+    base = 'http://127.0.0.1:%d' % auth.port
+    return config(srv.port, user=None) + (
+        'user tester\nauth xoauth2\noauth2_client_id smtpsend-test\n'
+        'oauth2_client_secret %s\noauth2_token_endpoint %s/token\n'
+        'oauth2_device_endpoint %s/devicecode\noauth2_grant %s\n'
+        'oauth2_scope offline_access https://outlook.office.com/SMTP.Send\n'
+        % (CLIENT_SECRET, base, base, grant))
+
+
+@test
+def oauth2_tokens_never_logged_and_a_revoked_grant_names_authorize():
+    """CONTRACT 8 and 11: no client secret, refresh or access token in
+    syslog; a revoked refresh token (invalid_grant) keeps the message and
+    syslog names smtpsend --authorize -a NAME."""
+    need()
+    srv = server(tls=None, extensions=['PIPELINING', 'AUTH XOAUTH2'],
+                 users={'tester': 'none yet'})
+    auth = oauth2server.AuthServer(
+        client_secret=CLIENT_SECRET,
+        on_issue=lambda token: srv.users.__setitem__('tester', token))
+    auth.start()
+    try:
+        with Logged() as s:
+            r = s.send(['a@example.net'], stdin=MAIL, config=oauth2_config(
+                srv, auth, 'client_credentials'))
+            expect_eq(r.rc, 0, 'sent with a fetched token %r' % r)
+            expect_eq(len(auth.issued), 1, 'one token issued')
+            msmtp_line(only(r.lines, LOG_INFO, 'oauth2'), 'oauth2',
+                       exitcode='EX_OK')
+            for line in r.lines:
+                for t in auth.issued:
+                    expect_not_in(t, line.text, 'the access token')
+        auth.invalid_grant = True
+        for argv0, rc in (('smtpsend', 75), ('sendmail', 0)):
+            with Logged() as s:
+                s.tokens('work', token_endpoint='http://127.0.0.1:%d/token'
+                         % auth.port, client_id='smtpsend-test',
+                         host='127.0.0.1', port=str(srv.port),
+                         refresh_token=REFRESH_TOKEN)
+                r = s.send(['-a', 'work', 'a@example.net'], stdin=MAIL,
+                           argv0=argv0, config='account work\n' +
+                           oauth2_config(srv, auth, 'device'))
+                what = 'invalid_grant as %s' % argv0
+                expect_eq(r.rc, rc, '%s: %r' % (what, r))
+                ident = kept_id(r)
+                expect_eq(state_of(s, ident), 'temporary', what)
+            d = [l for l in r.lines if l.text.startswith('deferred: ')]
+            expect_eq(len(d), 1, '%s: the deferred: line %r' % (what, r.lines))
+            expect_in('smtpsend --authorize -a work', d[0].text, what)
+            expect_in(ident, d[0].text, '%s: the queue id' % what)
+    finally:
+        srv.stop()
+        auth.stop()
+    expect_eq(sum(len(x.messages) for x in srv.sessions), 1, 'one delivered')
 
 
 @test
