@@ -304,7 +304,8 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 /*
  * A kept message's deferral in syslog, as on stderr but whole (CONTRACT
  * 6): what failed, where the message waits, what sends it. LOG_ERR for a
- * failure of the set-up, whose fix the line names (a person must act),
+ * failure of the set-up, whose fix the line names, or a revoked OAuth2
+ * grant (a person must act),
  * even when the configuration (and its syslog setting) could not be read;
  * LOG_WARNING otherwise.
  */
@@ -412,7 +413,8 @@ keep(struct job *j, const struct options *o, struct failure *f)
 			struct failure whole = why;
 
 			say_dropped(&whole, why.text, &k, false, true, fix);
-			log_kept(j, setup || *fix != '\0', whole.text);
+			log_kept(j, setup || *fix != '\0' || why.act,
+			    whole.text);
 		}
 		return;
 	}
@@ -429,7 +431,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	if (temporary) {
 		say_kept(line, sizeof(line), why.text, detail, &k, true, true);
 		strlcat(line, f->text + at, sizeof(line));
-		log_kept(j, setup || *fix != '\0', line);
+		log_kept(j, setup || *fix != '\0' || why.act, line);
 	}
 }
 

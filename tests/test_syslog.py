@@ -561,8 +561,9 @@ def oauth2_config(srv, auth, grant):
 @test
 def oauth2_tokens_never_logged_and_a_revoked_grant_names_authorize():
     """CONTRACT 8 and 11: no client secret, refresh or access token in
-    syslog; a revoked refresh token (invalid_grant) keeps the message and
-    syslog names smtpsend --authorize -a NAME."""
+    syslog; a revoked refresh token (invalid_grant), or none yet, keeps the
+    message and syslog names smtpsend --authorize -a NAME, at LOG_ERR (a
+    grant revoked is a failure of the set-up, CONTRACT 6)."""
     need()
     srv = server(tls=None, extensions=['PIPELINING', 'AUTH XOAUTH2'],
                  users={'tester': 'none yet'})
@@ -582,21 +583,27 @@ def oauth2_tokens_never_logged_and_a_revoked_grant_names_authorize():
                 for t in auth.issued:
                     expect_not_in(t, line.text, 'the access token')
         auth.invalid_grant = True
-        for argv0, rc in (('smtpsend', 75), ('sendmail', 0)):
+        for argv0, rc, revoked in (('smtpsend', 75, True),
+                                   ('sendmail', 0, True),
+                                   ('sendmail', 0, False)):
+            what = '%s as %s' % ('invalid_grant' if revoked else
+                                 'not authorized yet', argv0)
             with Logged() as s:
-                s.tokens('work', token_endpoint='http://127.0.0.1:%d/token'
-                         % auth.port, client_id='smtpsend-test',
-                         host='127.0.0.1', port=str(srv.port),
-                         refresh_token=REFRESH_TOKEN)
+                if revoked:
+                    s.tokens('work', token_endpoint='http://127.0.0.1:%d/'
+                             'token' % auth.port, client_id='smtpsend-test',
+                             host='127.0.0.1', port=str(srv.port),
+                             refresh_token=REFRESH_TOKEN)
                 r = s.send(['-a', 'work', 'a@example.net'], stdin=MAIL,
                            argv0=argv0, config='account work\n' +
                            oauth2_config(srv, auth, 'device'))
-                what = 'invalid_grant as %s' % argv0
                 expect_eq(r.rc, rc, '%s: %r' % (what, r))
                 ident = kept_id(r)
                 expect_eq(state_of(s, ident), 'temporary', what)
+            # A person must act: LOG_ERR, as a failure of the set-up.
             d = [l for l in r.lines if l.text.startswith('deferred: ')]
-            expect_eq(len(d), 1, '%s: the deferred: line %r' % (what, r.lines))
+            expect_eq([l.level for l in d], [LOG_ERR], '%s: the deferred: '
+                      'line %r' % (what, r.lines))
             expect_in('smtpsend --authorize -a work', d[0].text, what)
             expect_in(ident, d[0].text, '%s: the queue id' % what)
     finally:
