@@ -40,6 +40,7 @@ struct job {
 	char		 kept_id[64];	/* deferred and kept as this id */
 	char		 config[4096];	/* -C as an absolute path */
 	char		 config_errors[1024];	/* each FILE:LINE: error */
+	bool		 logged;	/* submitlog_write has seen it */
 	char		*hint;
 	struct buf	 password;
 };
@@ -302,22 +303,25 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 }
 
 /*
- * A kept message's deferral in syslog, as on stderr but whole (CONTRACT
- * 6): what failed, where the message waits, what sends it. LOG_ERR for a
- * failure of the set-up, whose fix the line names, or a revoked OAuth2
- * grant (a person must act),
- * even when the configuration (and its syslog setting) could not be read;
- * LOG_WARNING otherwise.
+ * Syslog's copy of the line on stderr, whole (CONTRACT 6 and 10): every
+ * deferral, with where the message waits and what sends it, and any
+ * failure the log line did not report (met before any attempt: the
+ * configuration, the input), so that none is only on a stderr nobody
+ * reads. LOG_ERR when a person must act: a failure that is not temporary,
+ * a failure of the set-up, whose fix the line names, a revoked OAuth2
+ * grant; even when the configuration (and its syslog setting) could not
+ * be read. Not for a person who cancelled at a terminal.
  */
 static void
-log_kept(const struct job *j, bool setup, const char *line)
+log_kept(const struct job *j, const struct options *o, bool temporary,
+    bool act, const char *line)
 {
 	int facility = j->set_ok ? j->set.syslog_facility : LOG_MAIL;
 
-	if (facility < 0)
+	if (facility < 0 || cancelled(o) || (!temporary && j->logged))
 		return;
 	openlog("smtpsend", LOG_PID, facility);
-	syslog(setup ? LOG_ERR : LOG_WARNING, "%s", line);
+	syslog(act || !temporary ? LOG_ERR : LOG_WARNING, "%s", line);
 	closelog();
 }
 
@@ -380,7 +384,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	char line[sizeof(f->text)];
 	const char *fix = status_setup_fix(f);
 	struct kept k;
-	bool dropped, temporary, setup = false, normal = false;
+	bool dropped, temporary, act, setup = false, normal = false;
 	size_t at;
 	int r;
 
@@ -407,14 +411,15 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		f->queued = deferred_is_success(j, o);
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
+	act = setup || *fix != '\0' || why.act;
 	if (r == 0 && dropped) {
 		say_dropped(f, text, &k, normal, temporary, fix);
-		if (temporary && !normal) {
+		if (!normal) {
 			struct failure whole = why;
 
-			say_dropped(&whole, why.text, &k, false, true, fix);
-			log_kept(j, setup || *fix != '\0' || why.act,
-			    whole.text);
+			say_dropped(&whole, why.text, &k, false, temporary,
+			    fix);
+			log_kept(j, o, temporary, act, whole.text);
 		}
 		return;
 	}
@@ -422,17 +427,15 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	f->detail[0] = '\0';
 	say_kept(f->text, sizeof(f->text), text, detail, &k, r == 0 &&
 	    temporary, o->verbose || !isatty(STDERR_FILENO));
-	if (r != 0)
-		return;
 	at = strlen(f->text);
-	next_step(f, o, j, &k, temporary, fix);
+	if (r == 0)
+		next_step(f, o, j, &k, temporary, fix);
 	/* Syslog has no stderr above it: the configuration's own errors
 	 * rather than their count, the library's words, the full place. */
-	if (temporary) {
-		say_kept(line, sizeof(line), why.text, detail, &k, true, true);
-		strlcat(line, f->text + at, sizeof(line));
-		log_kept(j, setup || *fix != '\0' || why.act, line);
-	}
+	say_kept(line, sizeof(line), why.text, detail, &k, r == 0 &&
+	    temporary, true);
+	strlcat(line, f->text + at, sizeof(line));
+	log_kept(j, o, temporary, act, line);
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -591,6 +594,7 @@ run_message(const struct options *o, int fd, struct sessions *pool,
 		say_sent(&j, o, &rep);
 	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f,
 	    setup_deferral(&j, o, f));
+	j.logged = true;
 out:
 	/* Partial delivery: delivered, though some recipients refused. */
 	if (failed(f) && !rep.delivered && o->mode != MODE_PRETEND)

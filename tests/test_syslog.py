@@ -366,6 +366,42 @@ def deferral_at_warning_with_where_it_waits_and_q_logs_ok():
     hole.close()
 
 
+@test
+def failures_before_any_attempt_at_err_with_where_the_message_is():
+    """CONTRACT 10: failures are visible even when the caller sends stderr
+    to /dev/null. A failure met before any attempt has no log line; syslog
+    gets the line of stderr at LOG_ERR, with the queue id and what sends
+    it: a typo in the configuration (as smtpsend: 78, for a person), an
+    address that is not one, a NUL byte (65 under both names)."""
+    need()
+    srv = server(tls=None, users={'tester': PASSWORD})
+    cases = [('config typo', [], config(srv.port, 'timeuot 9\n'), 'smtpsend',
+              78, 'unknown key timeuot'),
+             ('invalid recipient', ['a b@example.net'], config(srv.port),
+              'sendmail', 65, "invalid recipient 'a b@example.net'"),
+             ('invalid sender', ['-f', 'x y'], config(srv.port), 'smtpsend',
+              65, "invalid sender (-f) 'x y'"),
+             ('NUL byte', [], config(srv.port), 'sendmail', 65,
+              'the message holds a NUL byte')]
+    with Logged() as s:
+        for what, args, text, argv0, rc, said in cases:
+            stdin = MAIL.replace(b'body', b'bo\0dy') if 'NUL' in what \
+                else MAIL
+            r = s.send(args + ['a@example.net'], stdin=stdin, config=text,
+                       argv0=argv0)
+            expect_eq(r.rc, rc, '%s: %r' % (what, r))
+            ident = kept_id(r)
+            expect_eq(state_of(s, ident), 'permanent', what)
+            line = only(r.lines, LOG_ERR, what)
+            expect_eq(line.facility, LOG_MAIL, what)
+            expect_in(said, line.text, '%s: what failed' % what)
+            expect_in('smtpsend -qI %s sends it' % ident, line.text,
+                      '%s: the queue id, what sends it' % what)
+            expect_eq(len(r.lines), 1, '%s: one line %r' % (what, r.lines))
+    srv.stop()
+    expect_eq(sum(len(x.messages) for x in srv.sessions), 0, 'nothing sent')
+
+
 def refused_but_relayed(**kw):
     srv = server(tls=None, users={'tester': 'the-right-one'}, **kw)
     with Logged() as s:
