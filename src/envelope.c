@@ -179,6 +179,19 @@ envelope_account(const struct config *c, const char *name, const char *hint,
 	return 0;
 }
 
+int
+envelope_settings(const struct config *c, const char *name, const char *hint,
+    char *const over[KEY_COUNT], bool person, struct settings *s,
+    struct failure *f)
+{
+	const struct account *a;
+
+	if (envelope_account(c, name, hint, &a, f) == -1 ||
+	    config_check_origins(a, over, person, f) == -1)
+		return -1;
+	return settings_resolve(s, a, over, f);
+}
+
 static char *
 choose_sender(const struct options *o, const struct settings *s,
     const char *hint)

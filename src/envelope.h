@@ -40,6 +40,11 @@ int	envelope_sender_hint(const struct options *, const struct message *,
 /* Choose the account: -a, the sender's match, else "default". */
 int	envelope_account(const struct config *, const char *name,
 	    const char *hint, const struct account **, struct failure *f);
+/* The account chosen as above, refused when `over` (or a file other than
+ * the secret's) would send its credentials elsewhere, and its settings. */
+int	envelope_settings(const struct config *, const char *name,
+	    const char *hint, char *const over[KEY_COUNT], bool person,
+	    struct settings *, struct failure *f);
 /* Sender and recipients; headers completed as CONTRACT section 4 says. */
 int	envelope_build(struct envelope *, const struct options *,
 	    const struct settings *, struct message *, const char *hint,

@@ -34,19 +34,6 @@ struct pass {
 	struct sessions		 open;		/* one connection an account */
 };
 
-/* Settings for an account name (NULL: the default one). */
-static int
-settings_for(const struct config *c, const char *name,
-    const struct options *o, struct settings *s, struct failure *f)
-{
-	const struct account *a;
-
-	if (envelope_account(c, name, NULL, &a, f) == -1 ||
-	    config_check_origins(a, o->over, o->at_terminal, f) == -1)
-		return -1;
-	return settings_resolve(s, a, o->over, f);
-}
-
 /* The outbox of the account given with -a, or of the default account. */
 static const char *
 queue_dir(const struct config *c, const struct options *o)
@@ -54,7 +41,8 @@ queue_dir(const struct config *c, const struct options *o)
 	struct failure ignored = { 0 };
 	struct settings s;
 
-	if (settings_for(c, o->account, o, &s, &ignored) == -1)
+	if (envelope_settings(c, o->account, NULL, o->over,
+	    o->at_terminal, &s, &ignored) == -1)
 		return outbox_dir(NULL);
 	return outbox_dir(&s);
 }
@@ -85,7 +73,6 @@ static int
 resolve(const struct pass *p, struct outbox_entry *x, struct settings *s,
     struct failure *f)
 {
-	const struct account *a;
 	struct options o;
 	char *hint = NULL, *name;
 	int r = -1;
@@ -94,9 +81,8 @@ resolve(const struct pass *p, struct outbox_entry *x, struct settings *s,
 	o.at_terminal = p->o->at_terminal;
 	if (envelope_check_args(&o, f) == 0 &&
 	    envelope_sender_hint(&o, &x->msg, &hint, f) == 0 &&
-	    envelope_account(p->c, o.account, hint, &a, f) == 0 &&
-	    config_check_origins(a, p->o->over, p->o->at_terminal, f) == 0 &&
-	    settings_resolve(s, a, p->o->over, f) == 0 &&
+	    envelope_settings(p->c, o.account, hint, p->o->over,
+	    p->o->at_terminal, s, f) == 0 &&
 	    envelope_build(&x->env, &o, s, &x->msg, hint, f) == 0)
 		r = 0;
 	free(hint);
@@ -137,7 +123,8 @@ session_for_entry(struct pass *p, struct outbox_entry *x, struct failure *f)
 		return NULL;
 	if ((se = sessions_find(&p->open, x->account)) != NULL)
 		return se;
-	if ((resolved || settings_for(p->c, x->account, p->o, &s, f) == 0) &&
+	if ((resolved || envelope_settings(p->c,
+	    x->account, NULL, p->o->over, p->o->at_terminal, &s, f) == 0) &&
 	    secret_obtain(&s, &pw, p->o->verbose, f) == 0)
 		se = sessions_add(&p->open, &s, &pw, NULL, f);
 	buf_free_secret(&pw);

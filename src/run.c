@@ -275,10 +275,11 @@ setup_deferral(const struct job *j, const struct options *o,
 	return !cancelled(o) && status_setup(f) && calling_program(j, o);
 }
 
-/* What happens to a kept message next, said where it was kept. */
+/* What happens to a kept message next, said where it was kept; `brief`:
+ * the line said "kept as ID" just before, so no second "kept". */
 static void
 next_step(struct failure *f, const struct options *o, const struct job *j,
-    const struct kept *k, bool temporary, const char *fix)
+    const struct kept *k, bool temporary, const char *fix, bool brief)
 {
 	char tail[4400], q[4200];
 
@@ -294,11 +295,13 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 		    ", smtpsend --remove " : "", o->at_terminal ? k->id : "",
 		    o->at_terminal ? " forgets it" : "");
 	else
-		snprintf(tail, sizeof(tail), "; kept for you, never sent on its "
-		    "own: %s%s-qI %s sends it%s%s", *fix ? fix : "",
+		snprintf(tail, sizeof(tail), "%s, never sent on its "
+		    "own: %s%s-qI %s sends it%s%s%s", brief ? " for you" :
+		    "; kept for you", *fix ? fix : "",
 		    *fix ? ", then smtpsend " : "smtpsend ", k->id,
 		    o->at_terminal ? ", smtpsend --remove " : "",
-		    o->at_terminal ? k->id : "");
+		    o->at_terminal ? k->id : "",
+		    o->at_terminal ? " forgets it" : "");
 	strlcat(f->text, tail, sizeof(f->text));
 }
 
@@ -352,19 +355,19 @@ say_dropped(struct failure *f, const char *text, const struct kept *k,
 }
 
 /*
- * Still one line: what failed, where the message is. `whole` for syslog,
- * -v and a program: the library's words and the full place; at a
- * terminal the id is enough (-bp shows where and why).
+ * Still one line: what failed, the library's words (`detail`, "" for
+ * none), where the message is; `brief`: the id alone (-bp shows where
+ * and why).
  */
 static void
 say_kept(char *out, size_t size, const char *text, const char *detail,
-    const struct kept *k, bool deferred, bool whole)
+    const struct kept *k, bool deferred, bool brief)
 {
-	bool words = whole && *detail != '\0';
+	bool words = *detail != '\0';
 
 	snprintf(out, size, "%s%s%s%s%s; ", deferred ? "deferred: " : "",
-	    text, words ? " (" : "", words ? detail : "", words ? ")" : "");
-	if (k->id[0] != '\0' && !whole) {
+	    text, words ? " (" : "", detail, words ? ")" : "");
+	if (brief) {
 		strlcat(out, "kept as ", size);
 		strlcat(out, k->id, size);
 	} else
@@ -379,13 +382,12 @@ say_kept(char *out, size_t size, const char *text, const char *detail,
 static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
-	struct failure why = *f;
+	struct failure why = *f, whole;
 	char text[sizeof(f->text)], detail[sizeof(f->detail)];
-	char line[sizeof(f->text)];
 	const char *fix = status_setup_fix(f);
 	struct kept k;
-	bool dropped, temporary, act, setup = false, normal = false;
-	size_t at;
+	bool dropped, temporary, act, brief, whole_err;
+	bool setup = false, normal = false;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
@@ -415,8 +417,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	if (r == 0 && dropped) {
 		say_dropped(f, text, &k, normal, temporary, fix);
 		if (!normal) {
-			struct failure whole = why;
-
+			whole = why;
 			say_dropped(&whole, why.text, &k, false, temporary,
 			    fix);
 			log_kept(j, o, temporary, act, whole.text);
@@ -425,17 +426,22 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	}
 	strlcpy(detail, f->detail, sizeof(detail));
 	f->detail[0] = '\0';
-	say_kept(f->text, sizeof(f->text), text, detail, &k, r == 0 &&
-	    temporary, o->verbose || !isatty(STDERR_FILENO));
-	at = strlen(f->text);
+	/* At a terminal the id is enough and the library's words are left
+	 * out (CONTRACT 9); -v and a program get them. */
+	whole_err = o->verbose || !isatty(STDERR_FILENO);
+	brief = r == 0 && k.id[0] != '\0' && !whole_err;
+	say_kept(f->text, sizeof(f->text), text, whole_err ? detail : "", &k,
+	    r == 0 && temporary, brief);
 	if (r == 0)
-		next_step(f, o, j, &k, temporary, fix);
+		next_step(f, o, j, &k, temporary, fix, brief);
 	/* Syslog has no stderr above it: the configuration's own errors
 	 * rather than their count, the library's words, the full place. */
-	say_kept(line, sizeof(line), why.text, detail, &k, r == 0 &&
-	    temporary, true);
-	strlcat(line, f->text + at, sizeof(line));
-	log_kept(j, o, temporary, act, line);
+	whole = why;
+	say_kept(whole.text, sizeof(whole.text), why.text, detail, &k, r == 0 &&
+	    temporary, false);
+	if (r == 0)
+		next_step(&whole, o, j, &k, temporary, fix, false);
+	log_kept(j, o, temporary, act, whole.text);
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -679,17 +685,19 @@ check_account(const struct settings *s, const struct options *o,
 int
 run_check(const struct options *o, struct failure *f)
 {
-	const struct account *a;
 	struct settings s;
 	struct config c;
 	int r = -1;
 
 	if (config_load(&c, o->config_file, stderr, f) == 0 &&
-	    envelope_account(&c, o->account, o->sender, &a, f) == 0 &&
-	    settings_resolve(&s, a, o->over, f) == 0 &&
-	    config_check_origins(a, o->over, o->at_terminal, f) == 0) {
+	    envelope_settings(&c, o->account, o->sender, o->over,
+	    o->at_terminal, &s, f) == 0) {
 		say_configuration(&c, s.account, o);
 		r = check_account(&s, o, f);
+		if (r != 0 && *status_setup_fix(f) != '\0') {
+			strlcat(f->text, "; ", sizeof(f->text));
+			strlcat(f->text, status_setup_fix(f), sizeof(f->text));
+		}
 	}
 	config_free(&c);
 	return r;
@@ -698,7 +706,6 @@ run_check(const struct options *o, struct failure *f)
 int
 run_authorize(const struct options *o, struct failure *f)
 {
-	const struct account *a;
 	struct settings s;
 	struct config c;
 	int r = -1;
@@ -709,8 +716,7 @@ run_authorize(const struct options *o, struct failure *f)
 		return -1;
 	}
 	if (config_load(&c, o->config_file, stderr, f) == 0 &&
-	    envelope_account(&c, o->account, NULL, &a, f) == 0 &&
-	    settings_resolve(&s, a, o->over, f) == 0)
+	    envelope_settings(&c, o->account, NULL, o->over, true, &s, f) == 0)
 		r = oauth2_authorize(&s, stdin, stderr, f);
 	config_free(&c);
 	return r;

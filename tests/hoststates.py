@@ -49,8 +49,11 @@ MTAS = ('nomta', 'mta')
 # scripted server's self-test (65 s a state) are left to the whole-suite
 # mode: run it after changing how smtpsend reads the host.
 QUICK = ['test_system', 'test_cli', 'test_bs', 'test_callers.py',
-         'test_install', 'test_outbox', 'test_security', 'test_completions']
-SLOW = ['test_caller.py', 'test_session', 'test_real_callers']
+         'test_install', 'test_outbox', 'test_security']
+# test_completions (15 s) reads no host name or mailname: the corners are
+# enough to see that the shells' start-up files of each state do not matter.
+SLOW = ['test_caller.py', 'test_session', 'test_real_callers',
+        'test_completions']
 CORNERS = {'dotless+nomailname+nomta', 'dotless+mailname-dotless+mta',
            'dotted+mailname-dotted+mta', 'resolver+nomailname+mta'}
 

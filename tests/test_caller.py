@@ -6,6 +6,7 @@ audit (issue 12) and of the real callers (issue 13), against the scripted
 server."""
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -224,36 +225,41 @@ def serverinfo_escapes_the_server():
 
 
 @test
-def passwordeval_timeout_kills_what_it_started():
+def passwordeval_timeouts():
+    """Its 30 s hold for a command that keeps running with a child of its
+    own (killed too), and (issue 22 L4) for one that prints, closes its
+    output and keeps running, which made smtpsend wait past the 30 s. Both
+    wait at once: one 30 s for the suite, not two."""
     d = tempfile.mkdtemp()
     pidfile = os.path.join(d, 'pid')
-    cfg = account(down_port(), password='x').replace(
+    child = account(down_port(), password='x').replace(
         'password x', 'passwordeval sh -c \'sleep 300 & echo $! > %s; wait\''
         % pidfile)
-    t0 = time.monotonic()
-    r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
-    took = time.monotonic() - t0
-    expect_eq(r.rc, 78, 'passwordeval timed out %r' % r)
-    expect(took < 35, 'within its 30 s (took %.1f s)' % took)
+    closed = account(down_port(), password='x').replace(
+        'password x', 'passwordeval echo pw; exec >&-; sleep 45')
+    done = {}
+
+    def one(name, cfg):
+        t0 = time.monotonic()
+        r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
+        done[name] = (r, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=one, args=a)
+               for a in (('child', child), ('closed', closed))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name, (r, took) in sorted(done.items()):
+        expect_eq(r.rc, 78, '%s: passwordeval timed out %r' % (name, r))
+        expect_in('timed out', r.err, '%s: says so' % name)
+        expect(took < 35, '%s: within its 30 s (took %.1f s)' % (name, took))
     pid = int(open(pidfile).read())
     time.sleep(0.2)
     alive = os.path.exists('/proc/%d' % pid) and \
         'Z' not in open('/proc/%d/stat' % pid).read().split()[2]
     expect(not alive, 'its child was killed too')
-
-
-@test
-def passwordeval_timeout_holds_after_it_closed_its_output():
-    """Issue 22 L4: a command that prints, closes its output and keeps
-    running made smtpsend wait for it past its 30 s."""
-    cfg = account(down_port(), password='x').replace(
-        'password x', 'passwordeval echo pw; exec >&-; sleep 45')
-    t0 = time.monotonic()
-    r = run(['a@example.net'], stdin=MAIL, config=cfg, timeout=90)
-    took = time.monotonic() - t0
-    expect_eq(r.rc, 78, 'passwordeval timed out %r' % r)
-    expect_in('timed out', r.err, 'says so')
-    expect(took < 35, 'within its 30 s (took %.1f s)' % took)
+    shutil.rmtree(d, ignore_errors=True)
 
 
 # ----------------------------------------- issue 13: who holds the message --

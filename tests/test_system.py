@@ -7,11 +7,13 @@ without a dot. The machine's own /etc and /var/spool never change."""
 import glob
 import hashlib
 import os
+import shlex
+import socket
 import stat
 import time
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, skip, main
-from e2e import certs, server
+from e2e import BINARY, certs, server
 from ns import System, available
 
 MAIL = b'Subject: system\n\nbody\n'
@@ -83,6 +85,42 @@ def c_file_account_cannot_take_the_system_password_elsewhere():
     home_srv.stop()
     evil.stop()
     expect_eq(len(home_srv.sessions[-1].messages), 1, 'delivered at home')
+
+
+@test
+def c_file_account_cannot_take_the_system_oauth2_client_elsewhere():
+    """--authorize is a person's, at a terminal, but the client secret of
+    the system file still goes only to the token endpoint that file names
+    (as a send's credentials do)."""
+    need_ns()
+    evil = socket.socket()
+    evil.bind(('127.0.0.1', 0))
+    evil.listen(4)
+    evil.setblocking(False)
+    conf = ('defaults\nsyslog off\naccount default\nhost 127.0.0.1\n'
+            'port 1\nauth oauthbearer\nuser me@example.org\n'
+            'oauth2_client_id cid\noauth2_client_secret csecret\n'
+            'oauth2_auth_endpoint https://login.example.org/authorize\n'
+            'oauth2_token_endpoint https://login.example.org/token\n', 0o600)
+    with System(etc={'smtpsend.conf': conf}) as s:
+        cfg = ('account evil : default\noauth2_token_endpoint '
+               'http://127.0.0.1:%d/token\n' % evil.getsockname()[1])
+        path = os.path.join(s.dir, 'evil.conf')
+        with open(path, 'w') as f:
+            f.write(cfg)
+        # script(1): stdin and stderr on a pty, as --authorize wants.
+        line = '%s -C %s -a evil --authorize' % (BINARY, path)
+        r = s.run([], shell='timeout 15 script -qec %s /dev/null'
+                  % shlex.quote(line))
+    text = r.out.decode(errors='replace')
+    expect_in('oauth2_token_endpoint would send the stored credentials', text,
+              'refused %r' % r)
+    try:
+        evil.accept()
+        expect(False, 'nothing may reach the other token endpoint')
+    except BlockingIOError:
+        pass
+    evil.close()
 
 
 @test

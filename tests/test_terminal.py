@@ -250,6 +250,7 @@ def check_wrong_password_is_77_as_a_send():
     srv.stop()
     expect_eq(r.rc, 77, 'refused %r' % r)
     expect_in('authentication refused by 127.0.0.1: 535', r.err, 'the reason')
+    expect_in('; check the credentials (user, password', r.err, 'what to do')
     expect_eq(r.out, b'', 'no claim that it works')
     expect_eq(srv.sessions[0].messages, [], 'no mail')
     r = run(['--check'], config=account(1))
@@ -459,6 +460,23 @@ def error_lines_hint_first_and_80_columns_at_a_terminal():
     t = tty(['-v', 'a@example.net'], config=cfg, stdin=subprocess.DEVNULL)
     srv.stop()
     expect_in('SSL certificate problem', t.out, 'under -v')
+
+
+@test
+def a_kept_message_is_named_once_at_a_terminal():
+    srv = server(require_auth=True)
+    t = tty(['a@example.net'], config=account(srv.port, password='wrong'),
+            stdin=subprocess.DEVNULL)
+    srv.stop()
+    expect_eq(t.rc, 77, '%r' % t)
+    text = ' '.join(t.out.split())
+    m = re.search(r'kept as (\S+) for you, never sent on its own: check the '
+                  r'credentials \(user, password, passwordeval or the OAuth2 '
+                  r'grant\), then smtpsend -qI (\S+) sends it, smtpsend '
+                  r'--remove (\S+) forgets it$', text)
+    expect(m is not None, 'one clause %r' % text)
+    expect(m and m.group(1) == m.group(2) == m.group(3), 'one id %r' % text)
+    expect_eq(text.count('kept'), 1, '"kept" once %r' % text)
 
 
 @test
