@@ -17,6 +17,7 @@ the smtpsend the test ran.
 import base64
 import os
 import re
+import shlex
 import shutil
 import socket
 import tempfile
@@ -28,7 +29,7 @@ import ns
 import oauth2server
 from harness import test, expect, expect_eq, expect_in, expect_not_in, main
 from harness import skip
-from e2e import certs, server
+from e2e import BINARY, server
 
 # <syslog.h>
 LOG_USER, LOG_MAIL = 1 << 3, 2 << 3
@@ -46,8 +47,8 @@ SECRETS = [PASSWORD, EVAL_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN]
 
 # The devices every container gets (the OCI runtime's defaults): what a
 # program may expect in /dev besides /dev/log.
-DEVICES = ('null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx')
-DEV_DIRS = ('pts', 'shm', 'mqueue')
+DEVICES = ('null', 'zero', 'full', 'random', 'urandom', 'tty')
+DEV_DIRS = ('shm', 'mqueue')
 DATAGRAM = re.compile(r'<(\d{1,3})>(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |'
                       r'\S+ )?([^\s\[\]]+)\[(\d+)\]: (.*)\Z', re.S)
 
@@ -122,7 +123,11 @@ def dev_setup(d, log):
     for n in DEV_DIRS:
         lines.append('if [ -d %s/%s ]; then mkdir /dev/%s && mount -n '
                      '--rbind %s/%s /dev/%s; fi' % (d, n, n, d, n, n))
-    lines += ['ln -s /proc/self/fd /dev/fd']
+    # Terminals: a devpts of its own, as a container has (the machine's
+    # ptmx, bound, would not find its pts beside it).
+    lines += ['mkdir /dev/pts', 'mount -n -t devpts -o newinstance,'
+              'ptmxmode=0666,mode=0620 devpts /dev/pts',
+              'ln -s pts/ptmx /dev/ptmx', 'ln -s /proc/self/fd /dev/fd']
     lines += ['ln -s /proc/self/fd/%d /dev/%s' % (i, n) for i, n in
               enumerate(('stdin', 'stdout', 'stderr'))]
     lines += [': >/dev/log', 'mount -n --bind %s /dev/log' % log]
@@ -220,7 +225,7 @@ def machine():
     paths = ['/dev', '/dev/log', '/run', '/run/mount', '/run/systemd',
              '/run/systemd/journal', '/run/systemd/journal/dev-log']
     paths += ['/dev/' + n for n in DEVICES + DEV_DIRS +
-              ('fd', 'stdin', 'stdout', 'stderr')]
+              ('pts', 'ptmx', 'fd', 'stdin', 'stdout', 'stderr')]
     return dict([(p, state(p)) for p in paths] + [('mounts', mounts)])
 
 
@@ -400,6 +405,45 @@ def failures_before_any_attempt_at_err_with_where_the_message_is():
             expect_eq(len(r.lines), 1, '%s: one line %r' % (what, r.lines))
     srv.stop()
     expect_eq(sum(len(x.messages) for x in srv.sessions), 0, 'nothing sent')
+
+
+@test
+def at_a_terminal_syslog_still_gets_the_whole_line():
+    """At a terminal stderr names a kept message by its id alone (CONTRACT
+    9); syslog gets the whole line all the same: where the message is
+    kept, what sends it. stderr is a pty of util-linux's script(1)."""
+    need()
+    if not shutil.which('script'):
+        skip('no script(1)')
+    hole = socket.socket()
+    hole.bind(('127.0.0.1', 0))
+    with Logged() as s:
+        home = tempfile.mkdtemp(prefix='smtpsend-home-', dir=s.dir)
+        path = os.path.join(home, 'config')
+        with open(path, 'w') as f:
+            f.write(config(hole.getsockname()[1]))
+        os.chmod(path, 0o600)
+        msg = os.path.join(home, 'msg')
+        with open(msg, 'wb') as f:
+            f.write(MAIL)
+        inner = 'echo $$ >%s; exec %s -C %s a@example.net <%s' % (
+            s.pidfile, BINARY, path, msg)
+        r = s.send([], home=home, shell='exec script -qec %s /dev/null'
+                   % shlex.quote(inner))
+        said = r.out.decode(errors='replace')
+        m = re.search(r'kept as ([0-9]{8}T[0-9]{6}Z-[0-9a-f]+)', said)
+        expect(m is not None, 'at a terminal: kept as ID %r' % said)
+        ident = m.group(1)
+        expect_eq(state_of(s, ident), 'temporary', 'kept %r' % said)
+    hole.close()
+    expect_not_in('/var/spool/smtpsend/', said, 'at a terminal: the id alone')
+    d = [l for l in r.lines if l.text.startswith('deferred: ')]
+    expect_eq(len(d), 1, 'the deferred: line %r' % r.lines)
+    expect_in('message kept in the outbox as /var/spool/smtpsend/' + ident,
+              d[0].text, 'the full place')
+    expect_in('smtpsend -q -C %s sends it' % path, d[0].text, 'what sends it')
+    expect_in('smtpsend --remove %s forgets it' % ident, d[0].text,
+              'at a terminal, how to forget it')
 
 
 def refused_but_relayed(**kw):
