@@ -175,7 +175,8 @@ retry(struct pass *p, struct outbox_entry *x)
 	/* Removed (or updated) as soon as its own end of data is answered:
 	 * a connection lost at the next one duplicates nothing. */
 	session_send(se, &x->env, &x->msg, &rep, &f);
-	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f);
+	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f,
+	    false);
 	/* The set-up's fault (535, no such host) waits for its fix. */
 	if (failed(&f) && !rep.delivered && status_setup(&f))
 		f.cause = CAUSE_TEMPORARY;

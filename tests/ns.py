@@ -31,10 +31,12 @@ def available():
         t = tempfile.mkdtemp(prefix='ns-probe-')
         os.makedirs(t + '/u')
         os.makedirs(t + '/w')
+        # mount -n: Debian 13's mount (util-linux 2.41) would make
+        # /run/mount on the machine.
         p = subprocess.run(['unshare', '-m', '-u', '--propagation', 'private',
-                            'sh', '-c', 'mount -t overlay overlay -o lowerdir=/etc,'
-                            'upperdir=%s/u,workdir=%s/w /etc && hostname probe'
-                            % (t, t)], capture_output=True)
+                            'sh', '-c', 'mount -n -t overlay overlay -o '
+                            'lowerdir=/etc,upperdir=%s/u,workdir=%s/w /etc && '
+                            'hostname probe' % (t, t)], capture_output=True)
         shutil.rmtree(t, ignore_errors=True)
         WHY_NOT = '' if p.returncode == 0 else (
             'cannot make a private mount and UTS namespace: %s'
@@ -102,9 +104,9 @@ class System:
     def _setup(self):
         d = self.dir
         lines = ['set -e',
-                 'mount -t overlay overlay -o lowerdir=/etc,upperdir=%s/etc-up,'
-                 'workdir=%s/etc-work /etc' % (d, d),
-                 'mount -t overlay overlay -o lowerdir=/var/spool,upperdir='
+                 'mount -n -t overlay overlay -o lowerdir=/etc,upperdir='
+                 '%s/etc-up,workdir=%s/etc-work /etc' % (d, d),
+                 'mount -n -t overlay overlay -o lowerdir=/var/spool,upperdir='
                  '%s/spool-up,workdir=%s/spool-work /var/spool' % (d, d)]
         for name, (text, mode) in self.etc.items():
             path = '/etc/' + name
