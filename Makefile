@@ -65,8 +65,10 @@ deps:
 
 # The interoperability tests start private servers of their own (see
 # tests/servers/README): the machine's mail system is never touched.
+# exec: make's SIGTERM (a CI time limit) then reaches run.py, which stops
+# the programs and all they started, instead of a shell that would die alone.
 check: deps all units
-	@SMTPSEND=$(CURDIR)/$(B)/smtpsend UNITS="$(UNITS)" $(PYTHON) tests/run.py
+	@SMTPSEND=$(CURDIR)/$(B)/smtpsend UNITS="$(UNITS)" exec $(PYTHON) tests/run.py
 
 # The whole suite again under AddressSanitizer and UBSan.
 check-asan: deps
@@ -74,7 +76,7 @@ check-asan: deps
 	    -fno-omit-frame-pointer -fno-sanitize-recover=all" all units
 	SMTPSEND=$(CURDIR)/build-asan/smtpsend \
 	    UNITS="$(UNITS:$(B)/%=build-asan/%)" \
-	    ASAN_OPTIONS=detect_leaks=1 $(PYTHON) tests/run.py
+	    ASAN_OPTIONS=detect_leaks=1 exec $(PYTHON) tests/run.py
 
 # `make check` again in a Debian 13 chroot made with debootstrap (as root;
 # kept in build/trixie for the next run): tests/trixie.sh.
@@ -87,7 +89,7 @@ check-trixie:
 HOSTSTATES ?= --ci
 check-hoststates: deps all units
 	@SMTPSEND=$(CURDIR)/$(B)/smtpsend UNITS="$(UNITS)" \
-	    $(PYTHON) tests/hoststates.py $(HOSTSTATES)
+	    exec $(PYTHON) tests/hoststates.py $(HOSTSTATES)
 
 .PHONY: check-trixie check-hoststates
 

@@ -141,9 +141,10 @@ user_home(void)
 	struct stat st;
 
 	/* A $HOME of somebody else's (www-data started by root's
-	 * start-stop-daemon keeps HOME=/root) is not this user's home. */
+	 * start-stop-daemon keeps HOME=/root; root under sudo -E keeps the
+	 * user's) is not this user's home: its files are not ours. */
 	if (home != NULL && *home == '/' && stat(home, &st) == 0 &&
-	    (st.st_uid == geteuid() || geteuid() == 0))
+	    st.st_uid == geteuid())
 		return home;
 	pw = getpwuid(geteuid());
 	return pw != NULL ? pw->pw_dir : NULL;

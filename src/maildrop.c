@@ -406,8 +406,8 @@ maildrop_pick_at(const struct config *sys, int fd, int outbox_fd,
 	    "maildrop (userid %lu)%s%s", (unsigned long)owner,
 	    *x.error ? ": " : "", x.error);
 	r = outbox_save_origin_at(outbox_fd, &(struct outbox_origin){
-	    *account ? account : NULL, NULL, NULL, id }, &x.env, &x.msg, &kept,
-	    newid, sizeof(newid));
+	    *account ? account : NULL, config_system_path, NULL, id }, &x.env,
+	    &x.msg, &kept, newid, sizeof(newid));
 	if (r == 0)
 		r = finish_move(fd, outbox_fd, id, newid);
 	outbox_entry_free(&x);

@@ -262,6 +262,7 @@ usable(const struct oauth2_conf *c, struct oauth2_tokens *t,
 		fail(f, STAGE_NONE, CAUSE_TEMPORARY, 0, "oauth2 %s: not "
 		    "authorized yet: run smtpsend --authorize -a %s",
 		    c->account, c->account);
+		f->act = true;		/* a person must run it */
 		return -1;
 	}
 	return 1;

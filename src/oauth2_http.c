@@ -276,6 +276,9 @@ oauth2_fail_reply(const struct oauth2_conf *c, const char *what,
 	    "HTTP %ld)", c->account, what, *hint ? ": " : "", hint, e,
 	    r->error_description ? ": " : "",
 	    r->error_description ? r->error_description : "", status);
+	/* Revoked or expired: only a person's --authorize mends it. */
+	f->act = strcmp(e, "invalid_grant") == 0 ||
+	    strcmp(e, "expired_token") == 0;
 }
 
 int

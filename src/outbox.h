@@ -153,6 +153,9 @@ void	outbox_args_free(struct outbox_args *);
 /* The configuration an entry goes with (src/outbox_config.c). */
 /* -C's file as an absolute path (NULL for the default files). */
 const char *outbox_config_path(const char *file, char *dst, size_t size);
+/* Made with the system file alone (a maildrop entry picked up by root):
+ * sent with it alone, never with root's own file's accounts. */
+bool	outbox_entry_system_only(const struct outbox_entry *);
 /* The entry was made with the configuration `config` (NULL: default). */
 bool	outbox_entry_for_config(const struct outbox_entry *,
 	    const char *config);

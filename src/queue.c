@@ -34,7 +34,24 @@ struct pass {
 	struct sessions		 open;		/* one connection an account */
 	char		       **only;		/* sorted; NULL: every id */
 	size_t			 nonly;
+	/* For the system file's entries (the maildrop's): that file alone,
+	 * loaded when the first comes, and connections of its own. */
+	struct config		 sys;
+	bool			 sys_loaded;
+	struct sessions		 sys_open;
 };
+
+/* The configuration an entry is sent with; NULL with f set. */
+static const struct config *
+config_of(struct pass *p, const struct outbox_entry *x, struct failure *f)
+{
+	if (!outbox_entry_system_only(x))
+		return p->c;
+	if (!p->sys_loaded && config_load_system(&p->sys, stderr, f) == -1)
+		return NULL;
+	p->sys_loaded = true;
+	return &p->sys;
+}
 
 /* The outbox of the account given with -a, or of the default account. */
 static const char *
@@ -109,18 +126,19 @@ record_partial(const struct pass *p, struct outbox_entry *x,
  * would have. The message's headers are completed as they would have been.
  */
 static int
-resolve(const struct pass *p, struct outbox_entry *x, struct settings *s,
+resolve(struct pass *p, struct outbox_entry *x, struct settings *s,
     struct failure *f)
 {
+	const struct config *c = config_of(p, x, f);
 	struct options o;
 	char *hint = NULL, *name;
 	int r = -1;
 
 	outbox_args_options(&x->args, x->account, &o);
 	o.at_terminal = p->o->at_terminal;
-	if (envelope_check_args(&o, f) == 0 &&
+	if (c != NULL && envelope_check_args(&o, f) == 0 &&
 	    envelope_sender_hint(&o, &x->msg, &hint, f) == 0 &&
-	    envelope_settings(p->c, o.account, hint, p->o->over,
+	    envelope_settings(c, o.account, hint, p->o->over,
 	    p->o->at_terminal, s, f) == 0 &&
 	    envelope_build(&x->env, &o, s, &x->msg, hint, f) == 0)
 		r = 0;
@@ -152,6 +170,9 @@ static struct session *
 session_for_entry(struct pass *p, struct outbox_entry *x, struct failure *f)
 {
 	bool resolved = x->env.sender == NULL;
+	struct sessions *open = outbox_entry_system_only(x) ? &p->sys_open :
+	    &p->open;
+	const struct config *c;
 	struct session *se;
 	struct settings s;
 	struct buf pw = BUF_INIT;
@@ -160,12 +181,13 @@ session_for_entry(struct pass *p, struct outbox_entry *x, struct failure *f)
 	 * known once it is resolved. */
 	if (resolved && resolve(p, x, &s, f) == -1)
 		return NULL;
-	if ((se = sessions_find(&p->open, x->account)) != NULL)
+	if ((se = sessions_find(open, x->account)) != NULL)
 		return se;
-	if ((resolved || envelope_settings(p->c,
-	    x->account, NULL, p->o->over, p->o->at_terminal, &s, f) == 0) &&
+	if ((c = config_of(p, x, f)) != NULL && (resolved ||
+	    envelope_settings(c, x->account, NULL, p->o->over,
+	    p->o->at_terminal, &s, f) == 0) &&
 	    secret_obtain(&s, &pw, p->o->verbose, f) == 0)
-		se = sessions_add(&p->open, &s, &pw, NULL, f);
+		se = sessions_add(open, &s, &pw, NULL, f);
 	buf_free_secret(&pw);
 	return se;
 }
@@ -190,7 +212,8 @@ retry(struct pass *p, struct outbox_entry *x)
 	/* Removed (or updated) as soon as its own end of data is answered:
 	 * a connection lost at the next one duplicates nothing. */
 	session_send(se, &x->env, &x->msg, &rep, &f);
-	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f);
+	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f,
+	    false);
 	/* The set-up's fault (535, no such host) waits for its fix. */
 	if (failed(&f) && !rep.delivered && status_setup(&f))
 		f.cause = CAUSE_TEMPORARY;
@@ -353,7 +376,8 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 	char config[4096];
 	struct pass p = { c, o, dirfd, dir, geteuid(), outbox_config_path(
 	    o->config_file, config, sizeof(config)), 0, 0, 0, 0,
-	    SESSIONS_INIT(o->verbose), only, nonly };
+	    SESSIONS_INIT(o->verbose), only, nonly, { 0 }, false,
+	    SESSIONS_INIT(o->verbose) };
 	char **ids;
 	size_t n, i;
 
@@ -372,6 +396,9 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 	}
 	free(ids);
 	sessions_end(&p.open);	/* QUIT */
+	sessions_end(&p.sys_open);
+	if (p.sys_loaded)
+		config_free(&p.sys);
 	t->sent += p.sent;
 	t->left += p.left;
 	t->other += p.other;

@@ -267,6 +267,15 @@ cancelled(const struct options *o)
 	return interrupt_signal() == SIGINT && o->at_terminal;
 }
 
+/* A failure of the set-up, for a calling program: deferred, not the
+ * message's own failure (CONTRACT 6). */
+static bool
+setup_deferral(const struct job *j, const struct options *o,
+    const struct failure *f)
+{
+	return !cancelled(o) && status_setup(f) && calling_program(j, o);
+}
+
 /* What happens to a kept message next, said where it was kept; `brief`:
  * the line said "kept as ID" just before, so no second "kept". */
 static void
@@ -297,17 +306,26 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 	strlcat(f->text, tail, sizeof(f->text));
 }
 
-/* A deferral a person must act on: syslog at LOG_ERR even when the
- * configuration (and its syslog setting) could not be read. */
+/*
+ * Syslog's copy of the line on stderr, whole (CONTRACT 6 and 10): every
+ * deferral, with where the message waits and what sends it, and any
+ * failure the log line did not report (met before any attempt: the
+ * configuration, the input), so that none is only on a stderr nobody
+ * reads. LOG_ERR when a person must act: a failure that is not temporary,
+ * a failure of the set-up, whose fix the line names, a revoked OAuth2
+ * grant; even when the configuration (and its syslog setting) could not
+ * be read. Not for a person who cancelled at a terminal.
+ */
 static void
-log_setup(const struct job *j, const char *why, const char *rest)
+log_kept(const struct job *j, const struct options *o, bool temporary,
+    bool act, const char *line)
 {
 	int facility = j->set_ok ? j->set.syslog_facility : LOG_MAIL;
 
-	if (j->logged || facility < 0)
+	if (facility < 0 || cancelled(o) || (!temporary && j->logged))
 		return;
 	openlog("smtpsend", LOG_PID, facility);
-	syslog(LOG_ERR, "deferred: %s%s", why, rest);
+	syslog(act || !temporary ? LOG_ERR : LOG_WARNING, "%s", line);
 	closelog();
 }
 
@@ -315,7 +333,7 @@ log_setup(const struct job *j, const char *why, const char *rest)
  * path, said calmly; else what failed, and where the message waits. */
 static void
 say_dropped(struct failure *f, const char *text, const struct kept *k,
-    bool normal, bool temporary, bool partial)
+    bool normal, bool temporary, const char *fix)
 {
 	if (normal) {
 		snprintf(f->text, sizeof(f->text), "queued in the system "
@@ -324,13 +342,52 @@ say_dropped(struct failure *f, const char *text, const struct kept *k,
 	}
 	strlcpy(f->text, temporary ? "deferred: " : "", sizeof(f->text));
 	strlcat(f->text, text, sizeof(f->text));
-	if (partial)
-		strlcat(f->text, "; for the deferred recipients", sizeof(f->text));
 	strlcat(f->text, temporary ? "; queued in the system maildrop as " :
 	    "; kept in the system maildrop as ", sizeof(f->text));
 	strlcat(f->text, k->id, sizeof(f->text));
-	strlcat(f->text, temporary ? "; root's smtpsend -q sends it" :
+	if (temporary && *fix != '\0') {	/* the set-up's: root must act */
+		strlcat(f->text, "; ", sizeof(f->text));
+		strlcat(f->text, fix, sizeof(f->text));
+		strlcat(f->text, ", then", sizeof(f->text));
+	} else if (temporary)
+		strlcat(f->text, ";", sizeof(f->text));
+	strlcat(f->text, temporary ? " root's smtpsend -q sends it" :
 	    "; for root, never sent on its own", sizeof(f->text));
+}
+
+/*
+ * Still one line: what failed, the library's words (`detail`, "" for
+ * none), where the message is; `brief`: the id alone (-bp shows where
+ * and why).
+ */
+static void
+say_kept(char *out, size_t size, const char *text, const char *detail,
+    const struct kept *k, bool deferred, bool brief)
+{
+	bool words = *detail != '\0';
+
+	snprintf(out, size, "%s%s%s%s%s; ", deferred ? "deferred: " : "",
+	    text, words ? " (" : "", detail, words ? ")" : "");
+	if (brief) {
+		strlcat(out, "kept as ", size);
+		strlcat(out, k->id, size);
+	} else
+		strlcat(out, k->note, size);
+}
+
+/* Some recipients got it: the words say who the kept copy is for. */
+static void
+for_deferred(char *text, size_t size, struct kept *k, bool dropped)
+{
+	char note[sizeof(k->note)];
+
+	if (dropped) {
+		strlcat(text, "; for the deferred recipients", size);
+		return;
+	}
+	strlcpy(note, "for the deferred recipients: ", sizeof(note));
+	strlcat(note, k->note, sizeof(note));
+	strlcpy(k->note, note, sizeof(k->note));
 }
 
 /*
@@ -341,11 +398,12 @@ say_dropped(struct failure *f, const char *text, const struct kept *k,
 static void
 keep(struct job *j, const struct options *o, struct failure *f)
 {
-	struct failure why = *f;
-	char text[sizeof(f->text)];
+	struct failure why = *f, whole;
+	char text[sizeof(f->text)], detail[sizeof(f->detail)];
 	const char *fix = status_setup_fix(f);
 	struct kept k;
-	bool dropped, temporary, brief, setup = false, normal = false;
+	bool dropped, temporary, act, brief, whole_err;
+	bool setup = false, normal = false;
 	int r;
 
 	if (!j->msg_read || (f->cause == CAUSE_USAGE && !j->built))
@@ -359,7 +417,7 @@ keep(struct job *j, const struct options *o, struct failure *f)
 		why.cause = CAUSE_TEMPORARY;	/* those refused with 4xx */
 	else if (j->cfg.system_unreadable && !j->set_ok && geteuid() != 0)
 		normal = true;			/* root sends it */
-	else if (status_setup(f) && calling_program(j, o))
+	else if (setup_deferral(j, o, f))
 		setup = true;
 	if (normal || setup)
 		why.cause = f->cause = CAUSE_TEMPORARY;
@@ -369,42 +427,41 @@ keep(struct job *j, const struct options *o, struct failure *f)
 	temporary = status_temporary(&why);
 	strlcpy(text, f->text, sizeof(text));
 	f->text[0] = '\0';
+	if (j->partial)
+		for_deferred(text, sizeof(text), &k, dropped);
 	if (r == 0 && temporary) {
 		f->queued = deferred_is_success(j, o);
 		strlcpy(j->kept_id, k.id, sizeof(j->kept_id));
 	}
+	act = setup || *fix != '\0' || why.act;
 	if (r == 0 && dropped) {
-		say_dropped(f, text, &k, normal, temporary, j->partial);
+		say_dropped(f, text, &k, normal, temporary, fix);
+		if (!normal) {
+			whole = why;
+			say_dropped(&whole, why.text, &k, false, temporary,
+			    fix);
+			log_kept(j, o, temporary, act, whole.text);
+		}
 		return;
 	}
-	/* Still one line: what failed, where the message is, what next. */
-	if (r == 0 && temporary)
-		strlcpy(f->text, "deferred: ", sizeof(f->text));
-	strlcat(f->text, text, sizeof(f->text));
-	/* The library's words go with the failure, before the note. */
-	if (f->detail[0] != '\0' && (o->verbose || !isatty(STDERR_FILENO))) {
-		strlcat(f->text, " (", sizeof(f->text));
-		strlcat(f->text, f->detail, sizeof(f->text));
-		strlcat(f->text, ")", sizeof(f->text));
-	}
+	strlcpy(detail, f->detail, sizeof(detail));
 	f->detail[0] = '\0';
-	strlcat(f->text, j->partial ? "; for the deferred recipients: " : "; ",
-	    sizeof(f->text));
-	/* At a terminal the id is enough: -bp shows where and why. */
-	brief = r == 0 && !dropped && k.id[0] != '\0' &&
-	    isatty(STDERR_FILENO) && !o->verbose;
-	if (brief) {
-		strlcat(f->text, "kept as ", sizeof(f->text));
-		strlcat(f->text, k.id, sizeof(f->text));
-	} else
-		strlcat(f->text, k.note, sizeof(f->text));
+	/* At a terminal the id is enough and the library's words are left
+	 * out (CONTRACT 9); -v and a program get them. */
+	whole_err = o->verbose || !isatty(STDERR_FILENO);
+	brief = r == 0 && k.id[0] != '\0' && !whole_err && !j->partial;
+	say_kept(f->text, sizeof(f->text), text, whole_err ? detail : "", &k,
+	    r == 0 && temporary, brief);
 	if (r == 0)
 		next_step(f, o, j, &k, temporary, fix, brief);
-	/* The log has no stderr above it: the configuration's own errors
-	 * rather than their count. */
-	if (r == 0 && setup)
-		log_setup(j, why.text, strlen(f->text) > strlen(text) + 10 ?
-		    f->text + strlen(text) + 10 : "");
+	/* Syslog has no stderr above it: the configuration's own errors
+	 * rather than their count, the library's words, the full place. */
+	whole = why;
+	say_kept(whole.text, sizeof(whole.text), why.text, detail, &k, r == 0 &&
+	    temporary, false);
+	if (r == 0)
+		next_step(&whole, o, j, &k, temporary, fix, false);
+	log_kept(j, o, temporary, act, whole.text);
 }
 
 /* A signal that came before any connection: nothing is sent. */
@@ -561,7 +618,8 @@ run_message(const struct options *o, int fd, struct sessions *pool,
 	submit(&j, o, pool, &rep, f);
 	if (!failed(f))
 		say_sent(&j, o, &rep);
-	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f);
+	submitlog_write(&j.set, &j.env, message_size(&j.msg), &rep, f,
+	    setup_deferral(&j, o, f));
 	j.logged = true;
 out:
 	/* Partial delivery: delivered, though some recipients refused. */

@@ -51,6 +51,7 @@ fail(struct failure *f, enum stage stage, enum cause cause, int code,
 	f->cause = cause;
 	f->code = code;
 	f->queued = false;
+	f->act = false;
 	f->detail[0] = '\0';
 	va_start(ap, fmt);
 	vfail(f, NULL, fmt, ap);
@@ -67,6 +68,7 @@ fail_errno(struct failure *f, enum cause cause, const char *fmt, ...)
 	f->cause = cause;
 	f->code = 0;
 	f->queued = false;
+	f->act = false;
 	f->detail[0] = '\0';
 	va_start(ap, fmt);
 	vfail(f, why, fmt, ap);

@@ -56,6 +56,10 @@ struct failure {
 	 * `text`: in -v, the log and syslog, and for a program; a person at a
 	 * terminal reads the hint alone (CONTRACT section 9). */
 	char		detail[512];
+	/* A temporary failure that waits for a person (a revoked OAuth2
+	 * grant: smtpsend --authorize): syslog at LOG_ERR, as a failure of
+	 * the set-up (CONTRACT 6). */
+	bool		act;
 };
 
 /* Record a failure; the formatted text is escaped to one line. */

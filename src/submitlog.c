@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +74,8 @@ refusal(struct buf *b, const struct failure *f)
 
 static void
 build_line(struct buf *b, const struct settings *s, const struct envelope *e,
-    off_t size, const struct session_report *rep, const struct failure *f)
+    off_t size, const struct session_report *rep, const struct failure *f,
+    bool deferred)
 {
 	struct buf rcpts = BUF_INIT, msg = BUF_INIT;
 	char num[32];
@@ -108,7 +110,8 @@ build_line(struct buf *b, const struct settings *s, const struct envelope *e,
 		quoted(b, "errormsg", msg.data ? msg.data : f->text);
 	} else if (failed(f))
 		quoted(b, "errormsg", f->text);
-	plain(b, "exitcode", status_name(status_exit(f)));
+	plain(b, "exitcode", status_name(deferred ? EX_TEMPFAIL :
+	    status_exit(f)));
 	buf_free(&rcpts);
 	buf_free(&msg);
 }
@@ -143,19 +146,21 @@ append_logfile(const char *path, const char *format, const char *line)
 
 void
 submitlog_write(const struct settings *s, const struct envelope *e,
-    off_t size, const struct session_report *rep, const struct failure *f)
+    off_t size, const struct session_report *rep, const struct failure *f,
+    bool deferred)
 {
 	struct buf line = BUF_INIT;
 
-	build_line(&line, s, e, size, rep, f);
+	build_line(&line, s, e, size, rep, f, deferred);
 	if (line.data == NULL)
 		return;
 	if (s->logfile != NULL)
 		append_logfile(s->logfile, s->logfile_time_format, line.data);
 	if (s->syslog_facility >= 0) {
 		openlog("smtpsend", LOG_PID, s->syslog_facility);
-		syslog(!failed(f) ? LOG_INFO : status_temporary(f) ?
-		    LOG_WARNING : LOG_ERR, "%s", line.data);
+		syslog(!failed(f) ? LOG_INFO : deferred ||
+		    status_temporary(f) ? LOG_WARNING : LOG_ERR, "%s",
+		    line.data);
 		closelog();
 	}
 	buf_free(&line);

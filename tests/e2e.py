@@ -9,6 +9,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import harness  # noqa: E402,F401  (harness.TMP: what is made here goes at exit)
 import smtpserver  # noqa: E402
 
 BINARY = os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
@@ -20,7 +21,7 @@ def certs():
     """Test certificates, made once per test program."""
     global _certs
     if _certs is None:
-        _certs = smtpserver.make_certs(tempfile.mkdtemp(prefix='smtpsend-certs-'))
+        _certs = smtpserver.make_certs(tempfile.mkdtemp(prefix='certs-'))
     return _certs
 
 
@@ -41,7 +42,7 @@ def config_home(text, home):
              if line.startswith('outbox /')]
     if not boxes:
         return home
-    d = os.path.join(tempfile.gettempdir(), 'smtpsend-cfg-' + hashlib.sha256(
+    d = os.path.join(tempfile.gettempdir(), 'cfg-' + hashlib.sha256(
         boxes[-1].encode()).hexdigest()[:16])
     os.makedirs(d, mode=0o700, exist_ok=True)
     return d
@@ -49,7 +50,7 @@ def config_home(text, home):
 
 def write_config(text, mode=0o600, directory=None):
     directory = directory or config_home(text, None) or tempfile.mkdtemp(
-        prefix='smtpsend-cfg-')
+        prefix='cfg-')
     path = os.path.join(directory, 'config')
     with open(path, 'w') as f:
         f.write(text)
@@ -81,7 +82,7 @@ SPOOL_WRAP = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
 
 def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
     """Run smtpsend; `config` is the text of a -C file (mode 0600)."""
-    home = tempfile.mkdtemp(prefix='smtpsend-home-')
+    home = tempfile.mkdtemp(prefix='home-')
     e = {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home, 'LC_ALL': 'C'}
     e.update(env or {})
     argv = [argv0 or BINARY]
@@ -107,7 +108,7 @@ def run(args, stdin=b'', config=None, env=None, argv0=None, timeout=60):
 def account(port, tls='starttls', user='tester', password='secret', extra=''):
     """A config for the scripted server on `port`."""
     # Failures keep the message: in a directory of the test's own.
-    outbox = os.path.join(tempfile.mkdtemp(prefix='smtpsend-ob-'), 'outbox')
+    outbox = os.path.join(tempfile.mkdtemp(prefix='ob-'), 'outbox')
     lines = ['account default', 'host 127.0.0.1', 'port %d' % port,
              'from sender@example.org', 'syslog off', 'timeout 10',
              'outbox %s' % outbox]

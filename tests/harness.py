@@ -8,10 +8,49 @@ ends with `N passed, N failed`; tests/run.py adds those up.
         expect_eq(actual, expected, 'what was compared')
     if __name__ == '__main__':
         main()
+
+Importing it also gives the program one temporary directory (TMP): every
+tempfile.mkdtemp() of the program lands below it, and it is removed when
+the program ends, whether its checks passed, failed or were interrupted
+(SIGINT, SIGTERM, SIGHUP), so a run leaves nothing in /tmp.
+SMTPSEND_TESTS_KEEP=1 keeps it for looking into a failure (its path is
+printed).
 """
+import atexit
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import traceback
+
+# Where tempfile put things before this program's own directory: for what
+# must keep short paths (the private servers' Unix sockets).
+TOP = tempfile.gettempdir()
+TMP = tempfile.mkdtemp(prefix='smtpsend-')
+os.chmod(TMP, 0o755)     # setpriv'd users reach the directories made for them
+tempfile.tempdir = TMP
+_OWNER = os.getpid()     # a forked child must not remove it at its exit
+
+
+def _remove_tmp():
+    if os.getpid() != _OWNER:
+        return
+    if os.environ.get('SMTPSEND_TESTS_KEEP') == '1':
+        print('kept: %s' % TMP, flush=True)
+        return
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def _on_signal(signum, frame):
+    # An exception, so that finally blocks and atexit (daemons stopped,
+    # TMP removed) run as on a normal end.
+    raise SystemExit(128 + signum)
+
+
+atexit.register(_remove_tmp)
+for _s in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_s, _on_signal)
 
 _tests = []
 

@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -115,11 +116,19 @@ def run_state(label, host, mailname, mta, filters, log):
                    ['/usr/bin/python3', os.path.join(HERE, 'run.py')] + filters)
     script = '\n'.join(setup_script(d, host, mailname, mta) + ['exec ' + run])
     t0 = time.monotonic()
-    p = subprocess.run(['unshare', '-m', '-u', '--propagation', 'private',
-                        'bash', '-c', script], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
+    p = subprocess.Popen(['unshare', '-m', '-u', '--propagation', 'private',
+                          'bash', '-c', script], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out = p.communicate()[0].decode(errors='replace')
+    except BaseException:
+        # Ctrl-C or SIGTERM: p is run.py itself (unshare and bash exec it),
+        # which stops its programs and all they started on SIGTERM.
+        p.send_signal(signal.SIGTERM)
+        p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+        raise
     took = time.monotonic() - t0
-    out = p.stdout.decode(errors='replace')
     runs_path = os.path.join(d, 'log', 'mta-runs')
     mta_runs = open(runs_path).read() if os.path.exists(runs_path) else ''
     shutil.rmtree(d, ignore_errors=True)
@@ -192,5 +201,11 @@ def main(argv):
     return 1 if bad else 0
 
 
+def _on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 if __name__ == '__main__':
+    for _s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_s, _on_signal)
     sys.exit(main(sys.argv[1:]))

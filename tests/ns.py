@@ -28,13 +28,15 @@ def available():
     elif not shutil.which('unshare') or not shutil.which('setpriv'):
         WHY_NOT = 'no unshare or setpriv'
     else:
-        t = tempfile.mkdtemp(prefix='smtpsend-ns-probe-')
+        t = tempfile.mkdtemp(prefix='ns-probe-')
         os.makedirs(t + '/u')
         os.makedirs(t + '/w')
+        # mount -n: Debian 13's mount (util-linux 2.41) would make
+        # /run/mount on the machine.
         p = subprocess.run(['unshare', '-m', '-u', '--propagation', 'private',
-                            'sh', '-c', 'mount -t overlay overlay -o lowerdir=/etc,'
-                            'upperdir=%s/u,workdir=%s/w /etc && hostname probe'
-                            % (t, t)], capture_output=True)
+                            'sh', '-c', 'mount -n -t overlay overlay -o '
+                            'lowerdir=/etc,upperdir=%s/u,workdir=%s/w /etc && '
+                            'hostname probe' % (t, t)], capture_output=True)
         shutil.rmtree(t, ignore_errors=True)
         WHY_NOT = '' if p.returncode == 0 else (
             'cannot make a private mount and UTS namespace: %s'
@@ -51,7 +53,7 @@ class System:
     System in `self.spool` (the upper directory)."""
 
     def __init__(self, hostname=None, etc=None, maildrop=True, mailname=None):
-        self.dir = tempfile.mkdtemp(prefix='smtpsend-sys-')
+        self.dir = tempfile.mkdtemp(prefix='sys-')
         os.chmod(self.dir, 0o755)
         os.chmod(os.path.dirname(certs().ca), 0o755)  # for other users
         self.hostname = hostname
@@ -102,9 +104,9 @@ class System:
     def _setup(self):
         d = self.dir
         lines = ['set -e',
-                 'mount -t overlay overlay -o lowerdir=/etc,upperdir=%s/etc-up,'
-                 'workdir=%s/etc-work /etc' % (d, d),
-                 'mount -t overlay overlay -o lowerdir=/var/spool,upperdir='
+                 'mount -n -t overlay overlay -o lowerdir=/etc,upperdir='
+                 '%s/etc-up,workdir=%s/etc-work /etc' % (d, d),
+                 'mount -n -t overlay overlay -o lowerdir=/var/spool,upperdir='
                  '%s/spool-up,workdir=%s/spool-work /var/spool' % (d, d)]
         for name, (text, mode) in self.etc.items():
             path = '/etc/' + name
@@ -125,7 +127,7 @@ class System:
         """smtpsend (or `shell`, a command line) inside the namespace as
         `uid` (setpriv; 0 stays root)."""
         home = home or (self.home(uid) if uid else
-                        tempfile.mkdtemp(prefix='smtpsend-roothome-'))
+                        tempfile.mkdtemp(prefix='roothome-'))
         e = {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home,
              'LC_ALL': 'C'}
         e.update(env or {})

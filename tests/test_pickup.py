@@ -92,6 +92,51 @@ def a_permanent_entry_that_lands_during_a_run_stays_kept():
 
 
 @test
+def maildrop_mail_goes_with_the_system_file_alone():
+    """The pickup checks a user's entry with the system file, and root's -q
+    then sent it with root's own user file too: its account default, its
+    smarthost and credentials. Root's own mail keeps root's file."""
+    need_ns()
+    sys_srv = server(users={'tester': 'syspw'})
+    root_srv = server(users={'rootuser': 'rootpw'})
+    try:
+        with System(etc={'smtpsend.conf': system_conf(sys_srv.port)}) as s:
+            home = os.path.join(s.dir, 'roothome')
+            os.makedirs(os.path.join(home, '.config', 'smtpsend'))
+            path = os.path.join(home, '.config', 'smtpsend', 'config')
+            with open(path, 'w') as f:
+                f.write('account default\nhost 127.0.0.1\nport %d\n'
+                        'user rootuser\npassword rootpw\ntls_trust_file %s\n'
+                        'from root-personal@example.com\nsyslog off\n'
+                        % (root_srv.port, certs().ca))
+            os.chmod(path, 0o600)
+            drop(s, 'x1', entry(rcpts=(b'victim@example.net',)))
+            drop(s, 'x2', entry(rcpts=(b'second@example.net',)))
+            own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
+            with open(own, 'wb') as f:
+                f.write(entry(sender=b'root@example.org',
+                              rcpts=(b'own@example.net',)))
+            os.chmod(own, 0o600)
+            r = s.run(['-q', '--due'], home=home)
+            sys_srv.wait()
+            root_srv.wait()
+            expect_eq(r.rc, 0, 'the run %r' % r)
+            by_sys = sorted(x for m in delivered(sys_srv) for x in m['rcpts'])
+            by_root = sorted(x for m in delivered(root_srv)
+                             for x in m['rcpts'])
+            expect_eq(by_sys, ['second@example.net', 'victim@example.net'],
+                      "the users' mail by the system smarthost %r" % r)
+            expect_eq(by_root, ['own@example.net'],
+                      "root's own by root's file, nothing else %r" % r)
+            expect_eq(len(sys_srv.sessions), 1, 'one connection for both')
+            r = s.run(['-bp'], home=home)
+            expect_eq(r.rc, 0, '-bp %r' % r)
+    finally:
+        sys_srv.stop()
+        root_srv.stop()
+
+
+@test
 def an_entry_without_envelope_neither_crashes_nor_blocks_the_run():
     """H1: a 'permanent' entry with no sender and no recipient, named to sort
     first, used to kill root's -q with SIGSEGV on every run."""

@@ -17,6 +17,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402,F401  (harness.TMP: removed at exit, even on SIGTERM)
 import smtpserver  # noqa: E402
 from smtpserver import Server  # noqa: E402
 

@@ -124,6 +124,31 @@ def c_file_account_cannot_take_the_system_oauth2_client_elsewhere():
 
 
 @test
+def root_reads_no_configuration_from_a_home_not_its_own():
+    """Root run with a user's environment (sudo -E, su -m) read that user's
+    ~/.config/smtpsend/config: an account default there took root's mail
+    (cron's, alerts) to the user's host."""
+    need_ns()
+    with System(etc={'smtpsend.conf': system_conf(1)}) as s:
+        home = s.home(WWW)
+        d = os.path.join(home, '.config', 'smtpsend')
+        os.makedirs(d)
+        with open(os.path.join(d, 'config'), 'w') as f:
+            f.write('account default\nhost evil.example.net\n'
+                    'from www@example.org\nmaildomain example.org\n')
+        for p in (os.path.join(home, '.config'), d, os.path.join(d, 'config')):
+            os.chown(p, WWW, WWW)
+        r = s.run(['--pretend', 'root@example.org'], stdin=MAIL, home=home)
+        expect_eq(r.rc, 0, 'pretend %r' % r)
+        expect_not_in('evil.example.net', r.out.decode() + r.err,
+                      "root's mail never goes to the user's host %r" % r)
+        r = s.run(['--pretend', 'x@example.org'], stdin=MAIL, uid=WWW,
+                  home=home)
+        expect_in('evil.example.net', r.out.decode() + r.err,
+                  "the user's own file is the user's %r" % r)
+
+
+@test
 def passwordeval_only_from_a_file_nobody_else_can_have_written():
     need_ns()
     srv = server(users={'tester': 'evalpw'})

@@ -37,6 +37,9 @@ import harness  # noqa: E402  (Failure, so that harness.expect* work here)
 CACHE = os.path.abspath(os.environ.get('SMTPSEND_SERVERS_CACHE')
                         or os.path.join(ROOT, 'build', 'servers'))
 KEEP = os.environ.get('SMTPSEND_SERVERS_KEEP') == '1'
+# The servers' directories go straight into $TMPDIR, not below the program's
+# harness.TMP: their Unix sockets want short paths (108 bytes at most).
+WORKTOP = harness.TOP
 VERBOSE = bool(os.environ.get('VERBOSE'))
 # Every message a test sends carries this in its Subject: the check of
 # the system's queue looks for it.

@@ -54,7 +54,8 @@ class Dovecot:
         self.root = root
         self.version = common.deb_version(root, 'dovecot-core') if root else \
             common.installed_version('dovecot-core')
-        self.workdir = w = tempfile.mkdtemp(prefix='smtpsend-dovecot-')
+        self.workdir = w = tempfile.mkdtemp(prefix='smtpsend-dovecot-',
+                                            dir=common.WORKTOP)
         os.chmod(w, 0o755)
         common.check_namespaces_work(w)
         self.ns = common.Namespace(w, overlay=root,

@@ -53,7 +53,8 @@ class Exim:
         self.root = root
         self.version = common.deb_version(root, 'exim4-daemon-heavy') if root else \
             common.installed_version('exim4-daemon-heavy')
-        self.workdir = w = tempfile.mkdtemp(prefix='smtpsend-exim-')
+        self.workdir = w = tempfile.mkdtemp(prefix='smtpsend-exim-',
+                                            dir=common.WORKTOP)
         os.chmod(w, 0o755)
         common.check_namespaces_work(w)
         self.ns = common.Namespace(w, overlay=root, users=[(EXIM_USER, EXIM_USER)])

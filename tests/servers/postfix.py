@@ -98,7 +98,8 @@ class Postfix:
             else:
                 meta_src = os.path.join(root, 'etc/postfix')
         if self.workdir is None:
-            self.workdir = tempfile.mkdtemp(prefix='smtpsend-postfix-')
+            self.workdir = tempfile.mkdtemp(prefix='smtpsend-postfix-',
+                                            dir=common.WORKTOP)
         os.makedirs(self.workdir, exist_ok=True)
         os.chmod(self.workdir, 0o755)       # postfix (the user) must get in
         self._paths()
