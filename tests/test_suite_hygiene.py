@@ -178,6 +178,13 @@ def kill_fake(tok, inner):
     inner.p.wait()
 
 
+def not_under_the_sanitizers():
+    """These check tests/run.py, never smtpsend's C: make check-asan (the
+    same suite with an ASan build) has nothing to add but a minute."""
+    if os.environ.get('ASAN_OPTIONS'):
+        skip('make check runs it: no C code of smtpsend runs here')
+
+
 def interrupted_fake(sig, group):
     if available():
         skip(available())
@@ -208,12 +215,14 @@ def interrupted_fake(sig, group):
 @test
 def sigterm_to_the_runner_stops_every_process_of_the_program():
     """A CI time limit: SIGTERM to tests/run.py alone."""
+    not_under_the_sanitizers()
     interrupted_fake(signal.SIGTERM, group=False)
 
 
 @test
 def ctrl_c_stops_every_process_of_the_program():
     """Ctrl-C: SIGINT to the foreground process group."""
+    not_under_the_sanitizers()
     interrupted_fake(signal.SIGINT, group=True)
 
 
@@ -269,6 +278,7 @@ def sigterm_to_a_caller(name, argv, tok):
 def sigterm_to_make_check_stops_every_process_of_the_program():
     """`make check` killed by a CI time limit (SIGTERM to make alone): make
     passes it on to its recipe's process, which must be run.py itself."""
+    not_under_the_sanitizers()
     build = os.path.relpath(os.path.dirname(os.path.abspath(
         os.environ.get('SMTPSEND') or os.path.join(HERE, '..', 'build',
                                                    'smtpsend'))),
@@ -282,6 +292,7 @@ def sigterm_to_make_check_stops_every_process_of_the_program():
 def sigterm_to_hoststates_stops_every_process_of_the_program():
     """tests/hoststates.py (make check-hoststates) killed the same way: it
     passes SIGTERM on to its run.py."""
+    not_under_the_sanitizers()
     # The last word goes to run.py: only the stand-in runs.
     sigterm_to_a_caller('hoststates', [
         '/usr/bin/python3', os.path.join(HERE, 'hoststates.py'), '--states',
@@ -293,6 +304,7 @@ def sigterm_to_hoststates_stops_every_process_of_the_program():
 def a_program_that_leaves_something_fails_the_run():
     """A program that ends leaving a directory in $TMPDIR and a process
     running: the run says so, fails, and removes them."""
+    not_under_the_sanitizers()
     if available():
         skip(available())
     tok = 'hygiene-end-%d' % os.getpid()
@@ -321,6 +333,7 @@ def a_program_that_leaves_something_fails_the_run():
 def sigterm_stops_test_real_callers_cron_daemons():
     """test_real_callers stopped while its cron daemons run (in mount
     namespaces of their own, in sessions of their own)."""
+    not_under_the_sanitizers()
     if available():
         skip(available())
     if not os.path.exists('/usr/sbin/cron'):
