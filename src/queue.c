@@ -199,6 +199,7 @@ retry(struct pass *p, struct outbox_entry *x)
 	struct failure f = { 0 };
 	struct session_report rep;
 	struct session *se;
+	int removed = 0;
 
 	memset(&rep, 0, sizeof(rep));
 	if ((se = session_for_entry(p, x, &f)) == NULL) {
@@ -212,6 +213,11 @@ retry(struct pass *p, struct outbox_entry *x)
 	/* Removed (or updated) as soon as its own end of data is answered:
 	 * a connection lost at the next one duplicates nothing. */
 	session_send(se, &x->env, &x->msg, &rep, &f);
+	/* Delivered to all: gone before the log line is written, so a run
+	 * stopped while it logs (a slow disk, a full /dev/log) sends it no
+	 * second time. */
+	if (rep.delivered && rep.deferred.n == 0)
+		removed = outbox_remove_at(p->dirfd, x->id);
 	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f,
 	    false);
 	/* The set-up's fault (535, no such host) waits for its fix. */
@@ -227,7 +233,9 @@ retry(struct pass *p, struct outbox_entry *x)
 	addrlist_free(&rep.deferred);
 	if (failed(&f) && !rep.delivered)
 		return record(p, x, &f);
-	if (outbox_remove_at(p->dirfd, x->id) == -1)
+	if (!rep.delivered)	/* never: nothing tried is a failure */
+		removed = outbox_remove_at(p->dirfd, x->id);
+	if (removed == -1)
 		fprintf(stderr, "smtpsend: %s delivered, but could not be "
 		    "removed from %s\n", x->id, p->dir);
 	else if (chatty(p->o))
