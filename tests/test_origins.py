@@ -80,6 +80,14 @@ def time_format_is_a_time_format():
         expect_eq(r.rc, 0, '%r accepted %r' % (good, r))
 
 
+def sticky_tmp(s):
+    """A /tmp of the namespace's: mode 1777, as a web form's uploads land."""
+    tmp = os.path.join(s.dir, 'tmp')
+    os.makedirs(tmp)
+    os.chmod(tmp, 0o1777)
+    return tmp
+
+
 @test
 def writing_keys_only_from_a_file_nobody_else_wrote():
     """H3: logfile, outbox and the *eval keys from a caller-owned file
@@ -87,10 +95,7 @@ def writing_keys_only_from_a_file_nobody_else_wrote():
     The same file in the caller's home is honoured."""
     need_ns()
     with System() as s:
-        tmp = os.path.join(s.dir, 'tmp')
-        os.makedirs(tmp)
-        os.chmod(tmp, 0o1777)
-        home = s.home(WWW)
+        tmp, home = sticky_tmp(s), s.home(WWW)
         for key, value in (('logfile', '%s/log' % tmp),
                            ('outbox', '%s/ob' % tmp),
                            ('passwordeval', 'echo pw'),
@@ -139,10 +144,7 @@ def a_web_upload_in_the_home_writes_nothing():
     file there that writes or runs must be one only its owner can read."""
     need_ns()
     with System() as s:
-        tmp = os.path.join(s.dir, 'tmp')
-        os.makedirs(tmp)
-        os.chmod(tmp, 0o1777)
-        home = s.home(WWW)
+        tmp, home = sticky_tmp(s), s.home(WWW)
         uploads = os.path.join(home, 'html', 'uploads')
         os.makedirs(uploads)
         for d in (os.path.dirname(uploads), uploads):

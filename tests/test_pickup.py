@@ -46,6 +46,14 @@ def drop(s, name, data, uid=WWW):
     return s.leave(name, data, uid)
 
 
+def roots_own(s):
+    """A message root kept itself, in root's outbox: it goes too."""
+    own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
+    with open(own, 'wb') as f:
+        f.write(entry(sender=b'root@example.org', rcpts=(b'own@example.net',)))
+    os.chmod(own, 0o600)
+
+
 def left(s):
     return sorted(os.listdir(s.maildrop()))
 
@@ -71,11 +79,7 @@ def a_permanent_entry_that_lands_during_a_run_stays_kept():
     srv = server(users={'tester': 'syspw'}, on_message=land)
     try:
         with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
-            own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
-            with open(own, 'wb') as f:
-                f.write(entry(sender=b'root@example.org',
-                              rcpts=(b'own@example.net',)))
-            os.chmod(own, 0o600)
+            roots_own(s)
             r = s.run(['-q', '--due'])
             srv.wait()
             got = sorted(r for m in delivered(srv) for r in m['rcpts'])
@@ -112,11 +116,7 @@ def maildrop_mail_goes_with_the_system_file_alone():
             os.chmod(path, 0o600)
             drop(s, 'x1', entry(rcpts=(b'victim@example.net',)))
             drop(s, 'x2', entry(rcpts=(b'second@example.net',)))
-            own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
-            with open(own, 'wb') as f:
-                f.write(entry(sender=b'root@example.org',
-                              rcpts=(b'own@example.net',)))
-            os.chmod(own, 0o600)
+            roots_own(s)
             r = s.run(['-q', '--due'], home=home)
             sys_srv.wait()
             root_srv.wait()
@@ -149,11 +149,7 @@ def an_entry_without_envelope_neither_crashes_nor_blocks_the_run():
         drop(s, '2', entry(rcpts=(), state=b'permanent'))
         drop(s, '3', entry(rcpts=(b'good@example.net',)))
         # Root's own kept mail goes too.
-        own = os.path.join(s.root_outbox(), '20200101T000000Z-000000aa')
-        with open(own, 'wb') as f:
-            f.write(entry(sender=b'root@example.org',
-                          rcpts=(b'own@example.net',)))
-        os.chmod(own, 0o600)
+        roots_own(s)
         r = s.run(['-q', '--due'])
         expect(r.rc >= 0 and r.rc != 139, 'no crash %r' % r)
         for name in ('0', '1', '2'):

@@ -60,32 +60,28 @@ time.sleep(600)
 '''
 
 
-def procs_with(word):
-    """PIDs of the processes whose command line holds `word`."""
+def procs_whose(name, word):
+    """PIDs of the processes whose /proc/PID/`name` holds `word`."""
     out = []
     for d in os.listdir('/proc'):
         if d.isdigit() and int(d) != os.getpid():
             try:
-                with open('/proc/%s/cmdline' % d, 'rb') as f:
+                with open('/proc/%s/%s' % (d, name), 'rb') as f:
                     if word.encode() in f.read():
                         out.append(int(d))
             except OSError:
                 pass
     return out
+
+
+def procs_with(word):
+    """PIDs of the processes whose command line holds `word`."""
+    return procs_whose('cmdline', word)
 
 
 def procs_with_env(word):
     """PIDs of the processes whose environment holds `word`."""
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit() and int(d) != os.getpid():
-            try:
-                with open('/proc/%s/environ' % d, 'rb') as f:
-                    if word.encode() in f.read():
-                        out.append(int(d))
-            except OSError:
-                pass
-    return out
+    return procs_whose('environ', word)
 
 
 def procs_in_mounts_of(path):
