@@ -252,12 +252,27 @@ unknown_key(struct parser *p, const char *key)
 	struct suggest sg;
 	const char *meant;
 	char text[160];
-	size_t i;
+	size_t i, n;
 
 	suggest_init(&sg, key, strlen(key));
 	for (i = 0; i < KEY_COUNT; i++)
 		if (key_name((enum key)i) != NULL)
 			suggest_try(&sg, key_name((enum key)i));
+	/* `password=secret`, or a pasted secret on a line of its own: the
+	 * line is not shown (these errors go to syslog too). */
+	n = strspn(key, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+	if (n > 0 && n <= 64 && (key[n] == '=' || key[n] == ':')) {
+		snprintf(text, sizeof(text), "unknown key %.*s%c...: a key and "
+		    "its value are separated by a space", (int)n, key, key[n]);
+		perr(p, "%s", text);
+		return;
+	}
+	if (key[n] != '\0' || n > 64) {
+		perr(p, "%s", "this line starts with no key name (not shown: "
+		    "it may hold a secret)");
+		return;
+	}
 	if ((meant = suggest_best(&sg)) == NULL) {
 		perr(p, "unknown key %.64s", key);
 		return;
@@ -324,6 +339,29 @@ inside_home(const char *path)
 	    real[n] == '/';
 }
 
+/* ~/.msmtprc and the other names a configuration has in the home: files
+ * a person wrote, never an upload's name (CONTRACT 3: an existing
+ * ~/.msmtprc works with -C). */
+static bool
+home_config_name(const char *path)
+{
+	static const char *const names[] = { ".msmtprc",
+	    ".config/msmtp/config", ".smtpsendrc", ".config/smtpsend/config" };
+	const char *home = user_home();
+	char real[PATH_MAX], rhome[PATH_MAX], want[PATH_MAX * 2];
+	size_t i;
+
+	if (home == NULL || realpath(path, real) == NULL ||
+	    realpath(home, rhome) == NULL)
+		return false;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(want, sizeof(want), "%s/%s", rhome, names[i]);
+		if (strcmp(real, want) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Secrets only in a file nobody else can read or change: owned by us (or
  * root for the system file), no access for others (and no group write).
@@ -354,12 +392,14 @@ check_secret_file(struct parser *p, int fd, bool system)
  * caller's home, writable by nobody else. A caller's file in /tmp or an
  * upload directory may hold what a web form put there (CVE-2016-10033).
  * www-data's home is /var/www, web root and uploads included, and an
- * upload is 0644: a -C file must also be one only its owner can read.
+ * upload is 0644: a -C file must also be one only its owner can read,
+ * unless it is one of the home's configuration files (~/.msmtprc).
  */
 static void
 check_writer_file(struct parser *p, const struct stat *st, bool system)
 {
-	mode_t others = p->named ? S_IRWXG | S_IRWXO : S_IWGRP | S_IWOTH;
+	mode_t others = p->named && !home_config_name(p->path) ?
+	    S_IRWXG | S_IRWXO : S_IWGRP | S_IWOTH;
 
 	if (p->writes == NULL || system ||
 	    (st->st_uid == 0 && !(st->st_mode & S_IWOTH)))
@@ -448,7 +488,7 @@ config_user_path(char *dst, size_t size)
 	const char *xdg = user_env("XDG_CONFIG_HOME"), *home = user_home();
 	char path[4096];
 
-	if (xdg != NULL && *xdg == '/') {
+	if (user_own_dir(xdg)) {
 		snprintf(path, sizeof(path), "%s/smtpsend/config", xdg);
 		if (access(path, F_OK) == 0)
 			return strlcpy(dst, path, size) < size ? 0 : -1;
@@ -469,7 +509,7 @@ config_user_candidates(char *dst, size_t size)
 	bool have_home = home != NULL && *home == '/';
 
 	*dst = '\0';
-	if (xdg != NULL && *xdg == '/')
+	if (user_own_dir(xdg))
 		snprintf(dst, size, "%s/smtpsend/config%s", xdg,
 		    have_home ? ", " : "");
 	if (have_home)

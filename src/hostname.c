@@ -133,18 +133,29 @@ user_env(const char *name)
 	return getuid() == geteuid() ? getenv(name) : NULL;
 }
 
+/*
+ * A directory of this user's, that no other user can write into: a $HOME
+ * or $XDG_CONFIG_HOME of somebody else's (www-data started by root's
+ * start-stop-daemon keeps HOME=/root; root under su, su -m or sudo -E keeps
+ * the user's), or HOME=/tmp, holds files that are not ours.
+ */
+bool
+user_own_dir(const char *dir)
+{
+	struct stat st;
+
+	return dir != NULL && *dir == '/' && stat(dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & S_IWOTH);
+}
+
 const char *
 user_home(void)
 {
 	const char *home = user_env("HOME");
 	struct passwd *pw;
-	struct stat st;
 
-	/* A $HOME of somebody else's (www-data started by root's
-	 * start-stop-daemon keeps HOME=/root; root under sudo -E keeps the
-	 * user's) is not this user's home: its files are not ours. */
-	if (home != NULL && *home == '/' && stat(home, &st) == 0 &&
-	    st.st_uid == geteuid())
+	if (user_own_dir(home))
 		return home;
 	pw = getpwuid(geteuid());
 	return pw != NULL ? pw->pw_dir : NULL;

@@ -34,5 +34,7 @@ const char *user_name(void);
 const char *user_env(const char *name);
 /* $HOME when trusted and absolute, else the password file's home. */
 const char *user_home(void);
+/* `dir` is this user's and no other user can write into it. */
+bool	user_own_dir(const char *dir);
 
 #endif

@@ -7,7 +7,7 @@ import re
 import tempfile
 
 from harness import test, expect, expect_eq, expect_in, expect_not_in, main
-from e2e import run, write_config
+from e2e import account, run, write_config
 
 OUTBOX = tempfile.mkdtemp(prefix='smtpsend-cli-ob-')
 CFG = ('account default\nhost mail.example.org\nfrom me@example.org\n'
@@ -346,6 +346,22 @@ def dot_line_ends_input_without_i():
     expect(message(r).endswith(b'\r\na\r\n'), 'stops at dot')
     r = pretend(['-oi', 'a@x.org'], stdin=b'S: x\n\na\n.\nb\n')
     expect(message(r).endswith(b'\r\na\r\n.\r\nb\r\n'), '-oi keeps it')
+
+
+@test
+def a_config_line_that_may_be_a_secret_is_not_shown():
+    """The configuration's errors go to syslog too: `password=SECRET` or a
+    pasted secret on a line of its own never appears in them."""
+    for line, said in (('password=hunter2secret', 'unknown key password=...: '
+                        'a key and its value are separated by a space'),
+                       ('password:hunter2secret', 'unknown key password:...'),
+                       ('Hunter2#secret!', 'starts with no key name'),
+                       ('tls_trustfile /x', 'did you mean tls_trust_file?')):
+        r = run(['a@example.net'], stdin=b'Subject: x\n\nhi\n',
+                config=account(1) + line + '\n')
+        expect_eq(r.rc, 78, '%s: %r' % (line, r))
+        expect_in(said, r.err, line)
+        expect_not_in('hunter2', r.err.lower(), 'not shown: %r' % r.err)
 
 
 if __name__ == '__main__':

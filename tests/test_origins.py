@@ -154,9 +154,12 @@ def a_web_upload_in_the_home_writes_nothing():
                  (uploads, 'logfile %s/shell.php' % home, 0o644, False),
                  (uploads, 'logfile ~/shell.php', 0o644, False),
                  (uploads, 'outbox %s/ob' % home, 0o640, False),
-                 (uploads, 'logfile %s/own.log' % home, 0o600, True))
+                 (uploads, 'logfile %s/own.log' % home, 0o600, True),
+                 # CONTRACT 3: an existing ~/.msmtprc works with -C.
+                 (home, 'logfile ~/cron.log', 0o644, True))
         for where, line, mode, ok in cases:
-            path = os.path.join(where, 'avatar.png')
+            path = os.path.join(where, '.msmtprc' if where == home else
+                                'avatar.png')
             with open(path, 'w') as f:
                 f.write('host 127.0.0.1\nport 1\ntls off\nsyslog off\n'
                         'from www@example.org\n%s\n' % line)
@@ -176,6 +179,7 @@ def a_web_upload_in_the_home_writes_nothing():
         expect_not_in('shell.php', os.listdir(home), 'no shell written')
         expect_not_in('ob', os.listdir(home), 'no outbox made')
         expect_in('own.log', os.listdir(home), "the owner's private file")
+        expect_in('cron.log', os.listdir(home), "the home's ~/.msmtprc")
 
 
 @test

@@ -142,6 +142,20 @@ def root_reads_no_configuration_from_a_home_not_its_own():
         expect_eq(r.rc, 0, 'pretend %r' % r)
         expect_not_in('evil.example.net', r.out.decode() + r.err,
                       "root's mail never goes to the user's host %r" % r)
+        # su keeps XDG_CONFIG_HOME; HOME=/tmp is root's but anyone's too.
+        anyones = os.path.join(s.dir, 'anyones')
+        os.makedirs(os.path.join(anyones, '.config', 'smtpsend'))
+        os.chmod(anyones, 0o1777)
+        with open(os.path.join(anyones, '.config', 'smtpsend', 'config'),
+                  'w') as f:
+            f.write('account default\nhost evil.example.net\n')
+        for how, kw in (('XDG_CONFIG_HOME', {'env': {
+                'XDG_CONFIG_HOME': os.path.join(home, '.config')}}),
+                ('a HOME anyone writes', {'home': anyones})):
+            r = s.run(['--pretend', 'root@example.org'], stdin=MAIL, **kw)
+            expect_eq(r.rc, 0, '%s: pretend %r' % (how, r))
+            expect_not_in('evil.example.net', r.out.decode() + r.err,
+                          "%s: root's mail stays root's %r" % (how, r))
         r = s.run(['--pretend', 'x@example.org'], stdin=MAIL, uid=WWW,
                   home=home)
         expect_in('evil.example.net', r.out.decode() + r.err,
