@@ -282,13 +282,15 @@ static void
 next_step(struct failure *f, const struct options *o, const struct job *j,
     const struct kept *k, bool temporary, const char *fix, bool brief)
 {
-	char tail[4400], q[4200];
+	char tail[4600], q[4200], c[4120];
 
-	snprintf(q, sizeof(q), "smtpsend -q%s%s", o->config_file ? " -C " : "",
+	/* The entry goes with its -C (CONTRACT 7): so does the command. */
+	snprintf(c, sizeof(c), "%s%s", o->config_file ? " -C " : "",
 	    o->config_file ? j->config : "");
+	snprintf(q, sizeof(q), "smtpsend -q%s", c);
 	if (cancelled(o))
-		snprintf(tail, sizeof(tail), "; not sent on its own: smtpsend "
-		    "-qI %s sends it, smtpsend --remove %s forgets it", k->id,
+		snprintf(tail, sizeof(tail), "; not sent on its own: smtpsend%s "
+		    "-qI %s sends it, smtpsend --remove %s forgets it", c, k->id,
 		    k->id);
 	else if (temporary)
 		snprintf(tail, sizeof(tail), "; %s%s%s sends it%s%s%s", fix,
@@ -297,9 +299,9 @@ next_step(struct failure *f, const struct options *o, const struct job *j,
 		    o->at_terminal ? " forgets it" : "");
 	else
 		snprintf(tail, sizeof(tail), "%s, never sent on its "
-		    "own: %s%s-qI %s sends it%s%s%s", brief ? " for you" :
+		    "own: %s%s%s -qI %s sends it%s%s%s", brief ? " for you" :
 		    "; kept for you", *fix ? fix : "",
-		    *fix ? ", then smtpsend " : "smtpsend ", k->id,
+		    *fix ? ", then smtpsend" : "smtpsend", c, k->id,
 		    o->at_terminal ? ", smtpsend --remove " : "",
 		    o->at_terminal ? k->id : "",
 		    o->at_terminal ? " forgets it" : "");

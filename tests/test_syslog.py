@@ -400,8 +400,10 @@ def failures_before_any_attempt_at_err_with_where_the_message_is():
             line = only(r.lines, LOG_ERR, what)
             expect_eq(line.facility, LOG_MAIL, what)
             expect_in(said, line.text, '%s: what failed' % what)
-            expect_in('smtpsend -qI %s sends it' % ident, line.text,
-                      '%s: the queue id, what sends it' % what)
+            # With its -C, as the entry goes with it (CONTRACT 7).
+            expect(re.search(r'smtpsend -C /\S+ -qI %s sends it' % ident,
+                             line.text),
+                   '%s: the queue id, what sends it %r' % (what, line.text))
             expect_eq(len(r.lines), 1, '%s: one line %r' % (what, r.lines))
     srv.stop()
     expect_eq(sum(len(x.messages) for x in srv.sessions), 0, 'nothing sent')

@@ -472,7 +472,7 @@ def a_kept_message_is_named_once_at_a_terminal():
     text = ' '.join(t.out.split())
     m = re.search(r'kept as (\S+) for you, never sent on its own: check the '
                   r'credentials \(user, password, passwordeval or the OAuth2 '
-                  r'grant\), then smtpsend -qI (\S+) sends it, smtpsend '
+                  r'grant\), then smtpsend -C \S+ -qI (\S+) sends it, smtpsend '
                   r'--remove (\S+) forgets it$', text)
     expect(m is not None, 'one clause %r' % text)
     expect(m and m.group(1) == m.group(2) == m.group(3), 'one id %r' % text)
