@@ -58,6 +58,7 @@ struct options {
 	char		 queue_select;
 	const char	*queue_match;
 	bool		 due;
+	bool		 system_only;	/* -q: the maildrop's mail alone */
 	bool		 json;		/* -bp --json: postqueue -j */
 	char	       **recipients;			/* argv after options;
 							 * --remove's ids */

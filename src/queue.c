@@ -352,7 +352,9 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 	}
 	if (p->o->queue_select == 'I' && contains(x.id, p->o->queue_match))
 		p->named++;
-	if (!for_this_configuration(p, &x))
+	if (p->o->system_only && !outbox_entry_system_only(&x))
+		p->left++;	/* root's own: its file is broken */
+	else if (!for_this_configuration(p, &x))
 		;	/* another configuration's */
 	else if (!selected(p->o, &x))
 		held(p, &x);
@@ -571,6 +573,34 @@ conclude(const struct options *o, const struct totals *t, const char *dir,
 		fprintf(stderr, "smtpsend: %d sent, nothing left\n", t->sent);
 }
 
+/*
+ * Root's own configuration is broken (its user file, say): the users' mail
+ * still goes, picked up and sent with the system file alone as always;
+ * root's own entries wait for the fix, which the exit status asks for.
+ */
+static void
+system_mail_only(const struct options *o)
+{
+	struct options so = *o;
+	struct failure ignored = { 0 };
+	struct totals t = { 0, 0, 0, 0 };
+	struct config c;
+	const char *d;
+
+	if (geteuid() != 0 || o->config_file != NULL ||
+	    o->queue_select != '\0' ||
+	    config_load_system(&c, stderr, &ignored) == -1)
+		return;
+	so.system_only = true;
+	if ((d = queue_dir(&c, &so)) != NULL) {
+		run_outbox(&c, &so, d, &t, &ignored);
+		fprintf(stderr, "smtpsend: the system maildrop's mail sent with "
+		    "%s alone: %d sent, %d left\n", config_system_path, t.sent,
+		    t.left);
+	}
+	config_free(&c);
+}
+
 int
 queue_run(const struct options *o, struct failure *f)
 {
@@ -586,8 +616,10 @@ queue_run(const struct options *o, struct failure *f)
 		    "maildrop: root's smtpsend -q sends it", o->queue_match);
 		return -1;
 	}
-	if (config_load(&c, o->config_file, stderr, f) == -1)
+	if (config_load(&c, o->config_file, stderr, f) == -1) {
+		system_mail_only(o);
 		return -1;
+	}
 	if ((d = queue_dir(&c, o)) != NULL) {
 		strlcpy(dir, d, sizeof(dir));
 		run_outbox(&c, o, dir, &t, f);

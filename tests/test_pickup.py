@@ -137,6 +137,34 @@ def maildrop_mail_goes_with_the_system_file_alone():
 
 
 @test
+def a_typo_in_roots_own_file_stops_only_roots_mail():
+    """Root's -q read root's user file before the pickup: one typo there
+    left every user's mail in the maildrop."""
+    need_ns()
+    srv = server(users={'tester': 'syspw'})
+    try:
+        with System(etc={'smtpsend.conf': system_conf(srv.port)}) as s:
+            home = os.path.join(s.dir, 'roothome')
+            os.makedirs(os.path.join(home, '.config', 'smtpsend'))
+            with open(os.path.join(home, '.config', 'smtpsend', 'config'),
+                      'w') as f:
+                f.write('account default\nhots 127.0.0.1\n')
+            drop(s, 'x1', entry(rcpts=(b'user@example.net',)))
+            roots_own(s)
+            r = s.run(['-q', '--due'], home=home)
+            srv.wait()
+            expect_eq(r.rc, 78, "root's file is broken %r" % r)
+            expect_in('unknown key hots', r.err, 'says what')
+            got = sorted(x for m in delivered(srv) for x in m['rcpts'])
+            expect_eq(got, ['user@example.net'], "the user's mail went %r" % r)
+            expect_in('20200101T000000Z-000000aa', os.listdir(s.root_outbox()),
+                      "root's own waits for the fix")
+            expect_eq(left(s), [], 'nothing left in the maildrop')
+    finally:
+        srv.stop()
+
+
+@test
 def an_entry_without_envelope_neither_crashes_nor_blocks_the_run():
     """H1: a 'permanent' entry with no sender and no recipient, named to sort
     first, used to kill root's -q with SIGSEGV on every run."""
