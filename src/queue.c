@@ -288,6 +288,10 @@ for_this_configuration(struct pass *p, const struct outbox_entry *x)
 {
 	char why[4400];
 
+	if (p->o->system_only && !outbox_entry_system_only(x)) {
+		p->left++;	/* root's own, and root's file is broken */
+		return false;
+	}
 	if (outbox_entry_for_config(x, p->config) &&
 	    outbox_config_problem(x, why, sizeof(why)) == NULL)
 		return true;
@@ -352,9 +356,7 @@ run_entry(struct pass *p, const char *id, struct failure *f)
 	}
 	if (p->o->queue_select == 'I' && contains(x.id, p->o->queue_match))
 		p->named++;
-	if (p->o->system_only && !outbox_entry_system_only(&x))
-		p->left++;	/* root's own: its file is broken */
-	else if (!for_this_configuration(p, &x))
+	if (!for_this_configuration(p, &x))
 		;	/* another configuration's */
 	else if (!selected(p->o, &x))
 		held(p, &x);
