@@ -7,7 +7,7 @@
 # tests/test_real_callers.py too.
 PKGS="make gcc pkg-config libcurl4-openssl-dev libbsd-dev libssl-dev libidn2-dev libjson-c-dev
  ca-certificates openssl python3 python3-cryptography mandoc
- bash-completion zsh fish msmtp curl util-linux
+ bash-completion zsh fish msmtp curl util-linux e2fsprogs
  clang libclang-rt-dev clang-tidy cppcheck valgrind time
  cron php-cli php-symfony-mailer git-email libmailtools-perl sudo at
  monitoring-plugins-standard"
