@@ -146,7 +146,7 @@ list_json(struct listing *l, const struct outbox_entry *x, bool maildrop,
 {
 	json_object *o = json_object_new_object(), *rs, *r;
 	const char *sender = sender_of(x), **rcpts;
-	char reason[sizeof(x->error) + 4400];
+	char reason[sizeof(x->error) + 4800];
 	size_t i, n;
 
 	add_string(o, "queue_name", queue_name(x, maildrop));

@@ -47,8 +47,10 @@ config_of(struct pass *p, const struct outbox_entry *x, struct failure *f)
 {
 	if (!outbox_entry_system_only(x))
 		return p->c;
-	if (!p->sys_loaded && config_load_system(&p->sys, stderr, f) == -1)
+	if (!p->sys_loaded && config_load_system(&p->sys, stderr, f) == -1) {
+		config_free(&p->sys);
 		return NULL;
+	}
 	p->sys_loaded = true;
 	return &p->sys;
 }
@@ -590,9 +592,12 @@ system_mail_only(const struct options *o)
 	const char *d;
 
 	if (geteuid() != 0 || o->config_file != NULL ||
-	    o->queue_select != '\0' ||
-	    config_load_system(&c, stderr, &ignored) == -1)
+	    o->queue_select != '\0')
 		return;
+	if (config_load_system(&c, stderr, &ignored) == -1) {
+		config_free(&c);
+		return;
+	}
 	so.system_only = true;
 	if ((d = queue_dir(&c, &so)) != NULL) {
 		run_outbox(&c, &so, d, &t, &ignored);
@@ -619,6 +624,7 @@ queue_run(const struct options *o, struct failure *f)
 		return -1;
 	}
 	if (config_load(&c, o->config_file, stderr, f) == -1) {
+		config_free(&c);	/* what was read before the error */
 		system_mail_only(o);
 		return -1;
 	}
@@ -704,8 +710,10 @@ queue_remove(const struct options *o, struct failure *f)
 	const char *dir;
 	int dirfd = -1, i, missing = 0;
 
-	if (config_load(&c, o->config_file, stderr, f) == -1)
+	if (config_load(&c, o->config_file, stderr, f) == -1) {
+		config_free(&c);
 		return -1;
+	}
 	if ((dir = queue_dir(&c, o)) != NULL)
 		dirfd = outbox_open_checked(dir, f);
 	memset(f, 0, sizeof(*f));
