@@ -106,6 +106,8 @@ int	outbox_open_checked(const char *dir, struct failure *f);
  * removes what a crashed save left behind, once it is old. */
 int	outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
 	    struct failure *f);
+/* Their order (qsort, bsearch over a char * array). */
+int	outbox_compare_ids(const void *, const void *);
 /*
  * Open, lock (without waiting) and read an entry: a regular file with one
  * link, owned by `owner` ((uid_t)-1: anyone, see x->owner), its length

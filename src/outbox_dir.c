@@ -102,8 +102,8 @@ outbox_dir_create(const char *dir, char *why, size_t size)
 	return fd;
 }
 
-static int
-compare_names(const void *a, const void *b)
+int
+outbox_compare_ids(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -193,7 +193,7 @@ outbox_ids_at(int dirfd, bool tidy, char ***ids, size_t *n,
 	}
 	closedir(dp);
 	if (*n > 1)
-		qsort(v, *n, sizeof(*v), compare_names);
+		qsort(v, *n, sizeof(*v), outbox_compare_ids);
 	*ids = v;
 	return 0;
 }

@@ -201,6 +201,7 @@ retry(struct pass *p, struct outbox_entry *x)
 	struct failure f = { 0 };
 	struct session_report rep;
 	struct session *se;
+	bool done;
 	int removed = 0;
 
 	memset(&rep, 0, sizeof(rep));
@@ -218,7 +219,8 @@ retry(struct pass *p, struct outbox_entry *x)
 	/* Delivered to all: gone before the log line is written, so a run
 	 * stopped while it logs (a slow disk, a full /dev/log) sends it no
 	 * second time. */
-	if (rep.delivered && rep.deferred.n == 0)
+	done = rep.delivered ? rep.deferred.n == 0 : !failed(&f);
+	if (done)
 		removed = outbox_remove_at(p->dirfd, x->id);
 	submitlog_write(se->given, &x->env, message_size(&x->msg), &rep, &f,
 	    false);
@@ -233,10 +235,8 @@ retry(struct pass *p, struct outbox_entry *x)
 		return record_partial(p, x, &f);
 	}
 	addrlist_free(&rep.deferred);
-	if (failed(&f) && !rep.delivered)
+	if (!done)
 		return record(p, x, &f);
-	if (!rep.delivered)	/* never: nothing tried is a failure */
-		removed = outbox_remove_at(p->dirfd, x->id);
 	if (removed == -1)
 		fprintf(stderr, "smtpsend: %s delivered, but could not be "
 		    "removed from %s\n", x->id, p->dir);
@@ -377,12 +377,6 @@ struct totals {
 };
 
 static int
-compare_ids(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 queue_pass(const struct config *c, const struct options *o, int dirfd,
     const char *dir, char **only, size_t nonly, struct totals *t,
     struct failure *f)
@@ -400,7 +394,7 @@ queue_pass(const struct config *c, const struct options *o, int dirfd,
 	for (i = 0; i < n; i++) {
 		/* A signal stops the run; what is not tried is left. */
 		if (only != NULL && bsearch(&ids[i], only, nonly,
-		    sizeof(*only), compare_ids) == NULL)
+		    sizeof(*only), outbox_compare_ids) == NULL)
 			;	/* not among those asked for */
 		else if (interrupt_signal() != 0)
 			p.left++;
